@@ -1,0 +1,13 @@
+"""minigrad: a small, readable reverse-mode autodiff on numpy, built around
+Chapter 6 ("Backpropagation") of A. J. Maren's draft textbook."""
+
+from .engine import (AnomalyError, Op, Value, detect_anomaly, enable_grad, is_grad_enabled, no_grad, sse,
+                     stack)
+from .gradcheck import GradcheckError, gradcheck
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Value", "Op", "sse", "stack", "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly",
+    "AnomalyError", "gradcheck", "GradcheckError",
+]

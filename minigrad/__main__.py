@@ -1,0 +1,5 @@
+"""``python -m minigrad``: see `minigrad.cli`."""
+
+from .cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1310 @@
+"""The engine: one `Value` class, its named ops, and reverse-mode traversal.
+
+A `Value` holds either a Python float (the scalar path, which never touches
+numpy) or a numpy array (the tensor path).  Every op is a singleton `Op`
+object that knows its name, its formula and its local derivatives; a node
+records the op, its parents as an ordered tuple and whatever the backward rule
+needs (`ctx`).
+
+Backward is iterative (Kahn's algorithm), keeps running gradients in a dict,
+frees each one as soon as it has been passed on, sums contributions when a node
+is reached along several edges, and reduces broadcast gradients back to each
+input's shape in one place: `_reduce_to_shape`.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import threading
+import warnings
+
+import numpy as np
+
+__all__ = [
+    "Value",
+    "Op",
+    "AnomalyError",
+    "no_grad",
+    "enable_grad",
+    "is_grad_enabled",
+    "detect_anomaly",
+    "sse",
+    "stack",
+]
+
+
+# ---------------------------------------------------------------------------
+# Modes (per thread): gradient recording and anomaly detection
+# ---------------------------------------------------------------------------
+
+
+class _Mode(threading.local):
+    grad_enabled = True
+    anomaly = False
+
+
+_mode = _Mode()
+
+
+class _ModeSwitch:
+    """Context manager (and decorator) that sets one per-thread mode flag."""
+
+    def __init__(self, attribute, value):
+        self._attribute = attribute
+        self._value = value
+        self._saved = []
+
+    def __enter__(self):
+        self._saved.append(getattr(_mode, self._attribute))
+        setattr(_mode, self._attribute, self._value)
+        return self
+
+    def __exit__(self, *exc_info):
+        setattr(_mode, self._attribute, self._saved.pop())
+        return False
+
+    def __call__(self, function):
+        def wrapper(*args, **kwargs):
+            with self:
+                return function(*args, **kwargs)
+
+        wrapper.__name__ = getattr(function, "__name__", "wrapper")
+        wrapper.__doc__ = getattr(function, "__doc__", None)
+        return wrapper
+
+
+def no_grad():
+    """Context manager: ops inside it record no graph (this thread only).
+
+    Results made under ``no_grad()`` have ``requires_grad=False`` and no
+    parents, which is what evaluation and weight updates want.
+    """
+    return _ModeSwitch("grad_enabled", False)
+
+
+def enable_grad():
+    """Context manager: turn graph recording back on inside a ``no_grad`` block."""
+    return _ModeSwitch("grad_enabled", True)
+
+
+def is_grad_enabled():
+    """True when ops in this thread record the graph."""
+    return _mode.grad_enabled
+
+
+def detect_anomaly():
+    """Context manager: stop at the first nan or inf, in forward or backward.
+
+    Inside it (this thread only), every op checks its output as it is made and
+    every backward rule checks the gradients it produces; the first nan or inf
+    raises `AnomalyError` naming the op, the shapes of its inputs and the file
+    and line where the offending node was created.  Outside it nothing is
+    checked and nothing is recorded, so it costs nothing when off.
+    """
+    return _ModeSwitch("anomaly", True)
+
+
+class AnomalyError(FloatingPointError):
+    """A nan or inf appeared inside `detect_anomaly()`."""
+
+
+# ---------------------------------------------------------------------------
+# Ops
+# ---------------------------------------------------------------------------
+
+
+class Op:
+    """A named primitive.
+
+    Subclasses set ``name``, ``formula`` (the forward rule, as text) and
+    ``partials`` (the local derivative with respect to each parent, as text),
+    and implement ``backward(grad, node)``: given the gradient of the loss with
+    respect to ``node`` it returns one gradient per parent (or None for a parent
+    that needs none), *before* any reduction for broadcasting, which the
+    engine does in one place.
+    """
+
+    name = "op"
+    formula = ""
+    partials: tuple = ()
+
+    def label(self, ctx):
+        """Short text for drawings: the op's name and its arguments."""
+        return self.name
+
+    def backward(self, grad, node):  # pragma: no cover - every op overrides
+        raise NotImplementedError
+
+    def __repr__(self):
+        return f"<op {self.name}>"
+
+
+class Leaf(Op):
+    """Not an op: marks a leaf (a parameter, input or constant)."""
+
+    name = "leaf"
+
+
+def _parent_requires(node, index):
+    return node._parents[index].requires_grad
+
+
+class Add(Op):
+    """out = a + b.   ∂out/∂a = 1,  ∂out/∂b = 1."""
+
+    name = "add"
+    formula = "a + b"
+    partials = ("1", "1")
+
+    def label(self, ctx):
+        return "+"
+
+    def backward(self, grad, node):
+        return grad, grad
+
+
+class Sub(Op):
+    """out = a − b.   ∂out/∂a = 1,  ∂out/∂b = −1  (the −1 of Eq. 6.20/6.21)."""
+
+    name = "sub"
+    formula = "a − b"
+    partials = ("1", "−1")
+
+    def label(self, ctx):
+        return "−"
+
+    def backward(self, grad, node):
+        return grad, -grad
+
+
+class Mul(Op):
+    """out = a · b.   ∂out/∂a = b,  ∂out/∂b = a  (Eq. 6.27 for a weight times an activation)."""
+
+    name = "mul"
+    formula = "a · b"
+    partials = ("b", "a")
+
+    def label(self, ctx):
+        return "×"
+
+    def backward(self, grad, node):
+        a, b = node._parents
+        return grad * b.data, grad * a.data
+
+
+class Div(Op):
+    """out = a / b.   ∂out/∂a = 1/b,  ∂out/∂b = −a/b²."""
+
+    name = "div"
+    formula = "a / b"
+    partials = ("1/b", "−a/b²")
+
+    def label(self, ctx):
+        return "÷"
+
+    def backward(self, grad, node):
+        a, b = node._parents
+        grad_a = grad / b.data
+        grad_b = -grad_a * node.data if b.requires_grad else None
+        return grad_a, grad_b
+
+
+class Neg(Op):
+    """out = −a.   ∂out/∂a = −1."""
+
+    name = "neg"
+    formula = "−a"
+    partials = ("−1",)
+
+    def backward(self, grad, node):
+        return (-grad,)
+
+
+class PowConst(Op):
+    """out = aⁿ for a constant number n.   ∂out/∂a = n·aⁿ⁻¹."""
+
+    name = "pow"
+    formula = "aⁿ"
+    partials = ("n·aⁿ⁻¹",)
+
+    def label(self, ctx):
+        return f"**{ctx:g}"
+
+    def backward(self, grad, node):
+        exponent = node._ctx
+        base = node._parents[0].data
+        if exponent == 2:
+            return (grad * 2.0 * base,)
+        return (grad * exponent * _power(base, exponent - 1),)
+
+
+class Pow(Op):
+    """out = aᵇ with b a Value.   ∂out/∂a = b·aᵇ⁻¹,  ∂out/∂b = aᵇ·ln a."""
+
+    name = "pow"
+    formula = "aᵇ"
+    partials = ("b·aᵇ⁻¹", "aᵇ·ln a")
+
+    def label(self, ctx):
+        return "**"
+
+    def backward(self, grad, node):
+        a, b = node._parents
+        grad_a = grad * b.data * _power(a.data, b.data - 1) if a.requires_grad else None
+        grad_b = grad * node.data * _log(a.data) if b.requires_grad else None
+        return grad_a, grad_b
+
+
+class Exp(Op):
+    """out = exp(a).   ∂out/∂a = exp(a) = out."""
+
+    name = "exp"
+    formula = "exp(a)"
+    partials = ("exp(a)",)
+
+    def backward(self, grad, node):
+        return (grad * node.data,)
+
+
+class Log(Op):
+    """out = ln(a).   ∂out/∂a = 1/a.
+
+    As in numpy, ln(0) = −inf and ln of a negative number is nan, with numpy's
+    RuntimeWarning; inside `detect_anomaly()` either raises `AnomalyError`.
+    """
+
+    name = "log"
+    formula = "ln a"
+    partials = ("1/a",)
+
+    def backward(self, grad, node):
+        return (grad / node._parents[0].data,)
+
+
+class Tanh(Op):
+    """out = tanh(a).   ∂out/∂a = 1 − tanh²(a) = (1 − out)(1 + out)."""
+
+    name = "tanh"
+    formula = "tanh(a)"
+    partials = ("1 − tanh²(a)",)
+
+    def backward(self, grad, node):
+        t = node.data
+        return (grad * ((1.0 - t) * (1.0 + t)),)
+
+
+class ReLU(Op):
+    """out = max(a, 0).   ∂out/∂a = 1 where a > 0, else 0 (0 at a = 0)."""
+
+    name = "relu"
+    formula = "max(a, 0)"
+    partials = ("[a > 0]",)
+
+    def backward(self, grad, node):
+        a = node._parents[0].data
+        if type(a) is float:
+            return (grad if a > 0.0 else 0.0,)
+        return (grad * (a > 0),)
+
+
+class Sigmoid(Op):
+    """The chapter's transfer function with gain α (Eq. 6.1):
+
+        F(x) = 1 / (1 + exp(−αx))
+
+    and its derivative (Eq. 6.2, 6.23):
+
+        ∂F/∂x = α · F · (1 − F)
+
+    # NOTE: 1 − F is not computed as a subtraction.  It is σ(−αx), evaluated
+    # from exp(−|αx|) like F itself, so the derivative keeps full relative
+    # accuracy deep in saturation (at αx = 30, F(1 − F) ≈ 9.4e−14, not 0).
+    """
+
+    name = "sigmoid"
+    formula = "F(x) = 1/(1 + exp(−αx))"
+    partials = ("α·F·(1−F)",)
+
+    def label(self, ctx):
+        return f"sigmoid α={ctx[0]:g}"
+
+    def backward(self, grad, node):
+        alpha, complement = node._ctx
+        return (grad * (alpha * node.data * complement),)
+
+
+class Sum(Op):
+    """out = Σ a over `axis` (all axes when None).   ∂out/∂a[j] = 1."""
+
+    name = "sum"
+    formula = "Σ a"
+    partials = ("1",)
+
+    def label(self, ctx):
+        axis, keepdims = ctx
+        return "sum" if axis is None else f"sum axis={axis}"
+
+    def backward(self, grad, node):
+        axis, keepdims = node._ctx
+        data = node._parents[0].data
+        if type(data) is float:
+            return (grad,)
+        return (_expand_reduced(grad, data.shape, axis, keepdims),)
+
+
+class Mean(Op):
+    """out = (1/N) Σ a over `axis`.   ∂out/∂a[j] = 1/N."""
+
+    name = "mean"
+    formula = "(1/N) Σ a"
+    partials = ("1/N",)
+
+    def label(self, ctx):
+        axis, keepdims = ctx
+        return "mean" if axis is None else f"mean axis={axis}"
+
+    def backward(self, grad, node):
+        axis, keepdims = node._ctx
+        data = node._parents[0].data
+        if type(data) is float:
+            return (grad,)
+        count = data.size // max(np.size(node.data), 1) if data.size else 1
+        expanded = _expand_reduced(grad, data.shape, axis, keepdims)
+        return (expanded / count,)
+
+
+class Reshape(Op):
+    """out = a with a new shape.   ∂out/∂a is the identity, reshaped back."""
+
+    name = "reshape"
+    formula = "reshape(a)"
+    partials = ("1",)
+
+    def label(self, ctx):
+        return f"reshape {ctx}"
+
+    def backward(self, grad, node):
+        return (np.reshape(grad, np.shape(node._parents[0].data)),)
+
+
+class Transpose(Op):
+    """out = aᵀ (axes permuted).   ∂out/∂a is the inverse permutation."""
+
+    name = "transpose"
+    formula = "aᵀ"
+    partials = ("1",)
+
+    def label(self, ctx):
+        return "transpose" if ctx is None else f"transpose {ctx}"
+
+    def backward(self, grad, node):
+        axes = node._ctx
+        if axes is None:
+            return (np.transpose(grad),)
+        return (np.transpose(grad, np.argsort(axes)),)
+
+
+class GetItem(Op):
+    """out = a[index].   ∂out/∂a scatters the gradient back into a's shape
+    (summing where an integer-array index repeats an element)."""
+
+    name = "getitem"
+    formula = "a[index]"
+    partials = ("1 at index",)
+
+    def label(self, ctx):
+        return f"[{_format_index(ctx)}]"
+
+    def backward(self, grad, node):
+        data = node._parents[0].data
+        full = np.zeros(data.shape, dtype=data.dtype)
+        index = node._ctx
+        if _is_basic_index(index):
+            full[index] = grad
+        else:
+            np.add.at(full, index, grad)
+        return (full,)
+
+
+class MatMul(Op):
+    """out = a @ b (matrix, vector or batched, as numpy's matmul).
+
+    ∂out[i,j]/∂a[i,k] = b[k,j],  ∂out[i,j]/∂b[k,j] = a[i,k];  as products,
+    grad_a = grad @ bᵀ and grad_b = aᵀ @ grad (Eq. 6.27 for every weight at once).
+    """
+
+    name = "matmul"
+    formula = "a @ b"
+    partials = ("b", "a")
+
+    def label(self, ctx):
+        return "@"
+
+    def backward(self, grad, node):
+        a_node, b_node = node._parents
+        a, b = a_node.data, b_node.data
+        if a.ndim == 1 and b.ndim == 1:
+            return (grad * b if a_node.requires_grad else None,
+                    grad * a if b_node.requires_grad else None)
+        # NOTE: 1-D operands are promoted to matrices (a as a row, b as a
+        # column) and the gradient gets the matching axes; both go away after.
+        if a.ndim == 1:
+            a = a[np.newaxis, :]
+            grad = np.expand_dims(grad, -2)
+        if b.ndim == 1:
+            b = b[:, np.newaxis]
+            grad = np.expand_dims(grad, -1)
+        grad_a = grad_b = None
+        if a_node.requires_grad:
+            grad_a = grad @ np.swapaxes(b, -1, -2)
+            if a_node.data.ndim == 1:
+                grad_a = grad_a.reshape(grad_a.shape[:-2] + grad_a.shape[-1:])
+        if b_node.requires_grad:
+            grad_b = np.swapaxes(a, -1, -2) @ grad
+            if b_node.data.ndim == 1:
+                grad_b = grad_b[..., 0]
+        return grad_a, grad_b
+
+
+class SSE(Op):
+    """The chapter's summed squared error (Eq. 6.5, 6.13):
+
+        SSE = ½ Σ_o (Desired_o − Actual_o)² = ½ Σ_o E_o²
+
+    ∂SSE/∂Actual_o = E_o · (−1) = −E_o   (Eq. 6.17 times Eq. 6.21)
+    ∂SSE/∂Desired_o = E_o
+    """
+
+    name = "sse"
+    formula = "½ Σ (Desired − Actual)²"
+    partials = ("E = Desired − Actual", "−E = −(Desired − Actual)")
+
+    def backward(self, grad, node):
+        error = node._ctx
+        if type(error) is list:  # scalars: parents are desired_0.., then actual_0..
+            return [grad * e for e in error] + [-grad * e for e in error]
+        return grad * error, grad * -error
+
+
+class Stack(Op):
+    """out = [a₀, a₁, …] stacked along a new axis.   ∂out[k]/∂a_k = 1."""
+
+    name = "stack"
+    formula = "[a₀, a₁, …]"
+    partials = ("1",)
+
+    def label(self, ctx):
+        return "stack" if ctx == 0 else f"stack axis={ctx}"
+
+    def backward(self, grad, node):
+        return tuple(np.moveaxis(grad, node._ctx, 0))
+
+
+ADD, SUB, MUL, DIV, NEG = Add(), Sub(), Mul(), Div(), Neg()
+POW_CONST, POW = PowConst(), Pow()
+EXP, LOG, TANH, RELU, SIGMOID = Exp(), Log(), Tanh(), ReLU(), Sigmoid()
+SUM, MEAN, RESHAPE, TRANSPOSE, GETITEM = Sum(), Mean(), Reshape(), Transpose(), GetItem()
+MATMUL, SSE_OP, STACK = MatMul(), SSE(), Stack()
+
+#: Every primitive, by class; what the drawing, errors and explanations name.
+OPS = (ADD, SUB, MUL, DIV, NEG, POW_CONST, POW, EXP, LOG, TANH, RELU, SIGMOID,
+       SUM, MEAN, RESHAPE, TRANSPOSE, GETITEM, MATMUL, SSE_OP, STACK)
+
+
+# ---------------------------------------------------------------------------
+# Numerics shared by forward rules
+# ---------------------------------------------------------------------------
+
+_SIGMOID_CLIP = 800.0  # exp(-800) is 0 in float64 and float32: F is exactly 0 or 1 there
+
+
+def _sigmoid_pair(x, alpha):
+    """(F, 1 − F) for F = 1/(1 + exp(−αx)), both without cancellation or overflow."""
+    if type(x) is float:
+        z = alpha * x
+        if z != z:  # nan propagates
+            return z, z
+        e = math.exp(-abs(z))
+        if z >= 0.0:
+            return 1.0 / (1.0 + e), e / (1.0 + e)
+        return e / (1.0 + e), 1.0 / (1.0 + e)
+    bound = _SIGMOID_CLIP / alpha
+    z = np.multiply(np.clip(x, -bound, bound), alpha, dtype=x.dtype)
+    e = np.exp(-np.abs(z))
+    denominator = 1.0 + e
+    big = 1.0 / denominator
+    small = e / denominator
+    positive = z >= 0
+    return np.where(positive, big, small), np.where(positive, small, big)
+
+
+def _scalar_fallback(function, *args):
+    """Evaluate a float function the way numpy would (inf/nan and a RuntimeWarning
+    instead of Python's ZeroDivisionError, OverflowError or complex results)."""
+    result = function(*(np.float64(a) for a in args))
+    return float(result)
+
+
+def _power(base, exponent):
+    if type(base) is float and type(exponent) is float:
+        try:
+            result = base ** exponent
+        except (ZeroDivisionError, OverflowError):
+            return _scalar_fallback(np.power, base, exponent)
+        if type(result) is complex:
+            return _scalar_fallback(np.power, base, exponent)
+        return result
+    return np.power(base, exponent)
+
+
+def _log(x):
+    if type(x) is float:
+        if x > 0.0:
+            return math.log(x)
+        return _scalar_fallback(np.log, x)
+    return np.log(x)
+
+
+def _exp(x):
+    if type(x) is float:
+        try:
+            return math.exp(x)
+        except OverflowError:
+            return _scalar_fallback(np.exp, x)
+    return np.exp(x)
+
+
+def _divide(a, b):
+    if type(a) is float and type(b) is float:
+        try:
+            return a / b
+        except ZeroDivisionError:
+            return _scalar_fallback(np.divide, a, b)
+    return a / b
+
+
+def _expand_reduced(grad, shape, axis, keepdims):
+    """Broadcast the gradient of a reduction back over the reduced axes."""
+    if axis is not None and not keepdims:
+        grad = np.expand_dims(grad, axis)
+    return np.broadcast_to(grad, shape)
+
+
+def _is_basic_index(index):
+    items = index if type(index) is tuple else (index,)
+    for item in items:
+        if not (item is None or item is Ellipsis or isinstance(item, (int, np.integer, slice))):
+            return False
+    return True
+
+
+def _format_index(index):
+    items = index if type(index) is tuple else (index,)
+    parts = []
+    for item in items:
+        if isinstance(item, slice):
+            text = ":".join("" if part is None else str(part) for part in (item.start, item.stop, item.step))
+            parts.append(text.rstrip(":") or ":")
+        elif item is Ellipsis:
+            parts.append("...")
+        elif item is None:
+            parts.append("None")
+        elif isinstance(item, np.ndarray):
+            parts.append(f"array{list(item.shape)}" if item.size > 4 else str(item.tolist()))
+        else:
+            parts.append(str(item))
+    return ", ".join(parts)
+
+
+# ---------------------------------------------------------------------------
+# Turning user data into Value data
+# ---------------------------------------------------------------------------
+
+
+def _describe(x):
+    if isinstance(x, np.ndarray):
+        return f"numpy array of dtype {x.dtype}"
+    return f"{type(x).__name__} {x!r}" if isinstance(x, (str, bytes)) else type(x).__name__
+
+
+def _as_data(x, where="Value", copy=False):
+    """Python numbers become floats; arrays become float64 or float32 ndarrays.
+
+    Booleans, complex numbers, strings, None, objects and arrays of such dtypes
+    are refused with a TypeError naming the op (``where``) and the type.
+    """
+    kind = type(x)
+    if kind is float:
+        return x
+    if kind is int:
+        return float(x)
+    if isinstance(x, (bool, np.bool_)):
+        raise TypeError(f"{where}: got a boolean ({x!r}); use 0.0/1.0 if a number is meant")
+    if isinstance(x, Value):
+        raise TypeError(f"{where}: got a Value; pass it directly, or use .detach() for a copy without history")
+    if isinstance(x, (float, int, np.integer)):  # np.float64 is a float
+        return float(x)
+    if isinstance(x, (np.ndarray, np.generic, list, tuple)):
+        return _as_array(x, where, copy)
+    raise TypeError(f"{where}: expected a number, a list of numbers or a numpy array, got {_describe(x)}")
+
+
+def _as_array(x, where, copy):
+    try:
+        array = np.array(x, copy=copy) if isinstance(x, np.ndarray) else np.asarray(x)
+    except ValueError as error:
+        raise ValueError(f"{where}: data must be a rectangular array of numbers ({error})") from None
+    kind = array.dtype.kind
+    if kind == "f":
+        if array.dtype == np.float64 or array.dtype == np.float32:
+            return array
+        if array.dtype == np.float16:
+            return array.astype(np.float32)
+        raise TypeError(f"{where}: dtype {array.dtype} is not supported; use float64 or float32")
+    if kind in "iu":
+        return array.astype(np.float64)
+    if kind == "b":
+        raise TypeError(f"{where}: got a boolean array; convert it with .astype(float) if numbers are meant")
+    if kind == "c":
+        raise TypeError(f"{where}: complex data is not supported (dtype {array.dtype})")
+    if kind == "O" and array.size and any(isinstance(item, Value) for item in array.flat):
+        raise TypeError(f"{where}: got a list of Values; combine them with minigrad.stack(...)")
+    raise TypeError(f"{where}: expected numbers, got an array of dtype {array.dtype}")
+
+
+def _shape(data):
+    return () if type(data) is float else data.shape
+
+
+# ---------------------------------------------------------------------------
+# The Value
+# ---------------------------------------------------------------------------
+
+_new = object.__new__
+
+
+class Value:
+    """A scalar or numpy array that records the operations applied to it.
+
+    ``Value(data, name=None, requires_grad=True)``: a Python number becomes a
+    float (the fast scalar path, no numpy); a list or array becomes a float64
+    array, and float32 stays float32 end to end, gradients included.
+
+    After ``loss.backward()`` every node of the graph carries ``.grad``.  Leaves
+    (Values you made) *accumulate* across calls, as in PyTorch, until
+    ``zero_grad()``; intermediate nodes are *overwritten* by each backward, so
+    calling it twice never double counts them.
+
+    ``==`` compares identity (Values are dict keys); ``<``, ``<=``, ``>``,
+    ``>=`` compare the data and return plain booleans or arrays: no graph.
+    """
+
+    __slots__ = ("data", "grad", "name", "requires_grad", "_op", "_parents", "_ctx", "_origin", "__weakref__")
+
+    # Let Value's reflected operators win over numpy's elementwise dispatch.
+    __array_ufunc__ = None
+
+    def __init__(self, data, name=None, requires_grad=True):
+        self.data = _as_data(data, "Value", copy=True)
+        self.grad = None
+        self.name = name
+        self.requires_grad = bool(requires_grad)
+        self._op = None
+        self._parents = ()
+        self._ctx = None
+        self._origin = _creation_site() if _mode.anomaly else None
+
+    # -- properties ---------------------------------------------------------
+
+    @property
+    def shape(self):
+        return _shape(self.data)
+
+    @property
+    def ndim(self):
+        return len(_shape(self.data))
+
+    @property
+    def size(self):
+        return 1 if type(self.data) is float else self.data.size
+
+    @property
+    def dtype(self):
+        return np.dtype(np.float64) if type(self.data) is float else self.data.dtype
+
+    @property
+    def op(self):
+        """The `Op` that made this Value, or None for a leaf."""
+        return self._op
+
+    @property
+    def parents(self):
+        """The Values this one was computed from, in argument order."""
+        return self._parents
+
+    @property
+    def is_leaf(self):
+        return not self._parents
+
+    def item(self):
+        """The data as a Python float (one element only)."""
+        if type(self.data) is float:
+            return self.data
+        if self.data.size != 1:
+            raise ValueError(f"item: only a one-element Value converts to a float, this one has shape {self.shape}")
+        return float(self.data.reshape(()))
+
+    def numpy(self):
+        """The data as a numpy array (0-d for a scalar)."""
+        return np.asarray(self.data)
+
+    def detach(self):
+        """A new leaf with the same data and no history (requires_grad=False)."""
+        return Value._leaf(self.data, requires_grad=False)
+
+    def zero_grad(self):
+        """Forget the accumulated gradient (``.grad`` becomes None)."""
+        self.grad = None
+
+    def __repr__(self):
+        parts = []
+        if self.name is not None:
+            parts.append(f"name={self.name!r}")
+        if type(self.data) is float or self.data.size <= 6:
+            parts.insert(0, _format_number(self.data))
+        else:
+            parts.insert(0, f"shape={self.shape}")
+        if type(self.data) is not float and self.data.dtype != np.float64:
+            parts.append(f"dtype={self.data.dtype}")
+        if self.grad is not None:
+            parts.append(f"grad={_format_number(self.grad)}" if np.size(self.grad) <= 6 else "grad=...")
+        if self._op is not None:
+            parts.append(f"op={self._op.name}")
+        elif not self.requires_grad:
+            parts.append("requires_grad=False")
+        return f"Value({', '.join(parts)})"
+
+    def __len__(self):
+        if type(self.data) is float or self.data.ndim == 0:
+            raise TypeError("len() of a scalar Value")
+        return len(self.data)
+
+    def __iter__(self):
+        for index in range(len(self)):
+            yield self[index]
+
+    def __bool__(self):
+        return bool(self.data)
+
+    def __float__(self):
+        return self.item()
+
+    # -- construction helpers ---------------------------------------------
+
+    @staticmethod
+    def _leaf(data, requires_grad=False, name=None):
+        out = _new(Value)
+        out.data = data
+        out.grad = None
+        out.name = name
+        out.requires_grad = requires_grad
+        out._op = None
+        out._parents = ()
+        out._ctx = None
+        out._origin = None
+        return out
+
+    # -- arithmetic ----------------------------------------------------------
+
+    def __add__(self, other):
+        other = other if type(other) is Value else _constant(other, "add")
+        return _make(ADD, _binary(np.add, self, other, "add"), (self, other), None)
+
+    def __radd__(self, other):
+        other = _constant(other, "add")
+        return _make(ADD, _binary(np.add, other, self, "add"), (other, self), None)
+
+    def __sub__(self, other):
+        other = other if type(other) is Value else _constant(other, "sub")
+        return _make(SUB, _binary(np.subtract, self, other, "sub"), (self, other), None)
+
+    def __rsub__(self, other):
+        other = _constant(other, "sub")
+        return _make(SUB, _binary(np.subtract, other, self, "sub"), (other, self), None)
+
+    def __mul__(self, other):
+        other = other if type(other) is Value else _constant(other, "mul")
+        return _make(MUL, _binary(np.multiply, self, other, "mul"), (self, other), None)
+
+    def __rmul__(self, other):
+        other = _constant(other, "mul")
+        return _make(MUL, _binary(np.multiply, other, self, "mul"), (other, self), None)
+
+    def __truediv__(self, other):
+        other = other if type(other) is Value else _constant(other, "div")
+        return _make(DIV, _binary(_divide, self, other, "div"), (self, other), None)
+
+    def __rtruediv__(self, other):
+        other = _constant(other, "div")
+        return _make(DIV, _binary(_divide, other, self, "div"), (other, self), None)
+
+    def __neg__(self):
+        return _make(NEG, -self.data, (self,), None)
+
+    def __pos__(self):
+        return self
+
+    def __pow__(self, exponent):
+        if type(exponent) is Value:
+            return _make(POW, _binary(_power, self, exponent, "pow"), (self, exponent), None)
+        exponent = _as_data(exponent, "pow")
+        if type(exponent) is not float:
+            # An array exponent is a constant operand like any other.
+            return self ** _constant(exponent, "pow")
+        return _make(POW_CONST, _power(self.data, exponent), (self,), exponent)
+
+    def __rpow__(self, base):
+        base = _constant(base, "pow")
+        return _make(POW, _binary(_power, base, self, "pow"), (base, self), None)
+
+    def __matmul__(self, other):
+        other = other if type(other) is Value else _constant(other, "matmul")
+        return _make(MATMUL, _matmul(self.data, other.data), (self, other), None)
+
+    def __rmatmul__(self, other):
+        other = _constant(other, "matmul")
+        return _make(MATMUL, _matmul(other.data, self.data), (other, self), None)
+
+    # -- comparisons: plain data, no graph ------------------------------------
+
+    def __lt__(self, other):
+        return self.data < _data_of(other)
+
+    def __le__(self, other):
+        return self.data <= _data_of(other)
+
+    def __gt__(self, other):
+        return self.data > _data_of(other)
+
+    def __ge__(self, other):
+        return self.data >= _data_of(other)
+
+    __hash__ = object.__hash__
+
+    # -- elementwise functions -----------------------------------------------
+
+    def exp(self):
+        """exp(x); derivative exp(x)."""
+        return _make(EXP, _exp(self.data), (self,), None)
+
+    def log(self):
+        """ln(x); derivative 1/x.  ln(0) = −inf, ln(x<0) = nan, as in numpy."""
+        return _make(LOG, _log(self.data), (self,), None)
+
+    def tanh(self):
+        """tanh(x); derivative 1 − tanh²(x)."""
+        data = self.data
+        return _make(TANH, math.tanh(data) if type(data) is float else np.tanh(data), (self,), None)
+
+    def relu(self):
+        """max(x, 0); derivative 1 for x > 0, else 0."""
+        data = self.data
+        if type(data) is float:
+            out = data if data > 0.0 else 0.0
+        else:
+            out = np.maximum(data, 0)
+        return _make(RELU, out, (self,), None)
+
+    def sigmoid(self, alpha=1.0):
+        """The chapter's transfer function F(x) = 1/(1 + exp(−αx)) (Eq. 6.1).
+
+        Its derivative α·F·(1 − F) (Eq. 6.2) is used by backward.  ``alpha``
+        (the gain) must be a finite number > 0.  Stable for every finite
+        input: no overflow, no warning, and 1 − F kept exact in saturation.
+        """
+        alpha = _check_alpha(alpha)
+        value, complement = _sigmoid_pair(self.data, alpha)
+        return _make(SIGMOID, value, (self,), (alpha, complement))
+
+    # -- reductions and shape -------------------------------------------------
+
+    def sum(self, axis=None, keepdims=False):
+        """Σ over ``axis`` (all when None); gradient 1 for every summed element."""
+        data = self.data
+        if type(data) is float:
+            return _make(SUM, data, (self,), (None, keepdims))
+        axis = _check_axis(axis, data.ndim, "sum")
+        return _make(SUM, data.sum(axis=axis, keepdims=keepdims), (self,), (axis, keepdims))
+
+    def mean(self, axis=None, keepdims=False):
+        """(1/N) Σ over ``axis``; gradient 1/N for every averaged element."""
+        data = self.data
+        if type(data) is float:
+            return _make(MEAN, data, (self,), (None, keepdims))
+        axis = _check_axis(axis, data.ndim, "mean")
+        return _make(MEAN, data.mean(axis=axis, keepdims=keepdims), (self,), (axis, keepdims))
+
+    def reshape(self, *shape):
+        """The same elements in a new shape (numpy's rules, -1 allowed)."""
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        try:
+            out = np.reshape(self.data, shape)
+        except ValueError:
+            raise ValueError(f"reshape: cannot reshape shape {self.shape} into {shape}") from None
+        return _make(RESHAPE, out, (self,), tuple(out.shape))
+
+    def transpose(self, *axes):
+        """Axes reversed (or permuted as given)."""
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        axes = axes or None
+        data = self.data
+        if type(data) is float:
+            data = np.asarray(data)
+        try:
+            out = np.transpose(data, axes)
+        except ValueError as error:
+            raise ValueError(f"transpose: axes {axes} do not fit shape {self.shape} ({error})") from None
+        return _make(TRANSPOSE, out, (self,), axes)
+
+    @property
+    def T(self):
+        """The transpose (axes reversed)."""
+        return self.transpose()
+
+    def __getitem__(self, index):
+        data = self.data
+        if type(data) is float or data.ndim == 0:
+            raise TypeError("getitem: a scalar Value cannot be indexed")
+        index = _normalize_index(index)
+        try:
+            out = data[index]
+        except IndexError as error:
+            raise IndexError(f"getitem: index [{_format_index(index)}] does not fit shape {data.shape} ({error})") from None
+        if not isinstance(out, np.ndarray):
+            out = np.asarray(out)
+        return _make(GETITEM, out, (self,), index)
+
+    # -- reverse mode ----------------------------------------------------------
+
+    def backward(self, gradient=None):
+        """Fill ``.grad`` on every node of the graph that ends here.
+
+        A one-element root is seeded with 1; any other root needs
+        ``gradient`` of its own shape (the vector in a vector-Jacobian
+        product).  Leaves add to their ``.grad``; intermediate nodes get
+        this pass's gradient, replacing any earlier one.
+        """
+        if not self.requires_grad:
+            raise RuntimeError(
+                "backward: this Value does not require grad (it was made from constants only, "
+                "or under no_grad()), so there is no path to any leaf to differentiate")
+        if gradient is None:
+            if self.size != 1:
+                raise ValueError(
+                    f"backward: the root has shape {self.shape}; pass gradient= of that shape, "
+                    "or reduce it to a scalar first (e.g. .sum())")
+            seed = 1.0 if type(self.data) is float else np.ones(self.data.shape, dtype=self.data.dtype)
+        else:
+            seed = _as_data(gradient, "backward")
+            if _shape(seed) != self.shape:
+                raise ValueError(f"backward: gradient has shape {_shape(seed)} but the root has shape {self.shape}")
+            seed = _reduce_to_shape(seed, self.data)
+        _backward(self, seed)
+
+    # Reflected operators not defined above fall back to NotImplemented.
+
+
+def _format_number(x):
+    if type(x) is float:
+        return f"{x:.6g}"
+    x = np.asarray(x)
+    if x.ndim == 0:
+        return f"{float(x):.6g}"
+    return np.array2string(x, precision=4, separator=", ", suppress_small=False)
+
+
+def _data_of(x):
+    return x.data if type(x) is Value else x
+
+
+def _constant(x, where):
+    """A plain number or array as a leaf that needs no gradient."""
+    if isinstance(x, Value):
+        return x
+    return Value._leaf(_as_data(x, where), requires_grad=False)
+
+
+def _binary(function, a, b, where):
+    """Apply a numpy binary function, turning shape errors into clear ones."""
+    x, y = a.data, b.data
+    if type(x) is float and type(y) is float:
+        if function is np.add:
+            return x + y
+        if function is np.subtract:
+            return x - y
+        if function is np.multiply:
+            return x * y
+        return function(x, y)
+    try:
+        return function(x, y)
+    except ValueError:
+        raise ValueError(
+            f"{where}: shapes {_shape(x)} and {_shape(y)} cannot be broadcast together") from None
+
+
+def _matmul(a, b):
+    a_shape, b_shape = _shape(a), _shape(b)
+    if len(a_shape) == 0 or len(b_shape) == 0:
+        raise ValueError(f"matmul: operands must be at least 1-D, got shapes {a_shape} and {b_shape}; use * for scalars")
+    inner_a = a_shape[-1]
+    inner_b = b_shape[-2] if len(b_shape) >= 2 else b_shape[0]
+    if inner_a != inner_b:
+        raise ValueError(
+            f"matmul: shapes {a_shape} and {b_shape} do not fit: the inner dimensions {inner_a} and {inner_b} differ")
+    try:
+        out = a @ b
+    except ValueError:
+        raise ValueError(f"matmul: batch dimensions of shapes {a_shape} and {b_shape} cannot be broadcast together") from None
+    return out if isinstance(out, np.ndarray) else np.asarray(out)
+
+
+def _check_alpha(alpha):
+    if isinstance(alpha, Value):
+        raise TypeError("sigmoid: alpha must be a plain number, not a Value")
+    if isinstance(alpha, (bool, np.bool_)) or not isinstance(alpha, (int, float, np.integer, np.floating)):
+        raise TypeError(f"sigmoid: alpha must be a real number, got {_describe(alpha)}")
+    alpha = float(alpha)
+    if not (alpha > 0.0 and math.isfinite(alpha)):
+        raise ValueError(f"sigmoid: alpha (the gain) must be finite and > 0, got {alpha!r}")
+    return alpha
+
+
+def _check_axis(axis, ndim, where):
+    if axis is None:
+        return None
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    for item in axes:
+        if not isinstance(item, (int, np.integer)) or isinstance(item, bool) or not -ndim <= item < ndim:
+            raise ValueError(f"{where}: axis {axis!r} is out of range for a Value with {ndim} dimensions")
+    return axis
+
+
+def _normalize_index(index):
+    if type(index) is Value:
+        index = index.data
+    if type(index) is tuple:
+        return tuple(item.data if type(item) is Value else item for item in index)
+    if isinstance(index, list):
+        return np.asarray(index)
+    return index
+
+
+def _creation_site():
+    """File and line of the first frame outside minigrad: where a node was made."""
+    frame = sys._getframe(1)
+    package_dir = __file__.rsplit("/", 1)[0] if "/" in __file__ else ""
+    while frame is not None and frame.f_code.co_filename.startswith(package_dir):
+        frame = frame.f_back
+    if frame is None:
+        return "<unknown>"
+    return f"{frame.f_code.co_filename}:{frame.f_lineno}"
+
+
+def _make(op, data, parents, ctx):
+    """Create an op's output node, recording its parents when a gradient is needed."""
+    out = _new(Value)
+    out.data = data
+    out.grad = None
+    out.name = None
+    out._ctx = ctx
+    out._origin = None
+    for parent in parents:
+        if parent.requires_grad:
+            if _mode.grad_enabled:
+                out.requires_grad = True
+                out._op = op
+                out._parents = parents
+                if _mode.anomaly:
+                    _check_forward(out)
+                return out
+            break
+    out.requires_grad = False
+    out._op = None
+    out._parents = ()
+    if _mode.anomaly:
+        out._op, out._parents = op, parents
+        _check_forward(out)
+        out._op, out._parents = None, ()
+    return out
+
+
+def _describe_node(node):
+    shapes = ", ".join(str(_shape(parent.data)) for parent in node._parents)
+    where = node._origin or "<unknown>"
+    return f"op '{node._op.name}' (input shapes {shapes}), created at {where}"
+
+
+def _check_forward(node):
+    node._origin = _creation_site()
+    if not np.all(np.isfinite(node.data)):
+        bad = "nan" if np.any(np.isnan(node.data)) else "inf"
+        raise AnomalyError(f"detect_anomaly: forward output contains {bad}: {_describe_node(node)}")
+
+
+def _check_backward(node, grads):
+    for position, grad in enumerate(grads):
+        if grad is not None and not np.all(np.isfinite(grad)):
+            bad = "nan" if np.any(np.isnan(grad)) else "inf"
+            raise AnomalyError(
+                f"detect_anomaly: backward gradient for input {position} contains {bad}: {_describe_node(node)}")
+
+
+def _reduce_to_shape(grad, data):
+    """The one place where broadcasting is undone.
+
+    A gradient computed for a broadcast output is summed over the axes that
+    broadcasting added or stretched, so that it has the input's shape (and
+    dtype: float32 inputs get float32 gradients; scalar inputs get floats).
+    """
+    if type(data) is float:
+        if type(grad) is float:
+            return grad
+        return float(np.sum(grad))
+    shape = data.shape
+    grad_shape = np.shape(grad)
+    if grad_shape != shape:
+        extra = len(grad_shape) - len(shape)
+        if extra > 0:
+            grad = np.sum(grad, axis=tuple(range(extra)))
+        stretched = tuple(axis for axis, size in enumerate(shape) if size == 1 and np.shape(grad)[axis] != 1)
+        if stretched:
+            grad = np.sum(grad, axis=stretched, keepdims=True)
+        if np.shape(grad) != shape:
+            grad = np.broadcast_to(grad, shape)  # a scalar gradient for an array input
+    if type(grad) is not np.ndarray or grad.dtype != data.dtype:
+        grad = np.asarray(grad, dtype=data.dtype)
+    return grad
+
+
+def _backward(root, seed):
+    """Reverse-mode traversal from ``root`` (iterative, Kahn's algorithm).
+
+    Pass 1 counts, for every node that needs a gradient, how many edges lead
+    into it from the graph.  Pass 2 starts at the root; a node is processed only
+    when every consumer has delivered its contribution, so each gradient is
+    complete when used, and it is dropped from the running dict at once.
+    """
+    pending = {root: 0}
+    stack = [root]
+    pop, push = stack.pop, stack.append
+    while stack:
+        for parent in pop()._parents:
+            if parent.requires_grad:
+                count = pending.get(parent)
+                if count is None:
+                    pending[parent] = 1
+                    push(parent)
+                else:
+                    pending[parent] = count + 1
+
+    anomaly = _mode.anomaly
+    grads = {root: seed}
+    ready = [root]
+    pop, push = ready.pop, ready.append
+    take = grads.pop
+    while ready:
+        node = pop()
+        grad = take(node)
+        parents = node._parents
+        if not parents:
+            # A leaf: accumulate across backward calls.
+            if node.grad is None:
+                node.grad = grad.copy() if type(grad) is np.ndarray else grad
+            else:
+                node.grad = node.grad + grad
+            continue
+        node.grad = grad
+        parent_grads = node._op.backward(grad, node)
+        if anomaly:
+            _check_backward(node, parent_grads)
+        for parent, parent_grad in zip(parents, parent_grads):
+            if parent_grad is None or not parent.requires_grad:
+                continue
+            data = parent.data
+            if type(parent_grad) is not float or type(data) is not float:
+                parent_grad = _reduce_to_shape(parent_grad, data)
+            if parent in grads:
+                grads[parent] = grads[parent] + parent_grad
+            else:
+                grads[parent] = parent_grad
+            count = pending[parent] - 1
+            pending[parent] = count
+            if count == 0:
+                push(parent)
+
+
+# ---------------------------------------------------------------------------
+# Functions that are ops of their own
+# ---------------------------------------------------------------------------
+
+
+def sse(desired, actual):
+    """The chapter's summed squared error, one op (Eq. 6.5):
+
+        SSE = ½ Σ (Desired − Actual)²      over all elements, a scalar
+
+    Its gradient with respect to ``actual`` is −E = −(Desired − Actual)
+    (Eq. 6.17 times Eq. 6.21).  The two shapes must match exactly: no
+    broadcasting, which here would silently sum the wrong errors.
+
+    ``desired`` and ``actual`` are Values (or numbers/arrays), or two equally
+    long lists of scalars, as a network built weight by weight produces: then
+    the op's parents are the desired values followed by the actual ones, so
+    each output node A_o connects straight to the SSE.
+    """
+    if isinstance(actual, (list, tuple)) and any(type(item) is Value for item in actual):
+        return _sse_of_scalars(desired, actual)
+    desired = desired if type(desired) is Value else _constant(desired, "sse")
+    actual = actual if type(actual) is Value else _constant(actual, "sse")
+    d, a = desired.data, actual.data
+    if _shape(d) != _shape(a):
+        raise ValueError(
+            f"sse: desired has shape {_shape(d)} but actual has shape {_shape(a)}; they must match exactly")
+    if type(d) is float and type(a) is float:
+        error = d - a
+        total = 0.5 * error * error
+    else:
+        error = np.subtract(d, a)
+        total = 0.5 * np.sum(error * error)
+        if not isinstance(total, np.ndarray):
+            total = np.asarray(total, dtype=error.dtype)
+    return _make(SSE_OP, total, (desired, actual), error)
+
+
+def _sse_of_scalars(desired, actual):
+    if not isinstance(desired, (list, tuple, np.ndarray)) or len(desired) != len(actual):
+        count = len(desired) if hasattr(desired, "__len__") else "a non-sequence"
+        raise ValueError(f"sse: desired has {count} entries but actual has {len(actual)}; they must match exactly")
+    desired = [item if type(item) is Value else _constant(item, "sse") for item in desired]
+    actual = [item if type(item) is Value else _constant(item, "sse") for item in actual]
+    for item in desired + actual:
+        if type(item.data) is not float:
+            raise ValueError(f"sse: a list of Values must hold scalars, got an entry of shape {item.shape}")
+    errors = [d.data - a.data for d, a in zip(desired, actual)]
+    total = 0.5 * math.fsum(error * error for error in errors)
+    return _make(SSE_OP, total, tuple(desired) + tuple(actual), errors)
+
+
+def stack(values, axis=0):
+    """Stack Values (scalars or arrays of one shape) along a new axis."""
+    values = [value if type(value) is Value else _constant(value, "stack") for value in values]
+    if not values:
+        raise ValueError("stack: needs at least one Value")
+    shapes = {_shape(value.data) for value in values}
+    if len(shapes) != 1:
+        raise ValueError(f"stack: all inputs must have one shape, got {sorted(shapes)}")
+    out = np.stack([np.asarray(value.data) for value in values], axis=axis)
+    return _make(STACK, out, tuple(values), axis)

@@ -1,0 +1,260 @@
+"""Networks built from minigrad's primitive ops.
+
+`Module` finds its parameters by walking its attributes (Values, Modules,
+lists and dicts of them), so the names are the attribute paths.  A
+one-hidden-layer `MLP([I, H, O])` uses the chapter's names: ``w`` (I×H, input
+to hidden), ``bias_hidden``, ``v`` (H×O, hidden to output), ``bias_output``.
+`ScalarMLP` is the same network built weight by weight from scalar Values
+(micrograd style): the same names with element indices (``w[0,1]``), the same
+initial numbers for the same seed, and the chapter's names on its nodes
+(``NdInpt_0``, ``H_1``, ``A_0``), which is what drawing and `explain` show.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .engine import Value, sse
+
+__all__ = ["Module", "Linear", "Sigmoid", "Sequential", "MLP", "ScalarMLP", "initial_arrays", "parameter_names"]
+
+
+class Module:
+    """Base class: parameters found by walking attributes, no magic lookups."""
+
+    def forward(self, *inputs):
+        raise NotImplementedError(f"{type(self).__name__} must define forward()")
+
+    def __call__(self, *inputs):
+        return self.forward(*inputs)
+
+    def named_parameters(self):
+        """``[(name, Value), ...]`` for every Value that requires grad, in attribute order."""
+        found = []
+        seen = set()
+        # Iterative walk: (prefix, object) pairs, children pushed in reverse to keep order.
+        stack = [("", self)]
+        while stack:
+            prefix, item = stack.pop()
+            if isinstance(item, Value):
+                if item.requires_grad and id(item) not in seen:
+                    seen.add(id(item))
+                    found.append((prefix, item))
+            elif isinstance(item, Module):
+                children = [(name, child) for name, child in vars(item).items() if not name.startswith("_")]
+                for name, child in reversed(children):
+                    stack.append((f"{prefix}.{name}" if prefix else name, child))
+            elif isinstance(item, (list, tuple)):
+                for index in reversed(range(len(item))):
+                    stack.append((_index_name(prefix, index), item[index]))
+            elif isinstance(item, dict):
+                for key in reversed(list(item)):
+                    stack.append((f"{prefix}.{key}" if prefix else str(key), item[key]))
+        return found
+
+    def parameters(self):
+        """Every parameter Value, in the order of `named_parameters`."""
+        return [value for _, value in self.named_parameters()]
+
+    def zero_grad(self):
+        """Forget every parameter's accumulated gradient."""
+        for value in self.parameters():
+            value.grad = None
+
+    def __repr__(self):
+        shapes = ", ".join(f"{name}: {value.shape}" for name, value in self.named_parameters()[:8])
+        return f"{type(self).__name__}({shapes})"
+
+
+def _index_name(prefix, index):
+    """``w`` + 1 → ``w[1]``;  ``w[1]`` + 0 → ``w[1,0]`` (the chapter's w[i,h])."""
+    if prefix.endswith("]"):
+        return f"{prefix[:-1]},{index}]"
+    return f"{prefix}[{index}]"
+
+
+def parameter_names(sizes):
+    """Names of the (weight, bias) pair of each layer of an MLP with these sizes.
+
+    One hidden layer gets the chapter's names; deeper nets get numbered ones.
+    """
+    layers = len(sizes) - 1
+    if layers == 2:
+        return [("w", "bias_hidden"), ("v", "bias_output")]
+    return [(f"weight_{k}", f"bias_{k}") for k in range(1, layers + 1)]
+
+
+def initial_arrays(sizes, bias=True, init="uniform", seed=None, dtype=np.float64):
+    """The initial (weight, bias) arrays of each layer, in a fixed draw order.
+
+    ``init``: ``"uniform"`` draws from (−1, 1] as in the author's course code;
+    ``"scaled"`` shrinks that by √(6/(n_in + n_out)) (Glorot), which keeps the
+    summed inputs of wide layers out of the sigmoid's flat tails; a number is
+    used as the half-width.  ``seed`` is an int or a numpy Generator.
+    """
+    _check_sizes(sizes)
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    arrays = []
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        scale = _init_scale(init, n_in, n_out)
+        # NOTE: 1 − U[0, 1) lies in (0, 1], so this is uniform on (−scale, scale].
+        weight = scale * (1.0 - 2.0 * rng.random((n_in, n_out)))
+        bias_values = scale * (1.0 - 2.0 * rng.random(n_out)) if bias else None
+        arrays.append((weight.astype(dtype), None if bias_values is None else bias_values.astype(dtype)))
+    return arrays
+
+
+def _init_scale(init, n_in, n_out):
+    if isinstance(init, str):
+        if init == "uniform":
+            return 1.0
+        if init == "scaled":
+            return float(np.sqrt(6.0 / (n_in + n_out)))
+        raise ValueError(f"init must be 'uniform', 'scaled' or a positive number, got {init!r}")
+    if isinstance(init, (int, float)) and not isinstance(init, bool) and init > 0:
+        return float(init)
+    raise ValueError(f"init must be 'uniform', 'scaled' or a positive number, got {init!r}")
+
+
+def _check_sizes(sizes):
+    if len(sizes) < 2 or any(not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1 for n in sizes):
+        raise ValueError(f"sizes must be at least two positive integers (inputs, ..., outputs), got {list(sizes)!r}")
+
+
+class Linear(Module):
+    """x @ weight + bias, with weight of shape (n_in, n_out) (the chapter's w[i, h])."""
+
+    def __init__(self, n_in, n_out, bias=True, init="uniform", seed=None, dtype=np.float64):
+        (weight, bias_values), = initial_arrays([n_in, n_out], bias, init, seed, dtype)
+        self.weight = Value(weight, name="weight")
+        self.bias = Value(bias_values, name="bias") if bias else None
+
+    def forward(self, x):
+        out = x @ self.weight
+        return out + self.bias if self.bias is not None else out
+
+
+class Sigmoid(Module):
+    """The chapter's transfer function F(x) = 1/(1 + exp(−αx)) as a layer."""
+
+    def __init__(self, alpha=1.0):
+        self.alpha = alpha
+
+    def forward(self, x):
+        return x.sigmoid(self.alpha)
+
+
+class Sequential(Module):
+    """Layers applied in order."""
+
+    def __init__(self, *layers):
+        self.layers = list(layers)
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+
+class MLP(Module):
+    """A sigmoid multilayer perceptron on tensors: every layer is
+    ``(x @ weight + bias).sigmoid(alpha)``, output layer included, as in the chapter.
+
+    ``MLP([2, 2, 2])`` has parameters ``w``, ``bias_hidden``, ``v``,
+    ``bias_output``; deeper nets have ``weight_1, bias_1, weight_2, ...``.
+    Inputs are a vector (one pattern) or a (batch, inputs) matrix.
+    """
+
+    def __init__(self, sizes, alpha=1.0, bias=True, init="uniform", seed=None, dtype=np.float64):
+        self.sizes = tuple(int(n) for n in sizes)
+        self.alpha = alpha
+        self._layer_names = parameter_names(self.sizes)
+        for (weight_name, bias_name), (weight, bias_values) in zip(
+                self._layer_names, initial_arrays(self.sizes, bias, init, seed, dtype)):
+            setattr(self, weight_name, Value(weight, name=weight_name))
+            setattr(self, bias_name, Value(bias_values, name=bias_name) if bias else None)
+
+    def layers(self):
+        """[(weight, bias or None), ...] in order from input to output."""
+        return [(getattr(self, w), getattr(self, b)) for w, b in self._layer_names]
+
+    def forward(self, x):
+        for weight, bias in self.layers():
+            x = x @ weight
+            if bias is not None:
+                x = x + bias
+            x = x.sigmoid(self.alpha)
+        return x
+
+    def loss(self, inputs, desired):
+        """The chapter's SSE (Eq. 6.5) of the network's outputs for ``inputs``."""
+        return sse(desired, self.forward(inputs))
+
+
+class ScalarMLP(Module):
+    """The same sigmoid MLP built weight by weight from scalar Values.
+
+    ``self.w[i][h]`` is the scalar weight from input i to hidden node h (named
+    ``w[i,h]``), ``self.v[h][o]`` from hidden node h to output o.  With the same
+    sizes, init and seed as an `MLP` it holds exactly the same numbers.  Each
+    forward pass names its nodes as the chapter does: ``NdInpt_o`` (summed
+    input of output node o), ``A_o`` (its activation), ``H_h`` (hidden
+    activations) and ``NdInpt_hidden_h`` for the hidden summed inputs.
+    """
+
+    def __init__(self, sizes, alpha=1.0, bias=True, init="uniform", seed=None):
+        self.sizes = tuple(int(n) for n in sizes)
+        self.alpha = alpha
+        self._layer_names = parameter_names(self.sizes)
+        for (weight_name, bias_name), (weight, bias_values) in zip(
+                self._layer_names, initial_arrays(self.sizes, bias, init, seed)):
+            grid = [[Value(float(weight[i, j]), name=f"{weight_name}[{i},{j}]") for j in range(weight.shape[1])]
+                    for i in range(weight.shape[0])]
+            setattr(self, weight_name, grid)
+            setattr(self, bias_name,
+                    [Value(float(b), name=f"{bias_name}[{j}]") for j, b in enumerate(bias_values)] if bias else None)
+
+    @classmethod
+    def from_mlp(cls, mlp):
+        """A scalar copy of a tensor `MLP` (same numbers, same names)."""
+        net = cls.__new__(cls)
+        net.sizes, net.alpha, net._layer_names = mlp.sizes, mlp.alpha, mlp._layer_names
+        for (weight_name, bias_name), (weight, bias) in zip(mlp._layer_names, mlp.layers()):
+            data = np.asarray(weight.data, dtype=np.float64)
+            setattr(net, weight_name, [[Value(float(data[i, j]), name=f"{weight_name}[{i},{j}]")
+                                        for j in range(data.shape[1])] for i in range(data.shape[0])])
+            setattr(net, bias_name, None if bias is None else
+                    [Value(float(b), name=f"{bias_name}[{j}]") for j, b in enumerate(np.asarray(bias.data))])
+        return net
+
+    def layers(self):
+        return [(getattr(self, w), getattr(self, b)) for w, b in self._layer_names]
+
+    def forward(self, x):
+        """One pattern (a sequence of numbers or scalar Values) → list of output Values."""
+        activations = [item if isinstance(item, Value) else Value(float(item), requires_grad=False) for item in x]
+        if len(activations) != self.sizes[0]:
+            raise ValueError(f"ScalarMLP: expected {self.sizes[0]} inputs, got {len(activations)}")
+        last = len(self._layer_names) - 1
+        for layer, (weight, bias) in enumerate(self.layers()):
+            outputs = []
+            for j in range(len(weight[0])):
+                total = weight[0][j] * activations[0]
+                for i in range(1, len(activations)):
+                    total = total + weight[i][j] * activations[i]
+                if bias is not None:
+                    total = total + bias[j]
+                total.name = f"NdInpt_{j}" if layer == last else _hidden_name("NdInpt_hidden", layer, last, j)
+                out = total.sigmoid(self.alpha)
+                out.name = f"A_{j}" if layer == last else _hidden_name("H", layer, last, j)
+                outputs.append(out)
+            activations = outputs
+        return activations
+
+    def loss(self, inputs, desired):
+        """The chapter's SSE (Eq. 6.5): one op whose parents are the outputs A_o."""
+        return sse(list(np.asarray(desired, dtype=np.float64).ravel()), self.forward(inputs))
+
+
+def _hidden_name(stem, layer, last, index):
+    return f"{stem}_{index}" if last == 1 else f"{stem}{layer + 1}_{index}"
