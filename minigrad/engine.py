@@ -818,35 +818,35 @@ class Value:
     # -- arithmetic ----------------------------------------------------------
 
     def __add__(self, other):
-        other = other if type(other) is Value else _constant(other, "add")
+        other = other if type(other) is Value else _constant(other, "add", self)
         return _make(ADD, _binary(np.add, self, other, "add"), (self, other), None)
 
     def __radd__(self, other):
-        other = _constant(other, "add")
+        other = _constant(other, "add", self)
         return _make(ADD, _binary(np.add, other, self, "add"), (other, self), None)
 
     def __sub__(self, other):
-        other = other if type(other) is Value else _constant(other, "sub")
+        other = other if type(other) is Value else _constant(other, "sub", self)
         return _make(SUB, _binary(np.subtract, self, other, "sub"), (self, other), None)
 
     def __rsub__(self, other):
-        other = _constant(other, "sub")
+        other = _constant(other, "sub", self)
         return _make(SUB, _binary(np.subtract, other, self, "sub"), (other, self), None)
 
     def __mul__(self, other):
-        other = other if type(other) is Value else _constant(other, "mul")
+        other = other if type(other) is Value else _constant(other, "mul", self)
         return _make(MUL, _binary(np.multiply, self, other, "mul"), (self, other), None)
 
     def __rmul__(self, other):
-        other = _constant(other, "mul")
+        other = _constant(other, "mul", self)
         return _make(MUL, _binary(np.multiply, other, self, "mul"), (other, self), None)
 
     def __truediv__(self, other):
-        other = other if type(other) is Value else _constant(other, "div")
+        other = other if type(other) is Value else _constant(other, "div", self)
         return _make(DIV, _binary(_divide, self, other, "div"), (self, other), None)
 
     def __rtruediv__(self, other):
-        other = _constant(other, "div")
+        other = _constant(other, "div", self)
         return _make(DIV, _binary(_divide, other, self, "div"), (other, self), None)
 
     def __neg__(self):
@@ -861,19 +861,19 @@ class Value:
         exponent = _as_data(exponent, "pow")
         if type(exponent) is not float:
             # An array exponent is a constant operand like any other.
-            return self ** _constant(exponent, "pow")
+            return self ** _constant(exponent, "pow", self)
         return _make(POW_CONST, _power(self.data, exponent), (self,), exponent)
 
     def __rpow__(self, base):
-        base = _constant(base, "pow")
+        base = _constant(base, "pow", self)
         return _make(POW, _binary(_power, base, self, "pow"), (base, self), None)
 
     def __matmul__(self, other):
-        other = other if type(other) is Value else _constant(other, "matmul")
+        other = other if type(other) is Value else _constant(other, "matmul", self)
         return _make(MATMUL, _matmul(self.data, other.data), (self, other), None)
 
     def __rmatmul__(self, other):
-        other = _constant(other, "matmul")
+        other = _constant(other, "matmul", self)
         return _make(MATMUL, _matmul(other.data, self.data), (other, self), None)
 
     # -- comparisons: plain data, no graph ------------------------------------
@@ -1030,11 +1030,21 @@ def _data_of(x):
     return x.data if type(x) is Value else x
 
 
-def _constant(x, where):
-    """A plain number or array as a leaf that needs no gradient."""
+def _constant(x, where, like=None):
+    """A plain number or array as a leaf that needs no gradient.
+
+    # NOTE: a plain float64 array meeting a float32 Value (``like``) takes its
+    # dtype, as Python numbers do under numpy's rules, so float32 models stay
+    # float32 when fed float64 data.
+    """
     if isinstance(x, Value):
         return x
-    return Value._leaf(_as_data(x, where), requires_grad=False)
+    data = _as_data(x, where)
+    if type(data) is np.ndarray and data.dtype == np.float64 and like is not None:
+        other = like.data
+        if type(other) is not float and other.dtype == np.float32:
+            data = data.astype(np.float32)
+    return Value._leaf(data, requires_grad=False)
 
 
 def _binary(function, a, b, where):
@@ -1267,8 +1277,8 @@ def sse(desired, actual):
     """
     if isinstance(actual, (list, tuple)) and any(type(item) is Value for item in actual):
         return _sse_of_scalars(desired, actual)
-    desired = desired if type(desired) is Value else _constant(desired, "sse")
-    actual = actual if type(actual) is Value else _constant(actual, "sse")
+    actual = actual if type(actual) is Value else _constant(actual, "sse", desired if type(desired) is Value else None)
+    desired = desired if type(desired) is Value else _constant(desired, "sse", actual)
     d, a = desired.data, actual.data
     if _shape(d) != _shape(a):
         raise ValueError(
