@@ -14,6 +14,7 @@ input's shape in one place: `_reduce_to_shape`.
 
 from __future__ import annotations
 
+import itertools
 import math
 import sys
 import threading
@@ -46,6 +47,14 @@ class _Mode(threading.local):
 
 _mode = _Mode()
 
+# NOTE: reading a threading.local costs more than a whole float multiply, so
+# the hot path reads one module global instead: `_plain` is True while no
+# thread anywhere is inside no_grad()/enable_grad()/detect_anomaly().  When it
+# is False, `_make` takes the slow path and consults this thread's own flags.
+_plain = True
+_switches_active = 0
+_switches_lock = threading.Lock()
+
 
 class _ModeSwitch:
     """Context manager (and decorator) that sets one per-thread mode flag."""
@@ -56,12 +65,20 @@ class _ModeSwitch:
         self._saved = []
 
     def __enter__(self):
+        global _plain, _switches_active
+        with _switches_lock:
+            _switches_active += 1
+            _plain = False
         self._saved.append(getattr(_mode, self._attribute))
         setattr(_mode, self._attribute, self._value)
         return self
 
     def __exit__(self, *exc_info):
+        global _plain, _switches_active
         setattr(_mode, self._attribute, self._saved.pop())
+        with _switches_lock:
+            _switches_active -= 1
+            _plain = _switches_active == 0
         return False
 
     def __call__(self, function):
@@ -576,12 +593,13 @@ def _exp(x):
 
 
 def _divide(a, b):
-    if type(a) is float and type(b) is float:
-        try:
-            return a / b
-        except ZeroDivisionError:
-            return _scalar_fallback(np.divide, a, b)
-    return a / b
+    """a.data / b.data, with numpy's ±inf/nan (and warning) for a zero scalar divisor."""
+    try:
+        return a.data / b.data
+    except ZeroDivisionError:
+        return _scalar_fallback(np.divide, a.data, b.data)
+    except ValueError:
+        raise _broadcast_error("div", a, b) from None
 
 
 def _expand_reduced(grad, shape, axis, keepdims):
@@ -700,7 +718,10 @@ class Value:
     ``>=`` compare the data and return plain booleans or arrays: no graph.
     """
 
-    __slots__ = ("data", "grad", "name", "requires_grad", "_op", "_parents", "_ctx", "_origin", "__weakref__")
+    # `_mark` and `_pending` are backward's bookkeeping (see `_backward`);
+    # `_origin` (file:line of creation) is set only under detect_anomaly().
+    __slots__ = ("data", "grad", "name", "requires_grad", "_op", "_parents", "_ctx", "_mark", "_pending", "_origin",
+                 "__weakref__")
 
     # Let Value's reflected operators win over numpy's elementwise dispatch.
     __array_ufunc__ = None
@@ -713,7 +734,9 @@ class Value:
         self._op = None
         self._parents = ()
         self._ctx = None
-        self._origin = _creation_site() if _mode.anomaly else None
+        self._mark = 0
+        if _mode.anomaly:
+            self._origin = _creation_site()
 
     # -- properties ---------------------------------------------------------
 
@@ -812,42 +835,70 @@ class Value:
         out._op = None
         out._parents = ()
         out._ctx = None
-        out._origin = None
+        out._mark = 0
         return out
 
     # -- arithmetic ----------------------------------------------------------
 
+    # NOTE: each forward is written inline with `+ - * /` on the raw data:
+    # floats stay on Python's fast path, arrays go to numpy, and numpy's
+    # broadcasting error is re-raised naming the op and both shapes.
+
     def __add__(self, other):
         other = other if type(other) is Value else _constant(other, "add", self)
-        return _make(ADD, _binary(np.add, self, other, "add"), (self, other), None)
+        try:
+            data = self.data + other.data
+        except ValueError:
+            raise _broadcast_error("add", self, other) from None
+        return _make(ADD, data, (self, other), None)
 
     def __radd__(self, other):
         other = _constant(other, "add", self)
-        return _make(ADD, _binary(np.add, other, self, "add"), (other, self), None)
+        try:
+            data = other.data + self.data
+        except ValueError:
+            raise _broadcast_error("add", other, self) from None
+        return _make(ADD, data, (other, self), None)
 
     def __sub__(self, other):
         other = other if type(other) is Value else _constant(other, "sub", self)
-        return _make(SUB, _binary(np.subtract, self, other, "sub"), (self, other), None)
+        try:
+            data = self.data - other.data
+        except ValueError:
+            raise _broadcast_error("sub", self, other) from None
+        return _make(SUB, data, (self, other), None)
 
     def __rsub__(self, other):
         other = _constant(other, "sub", self)
-        return _make(SUB, _binary(np.subtract, other, self, "sub"), (other, self), None)
+        try:
+            data = other.data - self.data
+        except ValueError:
+            raise _broadcast_error("sub", other, self) from None
+        return _make(SUB, data, (other, self), None)
 
     def __mul__(self, other):
         other = other if type(other) is Value else _constant(other, "mul", self)
-        return _make(MUL, _binary(np.multiply, self, other, "mul"), (self, other), None)
+        try:
+            data = self.data * other.data
+        except ValueError:
+            raise _broadcast_error("mul", self, other) from None
+        return _make(MUL, data, (self, other), None)
 
     def __rmul__(self, other):
         other = _constant(other, "mul", self)
-        return _make(MUL, _binary(np.multiply, other, self, "mul"), (other, self), None)
+        try:
+            data = other.data * self.data
+        except ValueError:
+            raise _broadcast_error("mul", other, self) from None
+        return _make(MUL, data, (other, self), None)
 
     def __truediv__(self, other):
         other = other if type(other) is Value else _constant(other, "div", self)
-        return _make(DIV, _binary(_divide, self, other, "div"), (self, other), None)
+        return _make(DIV, _divide(self, other), (self, other), None)
 
     def __rtruediv__(self, other):
         other = _constant(other, "div", self)
-        return _make(DIV, _binary(_divide, other, self, "div"), (other, self), None)
+        return _make(DIV, _divide(other, self), (other, self), None)
 
     def __neg__(self):
         return _make(NEG, -self.data, (self,), None)
@@ -1047,22 +1098,16 @@ def _constant(x, where, like=None):
     return Value._leaf(data, requires_grad=False)
 
 
+def _broadcast_error(where, a, b):
+    return ValueError(f"{where}: shapes {a.shape} and {b.shape} cannot be broadcast together")
+
+
 def _binary(function, a, b, where):
-    """Apply a numpy binary function, turning shape errors into clear ones."""
-    x, y = a.data, b.data
-    if type(x) is float and type(y) is float:
-        if function is np.add:
-            return x + y
-        if function is np.subtract:
-            return x - y
-        if function is np.multiply:
-            return x * y
-        return function(x, y)
+    """Apply a numpy binary function to two Values' data, naming the op on a shape error."""
     try:
-        return function(x, y)
+        return function(a.data, b.data)
     except ValueError:
-        raise ValueError(
-            f"{where}: shapes {_shape(x)} and {_shape(y)} cannot be broadcast together") from None
+        raise _broadcast_error(where, a, b) from None
 
 
 def _matmul(a, b):
@@ -1082,6 +1127,8 @@ def _matmul(a, b):
 
 
 def _check_alpha(alpha):
+    if type(alpha) is float and 0.0 < alpha < math.inf:  # the common case, checked cheaply
+        return alpha
     if isinstance(alpha, Value):
         raise TypeError("sigmoid: alpha must be a plain number, not a Value")
     if isinstance(alpha, (bool, np.bool_)) or not isinstance(alpha, (int, float, np.integer, np.floating)):
@@ -1130,30 +1177,32 @@ def _make(op, data, parents, ctx):
     out.grad = None
     out.name = None
     out._ctx = ctx
-    out._origin = None
-    for parent in parents:
-        if parent.requires_grad:
-            if _mode.grad_enabled:
+    out._mark = 0
+    if _plain:
+        for parent in parents:
+            if parent.requires_grad:
                 out.requires_grad = True
                 out._op = op
                 out._parents = parents
-                if _mode.anomaly:
-                    _check_forward(out)
                 return out
-            break
-    out.requires_grad = False
-    out._op = None
-    out._parents = ()
+        out.requires_grad = False
+        out._op = None
+        out._parents = ()
+        return out
+    # Slow path: under no_grad() and/or detect_anomaly().
+    recording = _mode.grad_enabled and any(parent.requires_grad for parent in parents)
+    out.requires_grad = recording
+    out._op, out._parents = op, parents
     if _mode.anomaly:
-        out._op, out._parents = op, parents
         _check_forward(out)
+    if not recording:
         out._op, out._parents = None, ()
     return out
 
 
 def _describe_node(node):
     shapes = ", ".join(str(_shape(parent.data)) for parent in node._parents)
-    where = node._origin or "<unknown>"
+    where = getattr(node, "_origin", None) or "<unknown>"
     return f"op '{node._op.name}' (input shapes {shapes}), created at {where}"
 
 
@@ -1199,61 +1248,76 @@ def _reduce_to_shape(grad, data):
     return grad
 
 
+_passes = itertools.count(1)
+
+
 def _backward(root, seed):
     """Reverse-mode traversal from ``root`` (iterative, Kahn's algorithm).
 
-    Pass 1 counts, for every node that needs a gradient, how many edges lead
-    into it from the graph.  Pass 2 starts at the root; a node is processed only
-    when every consumer has delivered its contribution, so each gradient is
-    complete when used, and it is dropped from the running dict at once.
+    Pass 1 walks the graph once, marking each node that needs a gradient with
+    this pass's number and counting in ``_pending`` how many edges lead into it
+    from the graph; intermediate gradients are cleared, leaves' kept aside.
+    Pass 2 starts at the root; a node is processed only when every consumer
+    has delivered its contribution, so its gradient is complete when passed on.
+    Contributions are summed where a node is reached along several edges, and
+    reduced to the parent's shape in one place (`_reduce_to_shape`).
+
+    # NOTE: running gradients live on the nodes themselves (`.grad`) rather
+    # than in a side dict: the issue asks every node to carry its gradient
+    # after backward anyway, and slot access is the cheapest bookkeeping.
     """
-    pending = {root: 0}
+    if not root._parents:  # backward on a leaf: d root / d root = 1
+        root.grad = seed if root.grad is None else root.grad + seed
+        return
+    mark = next(_passes)
+    root._mark = mark
+    root.grad = seed
+    saved_leaves = []
     stack = [root]
     pop, push = stack.pop, stack.append
     while stack:
         for parent in pop()._parents:
-            if parent.requires_grad:
-                count = pending.get(parent)
-                if count is None:
-                    pending[parent] = 1
-                    push(parent)
-                else:
-                    pending[parent] = count + 1
+            if not parent.requires_grad:
+                continue
+            if parent._mark == mark:
+                parent._pending += 1
+                continue
+            parent._mark = mark
+            parent._pending = 1
+            if parent._parents:
+                push(parent)
+            else:
+                saved_leaves.append((parent, parent.grad))
+            parent.grad = None
 
     anomaly = _mode.anomaly
-    grads = {root: seed}
     ready = [root]
     pop, push = ready.pop, ready.append
-    take = grads.pop
     while ready:
         node = pop()
-        grad = take(node)
-        parents = node._parents
-        if not parents:
-            # A leaf: accumulate across backward calls.
-            if node.grad is None:
-                node.grad = grad.copy() if type(grad) is np.ndarray else grad
-            else:
-                node.grad = node.grad + grad
-            continue
-        node.grad = grad
-        parent_grads = node._op.backward(grad, node)
+        parent_grads = node._op.backward(node.grad, node)
         if anomaly:
             _check_backward(node, parent_grads)
-        for parent, parent_grad in zip(parents, parent_grads):
+        for parent, parent_grad in zip(node._parents, parent_grads):
             if parent_grad is None or not parent.requires_grad:
                 continue
-            data = parent.data
-            if type(parent_grad) is not float or type(data) is not float:
-                parent_grad = _reduce_to_shape(parent_grad, data)
-            if parent in grads:
-                grads[parent] = grads[parent] + parent_grad
-            else:
-                grads[parent] = parent_grad
-            count = pending[parent] - 1
-            pending[parent] = count
-            if count == 0:
-                push(parent)
+            if type(parent_grad) is not float or type(parent.data) is not float:
+                parent_grad = _reduce_to_shape(parent_grad, parent.data)
+            running = parent.grad
+            parent.grad = parent_grad if running is None else running + parent_grad
+            if parent._parents:
+                count = parent._pending - 1
+                parent._pending = count
+                if count == 0:
+                    push(parent)
+
+    # Leaves accumulate across calls, and own their gradient arrays (an op
+    # may have handed the same array to several nodes).
+    for leaf, earlier in saved_leaves:
+        if earlier is not None:
+            leaf.grad = earlier + leaf.grad
+        elif type(leaf.grad) is np.ndarray:
+            leaf.grad = leaf.grad.copy()
 
 
 # ---------------------------------------------------------------------------

@@ -1,0 +1,149 @@
+"""Benchmark 1: scalar graphs.
+
+A 2-16-16-1 sigmoid MLP built from scalar nodes, evaluated on 20 samples,
+forward + SSE + backward, in microseconds per graph node; against micrograd
+(with a one-node sigmoid written in micrograd's own style) and a pure-float
+forward pass (the floor: the arithmetic alone, no graph).  Garbage collector
+on (as users run it) and off.
+
+Run: python benchmarks/bench_scalar.py [--repeats N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import random
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import available, close, interleaved_medians, print_table  # noqa: E402
+
+import minigrad as mg  # noqa: E402
+
+SIZES = (2, 16, 16, 1)
+SAMPLES = 20
+
+
+def make_problem(seed=0):
+    rng = random.Random(seed)
+    weights = [[[rng.uniform(-1, 1) for _ in range(n_out)] for _ in range(n_in)] for n_in, n_out in zip(SIZES, SIZES[1:])]
+    biases = [[rng.uniform(-1, 1) for _ in range(n_out)] for n_out in SIZES[1:]]
+    inputs = [[rng.uniform(-1, 1) for _ in range(SIZES[0])] for _ in range(SAMPLES)]
+    desired = [rng.uniform(0, 1) for _ in range(SAMPLES)]
+    return weights, biases, inputs, desired
+
+
+def forward(weights, biases, x, sigmoid):
+    """One pattern through the net; works for any number type with + and *."""
+    activations = x
+    for layer_weights, layer_biases in zip(weights, biases):
+        outputs = []
+        for j, bias in enumerate(layer_biases):
+            total = bias
+            for i, a in enumerate(activations):
+                total = total + layer_weights[i][j] * a
+            outputs.append(sigmoid(total))
+        activations = outputs
+    return activations[0]
+
+
+def count_nodes(root):
+    seen, stack = {root}, [root]
+    while stack:
+        for parent in stack.pop().parents:
+            if parent not in seen:
+                seen.add(parent)
+                stack.append(parent)
+    return len(seen)
+
+
+def minigrad_step(problem):
+    weights, biases, inputs, desired = problem
+    w = [[[mg.Value(x) for x in row] for row in layer] for layer in weights]
+    b = [[mg.Value(x) for x in layer] for layer in biases]
+    outputs = [forward(w, b, x, lambda t: t.sigmoid()) for x in inputs]
+    loss = mg.sse(desired, outputs)
+    loss.backward()
+    return loss, w
+
+
+def micrograd_sigmoid(value_class):
+    def sigmoid(self):
+        s = 1.0 / (1.0 + math.exp(-self.data))
+        out = value_class(s, (self,), "sigmoid")
+
+        def _backward():
+            self.grad += s * (1.0 - s) * out.grad
+
+        out._backward = _backward
+        return out
+
+    return sigmoid
+
+
+def micrograd_step(problem, value_class, sigmoid):
+    weights, biases, inputs, desired = problem
+    w = [[[value_class(x) for x in row] for row in layer] for layer in weights]
+    b = [[value_class(x) for x in layer] for layer in biases]
+    loss = None
+    for x, d in zip(inputs, desired):
+        out = forward(w, b, x, sigmoid)
+        term = (out - d) ** 2
+        loss = term if loss is None else loss + term
+    loss = loss * 0.5
+    loss.backward()
+    return loss, w
+
+
+def float_forward(problem):
+    weights, biases, inputs, desired = problem
+    sigmoid = lambda t: 1.0 / (1.0 + math.exp(-t))  # noqa: E731
+    return 0.5 * sum((d - forward(weights, biases, x, sigmoid)) ** 2 for x, d in zip(inputs, desired))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=15)
+    args = parser.parse_args(argv)
+    problem = make_problem()
+
+    loss, w = minigrad_step(problem)
+    nodes = count_nodes(loss)
+    candidates = {"minigrad": lambda: minigrad_step(problem), "float forward (floor)": lambda: float_forward(problem)}
+    assert abs(float_forward(problem) - loss.item()) < 1e-12
+
+    micrograd = available("micrograd.engine")
+    if micrograd is None:
+        print("note: micrograd is not installed (pip install micrograd); skipped")
+    else:
+        value_class = micrograd.Value
+        sigmoid = micrograd_sigmoid(value_class)
+        their_loss, their_w = micrograd_step(problem, value_class, sigmoid)
+        if close(their_loss.data, loss.item()) and close([v.grad for v in their_w[0][0]], [v.grad for v in w[0][0]]):
+            candidates["micrograd"] = lambda: micrograd_step(problem, value_class, sigmoid)
+        else:
+            print("note: micrograd's loss or gradients differ from minigrad's; not timed")
+
+    rows = []
+    results = {}
+    for gc_enabled in (True, False):
+        medians = interleaved_medians(candidates, args.repeats, gc_enabled=gc_enabled)
+        results[gc_enabled] = medians
+        for name, seconds in medians.items():
+            ratio = seconds / medians["minigrad"]
+            rows.append([name, "on" if gc_enabled else "off", f"{seconds * 1e3:.2f}",
+                         f"{seconds / nodes * 1e6:.3f}", f"{ratio:.2f}"])
+    print_table(f"Scalar graph: {'-'.join(map(str, SIZES))} sigmoid MLP, {SAMPLES} samples, "
+                f"forward + SSE + backward, {nodes} minigrad nodes (medians of {args.repeats})",
+                ["implementation", "gc", "ms", "µs per node", "× minigrad"], rows)
+    if "micrograd" in candidates:
+        on, off = (results[flag]["minigrad"] / results[flag]["micrograd"] for flag in (True, False))
+        print(f"\nsummary: minigrad takes {on:.2f}× micrograd's time per graph with GC on, {off:.2f}× with GC off "
+              f"(goal ≤ 0.5×); {results[True]['minigrad'] / nodes * 1e6:.2f} µs per node")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
