@@ -11,6 +11,13 @@ Run: python benchmarks/bench_scalar.py [--repeats N]
 
 from __future__ import annotations
 
+import os
+
+# NOTE: one BLAS thread for every library, set before numpy loads: on a shared
+# 2-core machine OpenBLAS's spinning threads can make a small matmul 100x slower.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 import argparse
 import math
 import random

@@ -334,9 +334,9 @@ class Sigmoid(Op):
 
         ∂F/∂x = α · F · (1 − F)
 
-    # NOTE: 1 − F is not computed as a subtraction.  It is σ(−αx), evaluated
-    # from exp(−|αx|) like F itself, so the derivative keeps full relative
-    # accuracy deep in saturation (at αx = 30, F(1 − F) ≈ 9.4e−14, not 0).
+    # NOTE: 1 − F is never computed by subtraction.  With e = exp(−|αx|) and
+    # r = 1/(1 + e), F·(1 − F) = e·r² exactly, so the derivative keeps full
+    # relative accuracy deep in saturation (at αx = 30 it is 9.4e−14, not 0).
     """
 
     name = "sigmoid"
@@ -347,8 +347,8 @@ class Sigmoid(Op):
         return f"sigmoid α={ctx[0]:g}"
 
     def backward(self, grad, node):
-        alpha, complement = node._ctx
-        return (grad * (alpha * node.data * complement),)
+        alpha, e, r = node._ctx
+        return (grad * (alpha * e * r * r),)
 
 
 class Sum(Op):
@@ -536,24 +536,29 @@ OPS = (ADD, SUB, MUL, DIV, NEG, POW_CONST, POW, EXP, LOG, TANH, RELU, SIGMOID,
 _SIGMOID_CLIP = 800.0  # exp(-800) is 0 in float64 and float32: F is exactly 0 or 1 there
 
 
-def _sigmoid_pair(x, alpha):
-    """(F, 1 − F) for F = 1/(1 + exp(−αx)), both without cancellation or overflow."""
+def _sigmoid_parts(x, alpha):
+    """F = 1/(1 + exp(−αx)) and the two numbers backward needs, stably.
+
+    With e = exp(−|αx|) ≤ 1 and r = 1/(1 + e), which never overflow:
+        F = r          if αx ≥ 0        F = e·r        if αx < 0
+    and in both cases F·(1 − F) = e·r², so the derivative α·F·(1 − F) needs
+    no subtraction (no cancellation in saturation).  Returns (F, e, r).
+    """
     if type(x) is float:
-        z = alpha * x
-        if z != z:  # nan propagates
-            return z, z
+        z = alpha * x  # a float product overflows to ±inf silently, which is harmless here
         e = math.exp(-abs(z))
-        if z >= 0.0:
-            return 1.0 / (1.0 + e), e / (1.0 + e)
-        return e / (1.0 + e), 1.0 / (1.0 + e)
-    bound = _SIGMOID_CLIP / alpha
-    z = np.multiply(np.clip(x, -bound, bound), alpha, dtype=x.dtype)
+        r = 1.0 / (1.0 + e)
+        return (r if z >= 0.0 else e * r), e, r
+    if alpha == 1.0:
+        z = x
+    elif alpha < 1.0:
+        z = x * alpha  # |αx| ≤ |x|: cannot overflow
+    else:
+        with np.errstate(over="ignore"):  # ±inf is harmless: e = 0 there
+            z = x * alpha
     e = np.exp(-np.abs(z))
-    denominator = 1.0 + e
-    big = 1.0 / denominator
-    small = e / denominator
-    positive = z >= 0
-    return np.where(positive, big, small), np.where(positive, small, big)
+    r = 1.0 / (1.0 + e)
+    return np.where(z >= 0, r, e * r), e, r
 
 
 def _scalar_fallback(function, *args):
@@ -654,6 +659,8 @@ def _as_data(x, where="Value", copy=False):
     """
     kind = type(x)
     if kind is float:
+        return x
+    if kind is np.ndarray and not copy and (x.dtype == np.float64 or x.dtype == np.float32):
         return x
     if kind is int:
         return float(x)
@@ -975,8 +982,8 @@ class Value:
         input: no overflow, no warning, and 1 − F kept exact in saturation.
         """
         alpha = _check_alpha(alpha)
-        value, complement = _sigmoid_pair(self.data, alpha)
-        return _make(SIGMOID, value, (self,), (alpha, complement))
+        value, e, r = _sigmoid_parts(self.data, alpha)
+        return _make(SIGMOID, value, (self,), (alpha, e, r))
 
     # -- reductions and shape -------------------------------------------------
 
@@ -1231,17 +1238,19 @@ def _reduce_to_shape(grad, data):
     if type(data) is float:
         if type(grad) is float:
             return grad
-        return float(np.sum(grad))
+        return float(grad.sum())
+    if type(grad) is np.ndarray and grad.shape == data.shape and grad.dtype == data.dtype:
+        return grad  # the common case: nothing to undo
+    grad = np.asarray(grad)
     shape = data.shape
-    grad_shape = np.shape(grad)
-    if grad_shape != shape:
-        extra = len(grad_shape) - len(shape)
+    if grad.shape != shape:
+        extra = grad.ndim - len(shape)
         if extra > 0:
-            grad = np.sum(grad, axis=tuple(range(extra)))
-        stretched = tuple(axis for axis, size in enumerate(shape) if size == 1 and np.shape(grad)[axis] != 1)
+            grad = grad.sum(axis=tuple(range(extra)))
+        stretched = tuple(axis for axis, size in enumerate(shape) if size == 1 and grad.shape[axis] != 1)
         if stretched:
-            grad = np.sum(grad, axis=stretched, keepdims=True)
-        if np.shape(grad) != shape:
+            grad = grad.sum(axis=stretched, keepdims=True)
+        if grad.shape != shape:
             grad = np.broadcast_to(grad, shape)  # a scalar gradient for an array input
     if type(grad) is not np.ndarray or grad.dtype != data.dtype:
         grad = np.asarray(grad, dtype=data.dtype)
@@ -1352,9 +1361,7 @@ def sse(desired, actual):
         total = 0.5 * error * error
     else:
         error = np.subtract(d, a)
-        total = 0.5 * np.sum(error * error)
-        if not isinstance(total, np.ndarray):
-            total = np.asarray(total, dtype=error.dtype)
+        total = np.asarray(0.5 * (error * error).sum(), dtype=error.dtype)
     return _make(SSE_OP, total, (desired, actual), error)
 
 

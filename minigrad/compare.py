@@ -1,0 +1,267 @@
+"""Reverse mode against the chapter: the same network differentiated twice.
+
+`compare` takes a one-hidden-layer sigmoid network (or builds a seeded one),
+differentiates its SSE for one pattern with minigrad's engine (the network's
+own forward pass, made of the engine's primitive ops, then ``backward()``) and
+with `minigrad.textbook` (the chapter's hand-derived formulas in numpy, which
+share no code with the engine), and lists every weight element side by side.
+
+Command line::
+
+    python -m minigrad compare --layers 2 2 2 --alpha 1.0 --seed 0
+
+prints the table and exits with status 1 when any row differs by more than
+the tolerance (printed under the table).
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import textbook
+from .engine import Value
+
+__all__ = ["compare", "Comparison", "Row", "relative_difference", "HELP", "add_arguments", "run"]
+
+HELP = "compare reverse mode with the chapter's hand-derived gradients (Eq. 6.30 and the w[i,h] formula)"
+
+#: Order of the rows: the chapter's order (hidden → output first), then one layer down.
+PARAMETER_ORDER = ("v", "bias_output", "w", "bias_hidden")
+
+_TINY = np.finfo(np.float64).tiny
+
+
+def relative_difference(autodiff, formula):
+    """|a − f| / max(|a|, |f|, tiny), tiny the smallest normal float64.
+
+    Symmetric, at most 2 (opposite signs), 0 when both are exactly 0, and 1
+    when exactly one of them is 0: an exact zero is compared exactly, never
+    excused by an absolute floor.
+    """
+    a, f = float(autodiff), float(formula)
+    return abs(a - f) / max(abs(a), abs(f), _TINY)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One weight element: ∂SSE/∂(name) by reverse mode and by the formula."""
+
+    name: str
+    autodiff: float
+    formula: float
+    abs_diff: float
+    rel_diff: float
+
+
+class Comparison:
+    """The result of `compare`: one `Row` per weight element.
+
+    ``worst_relative`` is the largest ``rel_diff`` (see `relative_difference`);
+    ``ok`` is ``worst_relative <= tolerance``.  ``str()`` is a plain-text
+    table, ``_repr_html_()`` an HTML one for notebooks.
+    """
+
+    def __init__(self, rows, tolerance, description):
+        self.rows = list(rows)
+        self.tolerance = float(tolerance)
+        self.description = description
+        self.worst_relative = max((row.rel_diff for row in self.rows), default=0.0)
+
+    @property
+    def ok(self):
+        return bool(self.worst_relative <= self.tolerance)
+
+    def row(self, name):
+        """The row for one element name, e.g. ``"v[1,0]"``."""
+        for row in self.rows:
+            if row.name == name:
+                return row
+        raise KeyError(f"compare: no row named {name!r}; rows are {[row.name for row in self.rows]}")
+
+    def _verdict(self):
+        status = "OK" if self.ok else "MISMATCH"
+        return (f"worst relative difference {self.worst_relative:.3e} "
+                f"(tolerance {self.tolerance:.1e}): {status}")
+
+    def __str__(self):
+        header = ("weight", "autodiff ∂SSE/∂weight", "formula (textbook)", "|difference|", "relative")
+        lines = [[row.name, f"{row.autodiff: .17g}", f"{row.formula: .17g}", f"{row.abs_diff:.3e}",
+                  f"{row.rel_diff:.3e}"] for row in self.rows]
+        widths = [max(len(header[k]), *(len(line[k]) for line in lines)) for k in range(len(header))]
+
+        def format_line(cells):
+            return "  ".join(cell.ljust(width) if k == 0 else cell.rjust(width)
+                             for k, (cell, width) in enumerate(zip(cells, widths))).rstrip()
+
+        out = [self.description, "", format_line(header), "  ".join("-" * width for width in widths)]
+        out += [format_line(line) for line in lines]
+        out += ["", self._verdict()]
+        return "\n".join(out)
+
+    def _repr_html_(self):
+        cells = "".join(
+            f"<tr><td><code>{html.escape(row.name)}</code></td><td>{row.autodiff:.17g}</td>"
+            f"<td>{row.formula:.17g}</td><td>{row.abs_diff:.3e}</td><td>{row.rel_diff:.3e}</td></tr>"
+            for row in self.rows)
+        return (f"<p>{html.escape(self.description)}</p>"
+                "<table><thead><tr><th>weight</th><th>autodiff ∂SSE/∂weight</th><th>formula (textbook)</th>"
+                "<th>|difference|</th><th>relative</th></tr></thead>"
+                f"<tbody>{cells}</tbody></table><p>{html.escape(self._verdict())}</p>")
+
+    def __repr__(self):
+        return f"<Comparison: {len(self.rows)} rows, {self._verdict()}>"
+
+
+def _weights_of(model):
+    """{name: float64 array} of a one-hidden-layer MLP or ScalarMLP, and its bias flag."""
+    from .nn import MLP, ScalarMLP
+
+    if not isinstance(model, (MLP, ScalarMLP)):
+        raise TypeError(f"compare: model must be a minigrad.nn.MLP or ScalarMLP, got {type(model).__name__}")
+    if len(model.sizes) != 3:
+        raise ValueError(
+            f"compare: the chapter's formulas cover one hidden layer (sizes [I, H, O]); "
+            f"this model has sizes {list(model.sizes)}")
+    arrays = {}
+    for name in ("w", "bias_hidden", "v", "bias_output"):
+        value = getattr(model, name)
+        if value is None:
+            continue
+        if isinstance(value, Value):
+            arrays[name] = np.array(value.data, dtype=np.float64)
+        elif isinstance(value[0], Value):  # ScalarMLP bias: a list of scalar Values
+            arrays[name] = np.array([item.data for item in value], dtype=np.float64)
+        else:  # ScalarMLP weights: a grid of scalar Values
+            arrays[name] = np.array([[item.data for item in line] for line in value], dtype=np.float64)
+    has_bias = "bias_hidden" in arrays
+    if has_bias != ("bias_output" in arrays):
+        raise ValueError("compare: the model must have both bias vectors or neither")
+    return arrays, has_bias
+
+
+def _engine_gradients(arrays, sizes, alpha, has_bias, scalar, inputs, desired):
+    """∂SSE/∂weights by minigrad's reverse mode, on a fresh float64 copy of the network
+    (so the caller's model and its gradients are never touched)."""
+    from .nn import MLP, ScalarMLP
+
+    net = MLP(sizes, alpha=alpha, bias=has_bias, seed=0)
+    for name, array in arrays.items():
+        setattr(net, name, Value(array.copy(), name=name))
+    if scalar:
+        net = ScalarMLP.from_mlp(net)
+    net.loss(inputs, desired).backward()
+    result = {}
+    for name in arrays:
+        value = getattr(net, name)
+        if isinstance(value, Value):
+            result[name] = np.array(value.grad, dtype=np.float64)
+        elif isinstance(value[0], Value):
+            result[name] = np.array([item.grad for item in value], dtype=np.float64)
+        else:
+            result[name] = np.array([[item.grad for item in line] for line in value], dtype=np.float64)
+    return result
+
+
+def _element_name(name, index):
+    return f"{name}[{','.join(str(k) for k in index)}]"
+
+
+def compare(model=None, inputs=None, desired=None, *, sizes=(2, 2, 2), alpha=1.0, seed=0, bias=True,
+            scalar=False, tolerance=1e-10):
+    """∂SSE/∂(every weight element) by reverse mode and by the chapter's formulas.
+
+    ``model``: a one-hidden-layer `minigrad.nn.MLP` or `ScalarMLP`, whose
+    weights, α and biases are used; without one, a seeded network of
+    ``sizes``, ``alpha``, ``bias`` from `minigrad.cli.example_network`.
+    ``inputs`` (one pattern) and ``desired`` default to that function's
+    seeded pattern for ``seed``.  ``scalar`` differentiates the network
+    built weight by weight from scalar Values instead of tensors and ``@``.
+
+    The engine side runs on a float64 copy of the weights, so the model's
+    ``.grad`` values are never changed.  The formula side is
+    `minigrad.textbook.gradients` (vectorized forms).
+
+    Returns a `Comparison`; rows are ordered v, bias_output, w, bias_hidden,
+    elements in row-major order.  The relative difference of a row is
+    `relative_difference`.
+    """
+    from .cli import example_network
+
+    if model is None:
+        sizes = tuple(int(n) for n in sizes)
+        if len(sizes) != 3:
+            raise ValueError(
+                f"compare: the chapter's formulas cover one hidden layer: sizes must be [I, H, O], got {list(sizes)}")
+        model, default_inputs, default_desired = example_network(list(sizes), alpha=alpha, seed=seed, bias=bias)
+        arrays, has_bias = _weights_of(model)
+    else:
+        arrays, has_bias = _weights_of(model)
+        sizes, alpha = tuple(model.sizes), model.alpha
+        _, default_inputs, default_desired = example_network(list(sizes), alpha=alpha, seed=seed, bias=has_bias)
+
+    inputs = default_inputs if inputs is None else np.array(inputs, dtype=np.float64)
+    desired = default_desired if desired is None else np.array(desired, dtype=np.float64)
+    if inputs.shape != (sizes[0],):
+        raise ValueError(f"compare: inputs must be one pattern of shape ({sizes[0]},), got shape {inputs.shape}")
+    if desired.shape != (sizes[2],):
+        raise ValueError(f"compare: desired must have shape ({sizes[2]},), got shape {desired.shape}")
+
+    autodiff = _engine_gradients(arrays, sizes, alpha, has_bias, scalar, inputs, desired)
+    formula = textbook.gradients(inputs, desired, arrays["w"], arrays["v"], alpha,
+                                 arrays.get("bias_hidden"), arrays.get("bias_output"))
+
+    rows = []
+    for name in PARAMETER_ORDER:
+        if name not in arrays:
+            continue
+        if name not in formula:
+            raise KeyError(f"compare: textbook.gradients gave no {name!r}")
+        got, expected = autodiff[name], np.asarray(formula[name], dtype=np.float64)
+        if got.shape != expected.shape:
+            raise ValueError(f"compare: {name}: autodiff has shape {got.shape}, the formula {expected.shape}")
+        for index in np.ndindex(got.shape):
+            a, f = float(got[index]), float(expected[index])
+            rows.append(Row(_element_name(name, index), a, f, abs(a - f), relative_difference(a, f)))
+
+    built = "weight by weight from scalar Values" if scalar else "from tensors and @"
+    description = (f"∂SSE/∂weight for a {'-'.join(str(n) for n in sizes)} sigmoid network, α = {alpha:g}, "
+                   f"{'with' if has_bias else 'without'} biases; autodiff {built}, formula from "
+                   f"minigrad.textbook (Eq. 6.30 and the w[i,h] formula)")
+    return Comparison(rows, tolerance, description)
+
+
+# ---------------------------------------------------------------------------
+# Command line
+# ---------------------------------------------------------------------------
+
+
+def add_arguments(parser):
+    parser.add_argument("--tolerance", type=float, default=1e-10,
+                        help="largest relative difference accepted (default 1e-10)")
+    parser.add_argument("--scalar", action="store_true",
+                        help="differentiate the network built weight by weight from scalar Values")
+
+
+def run(args):
+    import sys
+
+    if len(args.layers) != 3:
+        print(f"minigrad compare: the chapter's formulas cover exactly one hidden layer: "
+              f"--layers needs three sizes (inputs hidden outputs), got {len(args.layers)}: {args.layers}",
+              file=sys.stderr)
+        return 2
+    if not (args.alpha > 0 and math.isfinite(args.alpha)):
+        print(f"minigrad compare: --alpha must be finite and > 0, got {args.alpha}", file=sys.stderr)
+        return 2
+    try:
+        result = compare(sizes=tuple(args.layers), alpha=args.alpha, seed=args.seed, bias=args.bias,
+                         scalar=args.scalar, tolerance=args.tolerance)
+    except ValueError as error:
+        print(f"minigrad compare: {error}", file=sys.stderr)
+        return 2
+    print(result)
+    return 0 if result.ok else 1

@@ -1,0 +1,633 @@
+"""The chain rule, read off the recorded graph.
+
+``explain(loss, param, index)`` walks the graph that the forward pass recorded,
+from ``loss`` down to one element of ``param``, lists every path between them
+and, on each path, every local derivative: the op, its formula (from the op's
+``partials``, written with the chapter's names where the graph has them) and
+its value.  The sum over paths of the products of the factors is the chain
+rule; it is shown beside ``param.grad[index]`` from ``backward()``.
+
+On the chapter's network the factors for ``v[h,o]`` are Eq. 6.28 term by term:
+
+    ∂SSE/∂A_o            = −E_o = E_o·(−1)    (sse,      Eq. 6.17·6.21)
+    ∂A_o/∂NdInpt_o       = α F_o (1 − F_o)    (sigmoid,  Eq. 6.23)
+    ∂NdInpt_o/∂v[h,o]    = H_h                (mul or matmul, Eq. 6.27; through add: 1)
+
+and ``w[i,h]`` has one such path through every output node o, summed.
+
+Works on graphs of scalar Values (a network built weight by weight) and on
+tensor graphs: there each step is a pair (node, element index) and the factor
+is the Jacobian entry ∂node[element]/∂parent[element'], obtained from the op's
+own ``backward`` with a one-hot gradient, so every op is covered exactly as
+backward sees it.
+
+Command line::
+
+    python -m minigrad explain --layers 2 2 2 --weight v --index 1 0 [--scalar] [--latex]
+
+builds the seeded network from tensors and ``@`` (``--scalar``: weight by
+weight from scalar Values, whose nodes carry the chapter's names) and prints
+the explanation.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
+from .engine import Value, _reduce_to_shape
+
+__all__ = ["explain", "Explanation", "Factor", "PathExplosionError", "HELP", "add_arguments", "run"]
+
+HELP = "list every chain-rule path from the loss to one weight, factor by factor, beside its gradient"
+
+DEFAULT_MAX_PATHS = 10_000
+
+# Ops whose local derivative is exactly 1 (they only add or move elements):
+# folded into the next factor when the chain is printed, as the chapter does.
+_IDENTITY_OPS = {"add", "reshape", "transpose", "getitem", "stack", "sum"}
+
+# Chapter symbols written with a subscript (A_0) rather than brackets (v[1,0]).
+_SUBSCRIPTED = {"I", "H", "A", "E", "NdInpt", "NdInpt_hidden", "Desired"}
+
+
+class PathExplosionError(RuntimeError):
+    """More paths lead from the loss to the element than ``max_paths``."""
+
+
+@dataclass(frozen=True)
+class Factor:
+    """One local derivative on a path: ∂child[child_index]/∂parent[parent_index].
+
+    ``op`` is the child's `Op` and ``op_name`` its name; ``partial`` is the
+    op's own text for this parent (``op.partials``); ``formula`` is that
+    formula in the graph's names (e.g. ``−E_0 = E_0·(−1)``, ``α·A_0·(1 − A_0)``,
+    ``H_1``); ``equation`` is the chapter's equation number, or None.
+    """
+
+    child: Value
+    child_index: tuple
+    parent: Value
+    parent_index: tuple
+    op: object
+    position: int
+    partial: str
+    formula: str
+    equation: Optional[str]
+    value: float
+    child_name: str
+    parent_name: str
+
+    @property
+    def op_name(self):
+        return self.op.name
+
+    @property
+    def is_identity(self):
+        """True for a factor that is 1 by the op's nature (add, reshape, ...)."""
+        return self.op.name in _IDENTITY_OPS or (self.op.name == "sub" and self.position == 0)
+
+
+class Explanation:
+    """Every chain-rule path from ``loss`` to ``param[index]``.
+
+    ``paths``: one list per path of ``(node, element_index)`` steps from the
+    loss down to the parameter, both included (``element_index`` is ``()`` for
+    a scalar node).  ``factors``: one list of `Factor` per path (one factor
+    per edge, loss side first).  ``products``: each path's product.
+    ``nodes``: the set of Values on any path (what ``draw(highlight=...)``
+    reads).  ``total``: the sum of the products (math.fsum); ``grad``:
+    ``param.grad[index]`` as computed by backward; ``difference``:
+    ``total − grad``.
+    """
+
+    def __init__(self, loss, param, index, paths, factors, names):
+        self.loss = loss
+        self.param = param
+        self.index = index
+        self.paths = paths
+        self.factors = factors
+        self.products = [math.prod(factor.value for factor in chain) for chain in factors]
+        self.total = math.fsum(self.products)
+        self.grad = float(np.asarray(param.grad)[index]) if index != () else float(np.asarray(param.grad))
+        self.difference = self.total - self.grad
+        self.nodes = {node for path in paths for node, _ in path}
+        self._names = names
+
+    @property
+    def relative_difference(self):
+        """|total − grad| / max(|total|, |grad|, tiny)."""
+        return abs(self.difference) / max(abs(self.total), abs(self.grad), np.finfo(np.float64).tiny)
+
+    def agrees(self, tolerance=1e-12):
+        """True when the sum over paths equals ``param.grad[index]`` to ``tolerance`` (relative)."""
+        return self.relative_difference <= tolerance
+
+    @property
+    def target_name(self):
+        return _element_name(self._names[self.param], self.index)
+
+    @property
+    def loss_name(self):
+        return self._names[self.loss]
+
+    # -- text ------------------------------------------------------------------
+
+    def chain(self, path_number):
+        """The factors of one path with identity factors (add, ...) folded into
+        the next one, as the chapter writes the chain: list of
+        ``(numerator, denominator, formula, ops, equation, value)``."""
+        folded = []
+        pending = []
+        for factor in self.factors[path_number]:
+            if factor.is_identity:
+                pending.append(factor)
+                continue
+            top = pending[0] if pending else factor
+            ops = [f.op_name for f in pending] + [factor.op_name]
+            value = math.prod(f.value for f in pending) * factor.value
+            folded.append((top.child_name, factor.parent_name, factor.formula, ops, factor.equation, value))
+            pending = []
+        if pending:
+            value = math.prod(f.value for f in pending)
+            folded.append((pending[0].child_name, pending[-1].parent_name, "1", [f.op_name for f in pending],
+                           None, value))
+        return folded
+
+    def __str__(self):
+        count = len(self.paths)
+        lines = [f"∂{self.loss_name}/∂{self.target_name} on the recorded graph: "
+                 f"{count} path{'s' if count != 1 else ''}"]
+        for number in range(count):
+            steps = " ← ".join(_element_name(self._names[node], index) for node, index in self.paths[number])
+            lines += ["", f"path {number + 1}: {steps}"]
+            rows = []
+            for numerator, denominator, formula, ops, equation, value in self.chain(number):
+                rows.append((f"∂{numerator}/∂{denominator}", f"= {formula}", " → ".join(ops),
+                             f"Eq. {equation}" if equation else "", f"= {value: .12g}"))
+            rows.append(("product", "", "", "", f"= {self.products[number]: .12g}"))
+            widths = [max(len(row[k]) for row in rows) for k in range(5)]
+            for row in rows:
+                lines.append("  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+        grad_label = f"{self._names[self.param]}.grad" + (f"[{', '.join(map(str, self.index))}]" if self.index else "")
+        labels = (f"sum over {count} path{'s' if count != 1 else ''}", f"{grad_label} (backward)", "difference")
+        width = max(map(len, labels))
+        lines += ["",
+                  f"{labels[0].ljust(width)} = {self.total: .17g}",
+                  f"{labels[1].ljust(width)} = {self.grad: .17g}",
+                  f"{labels[2].ljust(width)} = {self.difference: .3e}"
+                  f"  ({'agrees' if self.agrees() else 'DISAGREES'} to 1e-12 relative)"]
+        return "\n".join(lines)
+
+    def __repr__(self):
+        return (f"<Explanation ∂{self.loss_name}/∂{self.target_name}: {len(self.paths)} paths, "
+                f"total {self.total:.6g}, grad {self.grad:.6g}>")
+
+    def to_latex(self):
+        """The chain-rule equation in the chapter's notation, with the numbers.
+
+        ∂SSE/∂param = Σ over paths of the product of the factors (identity
+        factors folded), written three times, as Eq. 6.28–6.30 are: as partial
+        derivatives, as formulas, as numbers; then the sum beside ``.grad``.
+        A LaTeX ``aligned`` block.
+        """
+        chains = [self.chain(number) for number in range(len(self.paths))]
+        symbols = " + ".join(
+            " ".join(rf"\frac{{\partial {_latex_name(n)}}}{{\partial {_latex_name(d)}}}" for n, d, *_ in chain)
+            for chain in chains)
+        formulas = " + ".join(
+            r" \cdot ".join(_latex_formula(formula.split(" = ")[-1]) for _, _, formula, *_ in chain)
+            for chain in chains)
+        numbers = " + ".join(
+            "(" + r" \cdot ".join(f"({value:.6g})" if value < 0 else f"{value:.6g}" for *_, value in chain) + ")" for chain in chains)
+        left = rf"\frac{{\partial {_latex_name(self.loss_name)}}}{{\partial {_latex_name(self.target_name)}}}"
+        lines = [rf"{left} &= {symbols}", rf"&= {formulas}", rf"&= {numbers}", rf"&= {self.total:.12g}",
+                 rf"\texttt{{.grad}} &= {self.grad:.12g}"]
+        return "\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}"
+
+
+# ---------------------------------------------------------------------------
+# Names
+# ---------------------------------------------------------------------------
+
+
+def _element_name(name, index):
+    if index == ():
+        return name
+    if name in _SUBSCRIPTED and len(index) == 1:
+        return f"{name}_{index[0]}"
+    return f"{name}[{','.join(str(k) for k in index)}]"
+
+
+def _latex_name(name):
+    """``v[1,0]`` → ``v_{1,0}``; ``NdInpt_hidden_1`` → ``\\mathit{NdInpt}^{hidden}_{1}``."""
+    match = re.fullmatch(r"(.*?)(?:_(\d+)|\[([\d,]+)\])", name)
+    stem, sub = (match.group(1), match.group(2) or match.group(3)) if match else (name, None)
+    if stem.startswith("NdInpt_hidden"):
+        stem = r"\mathit{NdInpt}^{hidden}"
+    elif stem == "NdInpt":
+        stem = r"\mathit{NdInpt}"
+    elif stem == "SSE":
+        stem = r"\mathit{SSE}"
+    elif len(stem) > 1:
+        stem = r"\mathit{" + stem.replace("_", r"\_") + "}"
+    return f"{stem}_{{{sub}}}" if sub else stem
+
+
+def _latex_formula(text):
+    """The factor's text formula as LaTeX."""
+    out = text.replace("α", r"\alpha ").replace("·", " ").replace("−", "-").replace("²", "^2")
+    return re.sub(r"[A-Za-z_]+(?:_\d+|\[[\d,]+\])", lambda match: _latex_name(match.group(0)), out)
+
+
+def _graph_names(loss, nodes, weight_names):
+    """A display name for every node: its own ``name``, else one from its role
+    in the chapter's network (SSE, A, NdInpt, H, NdInpt_hidden, I), else an
+    expression of its parents' names."""
+    names = {}
+    sigmoid_depth = 0
+    role = {}
+    # Roles, from the loss down (breadth-first, so the output layer comes first).
+    if loss.op is not None and loss.op.name == "sse":
+        parents = loss.parents
+        half = len(parents) // 2 if len(parents) > 2 else 1
+        for position, parent in enumerate(parents):
+            if parent.name is None:
+                if len(parents) > 2:
+                    role.setdefault(parent, f"{'Desired' if position < half else 'A'}_{position % half}")
+                else:
+                    role.setdefault(parent, "Desired" if position == 0 else "A")
+    for node in nodes:  # nodes come loss-first
+        if node.op is not None and node.op.name == "sigmoid":
+            if node.name is None and node not in role:
+                sigmoid_depth += 1
+                role[node] = "H" if sigmoid_depth == 1 else f"H{sigmoid_depth}"
+            own = node.name or role.get(node, "")
+            source = node.parents[0]
+            if source.name is None and source not in role:
+                if own.startswith("A"):
+                    role[source] = "NdInpt" + own[1:]
+                elif own.startswith("H"):
+                    role[source] = "NdInpt_hidden" + own[1:]
+    for node in reversed(nodes):  # parents before children, for expressions
+        if node.name is not None:
+            names[node] = node.name
+        elif node in role:
+            names[node] = role[node]
+        elif node is loss:
+            names[node] = "SSE" if node.op is not None and node.op.name == "sse" else "loss"
+        elif node.op is None:
+            names[node] = _leaf_name(node, weight_names)
+        else:
+            names[node] = _expression(node, names, weight_names)
+    return names
+
+
+def _leaf_name(node, weight_names):
+    """An unnamed leaf: I (or I_i) when it multiplies the input→hidden weights, else its value."""
+    for consumer, (name, index_text) in weight_names.items():
+        if node in consumer:
+            return "I" if index_text is None else f"I_{index_text}"
+    data = node.data
+    if type(data) is float or np.size(data) == 1:
+        return f"{float(np.asarray(data).reshape(-1)[0]):.4g}"
+    return f"const{tuple(np.shape(data))}"
+
+
+def _expression(node, names, weight_names):
+    symbol = {"add": "+", "sub": "−", "mul": "·", "matmul": "@", "div": "/"}.get(node.op.name)
+    operands = []
+    for parent in node.parents:
+        if parent not in names:
+            names[parent] = parent.name or _leaf_name(parent, weight_names)
+        operands.append(names[parent])
+    if symbol and len(operands) == 2:
+        text = f"{operands[0]} {symbol} {operands[1]}" if symbol != "·" else f"{operands[0]}·{operands[1]}"
+        text = f"({text})"
+    else:
+        text = f"{node.op.name}({', '.join(operands)})"
+    return text if len(text) <= 40 else f"({node.op.name} …)"
+
+
+def _input_multipliers(nodes):
+    """{(a, b) parents of a mul/matmul with a ``w`` weight: (weight name, i)} for naming inputs I_i."""
+    found = {}
+    for node in nodes:
+        if node.op is None or node.op.name not in ("mul", "matmul"):
+            continue
+        for parent in node.parents:
+            name = parent.name or ""
+            match = re.fullmatch(r"w\[(\d+),\d+\]", name)
+            if match:
+                found[node.parents] = (name, match.group(1))
+            elif name == "w":
+                found[node.parents] = (name, None)
+    return found
+
+
+# ---------------------------------------------------------------------------
+# Formulas of the factors
+# ---------------------------------------------------------------------------
+
+
+def _is_activation(name):
+    return bool(re.fullmatch(r"(H\d*|I|A)(_\d+)?", name))
+
+
+def _partial_text(op, position):
+    partials = op.partials or ("?",)
+    if op.name == "sse":
+        return partials[0] if position == 0 else partials[1]
+    return partials[min(position, len(partials) - 1)]
+
+
+def _formula(node, child_index, parent, parent_index, position, names, sse_count):
+    """(partial, formula in the graph's names, chapter equation) for one factor."""
+    op = node.op
+    partial = _partial_text(op, position)
+    name = op.name
+    if name == "sse":
+        if sse_count > 2:  # scalar form: parents desired_0.., actual_0..
+            half = sse_count // 2
+            is_actual, o = position >= half, position % half
+        else:
+            is_actual, o = position == 1, (parent_index[-1] if parent_index else None)
+            if parent_index and len(parent_index) > 1:
+                o = ",".join(map(str, parent_index))
+        error = "E" if o is None else f"E_{o}"
+        if is_actual:
+            return partial, f"−{error} = {error}·(−1)", "6.17·6.21"
+        return partial, error, "6.17"
+    if name == "sigmoid":
+        F = _element_name(names[node], child_index)
+        return partial, f"α·{F}·(1 − {F})", "6.23"
+    if name in ("mul", "matmul"):
+        other_position = 1 - position
+        other = node.parents[other_position]
+        other_index = _matmul_partner_index(node, child_index, parent_index, position) if name == "matmul" \
+            else _broadcast_index(other, child_index)
+        other_name = _element_name(names[other], other_index) if other_index is not None else names[other]
+        equation = "6.27" if parent.is_leaf and _is_activation(other_name) else None
+        if equation is None and _is_activation(_element_name(names[parent], parent_index)) \
+                and re.match(r"v(\[|$)", names[other]):
+            equation = "6.25"  # ∂NdInpt_o/∂H_h = v[h,o], from NdInpt_o = Σ_h v[h,o] H_h
+        return partial, other_name, equation
+    if name in ("add", "reshape", "transpose", "getitem", "stack", "sum"):
+        return partial, "1", None
+    if name == "sub":
+        return partial, "1" if position == 0 else "−1", "6.21" if position == 1 else None
+    if name == "neg":
+        return partial, "−1", None
+    return partial, partial, None
+
+
+def _broadcast_index(other, child_index):
+    """The element of an elementwise op's other operand that meets child_index (numpy broadcasting)."""
+    shape = np.shape(other.data)
+    if not shape:
+        return ()
+    tail = child_index[len(child_index) - len(shape):] if len(child_index) >= len(shape) else None
+    if tail is None:
+        return None
+    return tuple(0 if size == 1 else k for k, size in zip(tail, shape))
+
+
+def _matmul_partner_index(node, child_index, parent_index, position):
+    """For out = a @ b (1-D or 2-D operands): the element of the other operand
+    that multiplies parent[parent_index] in out[child_index]."""
+    a, b = node.parents
+    a_dim, b_dim = np.ndim(a.data), np.ndim(b.data)
+    if a_dim > 2 or b_dim > 2:
+        return None
+    if position == 1:  # parent is b; partner is a[..., k] with k = b's row
+        k = parent_index[0]
+        return (k,) if a_dim == 1 else (child_index[0], k)
+    k = parent_index[-1]  # parent is a; partner is b[k, j]
+    return (k,) if b_dim == 1 else (k, child_index[-1])
+
+
+# ---------------------------------------------------------------------------
+# The walk
+# ---------------------------------------------------------------------------
+
+
+def _topological(loss):
+    """Every node of loss's graph, loss first, each before its parents (iterative)."""
+    order, seen = [], {loss}
+    stack = [(loss, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        stack.append((node, True))
+        for parent in node.parents:
+            if parent not in seen:
+                seen.add(parent)
+                stack.append((parent, False))
+    order.reverse()  # post-order reversed: children before parents
+    return order
+
+
+def _one_hot(data, index, fill):
+    if type(data) is float:
+        return fill
+    seed = np.zeros(np.shape(data), dtype=np.asarray(data).dtype)
+    seed[index] = fill
+    return seed
+
+
+def _jacobian_rows(node, index):
+    """For each parent: (∂node[index]/∂parent, mask of the elements it depends on).
+
+    The values come from the op's own backward with a one-hot gradient, reduced
+    to the parent's shape exactly as backward does.
+    # NOTE: the mask comes from a NaN-hot gradient: NaN·0 is NaN, so an element
+    # that the op connects is marked even where its derivative happens to be 0
+    # (an input I_i = 0), and such a path is listed with its factor 0.
+    """
+    values = node.op.backward(_one_hot(node.data, index, 1.0), node)
+    with np.errstate(invalid="ignore"):
+        marks = node.op.backward(_one_hot(node.data, index, math.nan), node)
+    rows = []
+    for parent, value, mark in zip(node.parents, values, marks):
+        if value is None or not parent.requires_grad:
+            rows.append(None)
+            continue
+        value = _reduce_to_shape(value, parent.data)
+        with np.errstate(invalid="ignore"):
+            mark = _reduce_to_shape(mark, parent.data) if mark is not None else value
+        connected = np.isnan(mark) | (np.asarray(value) != 0)
+        rows.append((np.asarray(value, dtype=np.float64), connected))
+    return rows
+
+
+def _normalize_index(param, index):
+    shape = np.shape(param.data)
+    if index is None or index == ():
+        if shape and int(np.prod(shape)) != 1:
+            raise IndexError(f"explain: param has shape {shape}; give the index of one element")
+        return tuple(0 for _ in shape)
+    if isinstance(index, (int, np.integer)):
+        index = (int(index),)
+    index = tuple(int(k) for k in index)
+    if not shape:
+        raise IndexError(f"explain: param is a scalar Value; its index must be None or (), got {index}")
+    if len(index) != len(shape):
+        raise IndexError(f"explain: index {index} has {len(index)} entries but param has shape {shape}")
+    normalized = []
+    for k, size in zip(index, shape):
+        if not -size <= k < size:
+            raise IndexError(f"explain: index {index} is out of range for param of shape {shape}")
+        normalized.append(k % size)
+    return tuple(normalized)
+
+
+def explain(loss, param, index=None, *, max_paths=DEFAULT_MAX_PATHS):
+    """Every chain-rule path from ``loss`` down to ``param[index]``, factor by factor.
+
+    ``loss`` is a one-element Value with a recorded graph; ``param`` a Value
+    in that graph (usually a weight: a leaf), ``index`` the element (an int or
+    a tuple; None or () for a scalar Value).  If ``param.grad`` is None,
+    ``loss.backward()`` is called once; otherwise the existing ``.grad`` is
+    used (if it has accumulated over several backward calls, ``.total`` and
+    ``.grad`` will differ, which is the point of showing both).
+
+    Raises ValueError when ``param`` is not in the graph of ``loss`` (or needs
+    no gradient), IndexError for an index that does not fit ``param``, and
+    `PathExplosionError` when more than ``max_paths`` paths lead there.
+    Returns an `Explanation`.
+    """
+    if not isinstance(loss, Value) or not isinstance(param, Value):
+        raise TypeError("explain: loss and param must be Values")
+    if loss.size != 1:
+        raise ValueError(f"explain: loss must have one element, it has shape {loss.shape}")
+    if not param.requires_grad:
+        raise ValueError(f"explain: param {param.name or ''} does not require grad, so it has no gradient")
+    index = _normalize_index(param, index)
+    nodes = _topological(loss)
+    if param not in set(nodes):
+        raise ValueError(
+            f"explain: param {param.name or repr(param)} is not in the graph of loss "
+            "(no path from the loss reaches it; was the loss computed from this very Value?)")
+    if param.grad is None:
+        loss.backward()
+
+    # Which nodes can reach param (children are before parents in `nodes`).
+    reaches = {param}
+    for node in reversed(nodes):
+        if node is not param and any(parent in reaches for parent in node.parents):
+            reaches.add(node)
+
+    weight_names = _input_multipliers(nodes)
+    names = _graph_names(loss, nodes, weight_names)
+    loss_index = () if type(loss.data) is float else tuple(0 for _ in np.shape(loss.data))
+    target = (param, index)
+
+    # Post-order walk over (node, element) states, each state's paths to the
+    # target built once from its parents' (memo), iteratively.
+    suffixes = {target: [()]}
+    edges = {}
+    stack = [((loss, loss_index), False)]
+    while stack:
+        state, expanded = stack.pop()
+        if state in suffixes:
+            continue
+        node, element = state
+        if not expanded:
+            found = []
+            if node is not param and node.parents:
+                for position, (parent, row) in enumerate(zip(node.parents, _jacobian_rows(node, element))):
+                    if row is None or parent not in reaches:
+                        continue
+                    values, connected = row
+                    candidates = [index] if parent is param else \
+                        ([()] if values.ndim == 0 else [tuple(int(k) for k in j) for j in np.argwhere(connected)])
+                    for parent_index in candidates:
+                        if not connected[parent_index]:
+                            continue
+                        partial, formula, equation = _formula(node, element, parent, parent_index, position, names,
+                                                              len(node.parents))
+                        factor = Factor(node, element, parent, parent_index, node.op, position, partial, formula,
+                                        equation, float(values[parent_index]), _element_name(names[node], element),
+                                        _element_name(names[parent], parent_index))
+                        found.append(((parent, parent_index), factor))
+            edges[state] = found
+            stack.append((state, True))
+            for parent_state, _ in found:
+                if parent_state not in suffixes:
+                    stack.append((parent_state, False))
+            continue
+        paths = []
+        for parent_state, factor in edges.pop(state):
+            for suffix in suffixes[parent_state]:
+                paths.append(((state, factor),) + suffix)
+                if len(paths) > max_paths:
+                    raise PathExplosionError(
+                        f"explain: more than {max_paths} paths lead from the loss to "
+                        f"{_element_name(names[param], index)}; pass a larger max_paths or explain a smaller graph")
+        suffixes[state] = paths
+
+    found_paths = suffixes[(loss, loss_index)]
+    steps = [[step for step, _ in path] + [target] for path in found_paths]
+    factors = [[factor for _, factor in path] for path in found_paths]
+    return Explanation(loss, param, index if np.ndim(param.data) else (), steps, factors, names)
+
+
+# ---------------------------------------------------------------------------
+# Command line
+# ---------------------------------------------------------------------------
+
+
+def add_arguments(parser):
+    parser.add_argument("--weight", choices=("v", "w", "bias_output", "bias_hidden"), default="v",
+                        help="which parameter (default v, the hidden→output weights of Eq. 6.30)")
+    parser.add_argument("--index", type=int, nargs="+", default=None, metavar="K",
+                        help="the element, e.g. --index 1 0 for v[1,0] (default: the first element)")
+    parser.add_argument("--scalar", action="store_true",
+                        help="build the network weight by weight from scalar Values (nodes named as in the chapter)")
+    parser.add_argument("--latex", action="store_true", help="also print the chain rule as LaTeX")
+
+
+def run(args):
+    import sys
+
+    from .cli import example_network
+
+    if len(args.layers) != 3:
+        print(f"minigrad explain: --weight names the chapter's one-hidden-layer parameters; --layers needs three "
+              f"sizes (inputs hidden outputs), got {args.layers}", file=sys.stderr)
+        return 2
+    if args.weight.startswith("bias") and not args.bias:
+        print(f"minigrad explain: --weight {args.weight} needs the biases (drop --no-bias)", file=sys.stderr)
+        return 2
+    net, inputs, desired = example_network(args.layers, alpha=args.alpha, seed=args.seed, bias=args.bias,
+                                           scalar=args.scalar)
+    dims = 1 if args.weight.startswith("bias") else 2
+    index = tuple(args.index) if args.index is not None else (0,) * dims
+    if len(index) != dims:
+        print(f"minigrad explain: {args.weight} needs {dims} index value{'s' if dims > 1 else ''}, got {list(index)}",
+              file=sys.stderr)
+        return 2
+    parameter = getattr(net, args.weight)
+    try:
+        if args.scalar:
+            for k in index:
+                if not 0 <= k < len(parameter):
+                    raise IndexError(f"explain: index {list(index)} is out of range for {args.weight}")
+                parameter = parameter[k]
+            explanation = explain(net.loss(inputs, desired), parameter)
+        else:
+            explanation = explain(net.loss(inputs, desired), parameter, index)
+    except (IndexError, ValueError, PathExplosionError) as error:
+        print(f"minigrad {error}", file=sys.stderr)
+        return 2
+    print(explanation)
+    if args.latex:
+        print()
+        print(explanation.to_latex())
+    return 0 if explanation.agrees() else 1
