@@ -348,7 +348,8 @@ class Sigmoid(Op):
 
     def backward(self, grad, node):
         alpha, e, r = node._ctx
-        return (grad * (alpha * e * r * r),)
+        slope = e * r * r  # F·(1 − F)
+        return (grad * (slope if alpha == 1.0 else alpha * slope),)
 
 
 class Sum(Op):
@@ -474,11 +475,11 @@ class MatMul(Op):
             grad = np.expand_dims(grad, -1)
         grad_a = grad_b = None
         if a_node.requires_grad:
-            grad_a = grad @ np.swapaxes(b, -1, -2)
+            grad_a = grad @ (b.T if b.ndim == 2 else b.swapaxes(-1, -2))
             if a_node.data.ndim == 1:
                 grad_a = grad_a.reshape(grad_a.shape[:-2] + grad_a.shape[-1:])
         if b_node.requires_grad:
-            grad_b = np.swapaxes(a, -1, -2) @ grad
+            grad_b = (a.T if a.ndim == 2 else a.swapaxes(-1, -2)) @ grad
             if b_node.data.ndim == 1:
                 grad_b = grad_b[..., 0]
         return grad_a, grad_b
@@ -501,7 +502,9 @@ class SSE(Op):
         error = node._ctx
         if type(error) is list:  # scalars: parents are desired_0.., then actual_0..
             return [grad * e for e in error] + [-grad * e for e in error]
-        return grad * error, grad * -error
+        desired, actual = node._parents
+        return (grad * error if desired.requires_grad else None,
+                -grad * error if actual.requires_grad else None)
 
 
 class Stack(Op):
@@ -543,6 +546,11 @@ def _sigmoid_parts(x, alpha):
         F = r          if αx ≥ 0        F = e·r        if αx < 0
     and in both cases F·(1 − F) = e·r², so the derivative α·F·(1 − F) needs
     no subtraction (no cancellation in saturation).  Returns (F, e, r).
+
+    # NOTE: for arrays whose αx is nowhere below −700, e = exp(−αx) cannot
+    # overflow, F = r and F·(1 − F) = e·r² hold for either sign, and the sign
+    # split is skipped (five numpy calls instead of eight: it matters for
+    # small arrays, where each call costs more than its arithmetic).
     """
     if type(x) is float:
         z = alpha * x  # a float product overflows to ±inf silently, which is harmless here
@@ -556,6 +564,10 @@ def _sigmoid_parts(x, alpha):
     else:
         with np.errstate(over="ignore"):  # ±inf is harmless: e = 0 there
             z = x * alpha
+    if z.size and z.min() > -700.0:
+        e = np.exp(-z)
+        r = 1.0 / (1.0 + e)
+        return r, e, r
     e = np.exp(-np.abs(z))
     r = 1.0 / (1.0 + e)
     return np.where(z >= 0, r, e * r), e, r
@@ -1313,20 +1325,26 @@ def _backward(root, seed):
             if type(parent_grad) is not float or type(parent.data) is not float:
                 parent_grad = _reduce_to_shape(parent_grad, parent.data)
             running = parent.grad
-            parent.grad = parent_grad if running is None else running + parent_grad
             if parent._parents:
+                parent.grad = parent_grad if running is None else running + parent_grad
                 count = parent._pending - 1
                 parent._pending = count
                 if count == 0:
                     push(parent)
+            elif running is not None:
+                parent.grad = running + parent_grad
+            elif type(parent_grad) is np.ndarray and (
+                    parent_grad is node.grad or parent_grad.base is not None or not parent_grad.flags.writeable):
+                # NOTE: a leaf owns its gradient array: one passed straight
+                # through (add, reshape, ...) is shared with other nodes.
+                parent.grad = parent_grad.copy()
+            else:
+                parent.grad = parent_grad
 
-    # Leaves accumulate across calls, and own their gradient arrays (an op
-    # may have handed the same array to several nodes).
+    # Leaves accumulate across backward calls.
     for leaf, earlier in saved_leaves:
         if earlier is not None:
             leaf.grad = earlier + leaf.grad
-        elif type(leaf.grad) is np.ndarray:
-            leaf.grad = leaf.grad.copy()
 
 
 # ---------------------------------------------------------------------------
@@ -1361,7 +1379,7 @@ def sse(desired, actual):
         total = 0.5 * error * error
     else:
         error = np.subtract(d, a)
-        total = np.asarray(0.5 * (error * error).sum(), dtype=error.dtype)
+        total = np.asarray(0.5 * np.vdot(error, error), dtype=error.dtype)
     return _make(SSE_OP, total, (desired, actual), error)
 
 

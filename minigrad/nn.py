@@ -8,9 +8,22 @@ to hidden), ``bias_hidden``, ``v`` (H×O, hidden to output), ``bias_output``.
 (micrograd style): the same names with element indices (``w[0,1]``), the same
 initial numbers for the same seed, and the chapter's names on its nodes
 (``NdInpt_0``, ``H_1``, ``A_0``), which is what drawing and `explain` show.
+
+Every module can be saved and restored: `Module.state_dict` gives
+``{name: numpy array}`` (for a `ScalarMLP` the same keys and arrays as the
+matching `MLP`, so the two load each other's weights), `load_state_dict`
+checks every name, shape and dtype before it changes anything, and
+`save` / `load` write and read that dict as an ``.npz`` file, atomically and
+without pickle.
 """
 
 from __future__ import annotations
+
+import os
+import stat
+import tempfile
+import zipfile
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -61,9 +74,175 @@ class Module:
         for value in self.parameters():
             value.grad = None
 
+    def parameter_count(self):
+        """How many numbers the parameters hold (Σ of their sizes)."""
+        return sum(value.size for value in self.parameters())
+
+    # -- state: arrays by name ------------------------------------------------
+
+    def _state_slots(self):
+        """``[(name, shape, read(), write(array)), ...]``: what a state dict holds.
+
+        By default one slot per named parameter; `ScalarMLP` overrides this to
+        present each grid of scalar weights as one array.
+        """
+        slots = []
+        for name, value in self.named_parameters():
+            slots.append((name, value.shape, _reader(value), _writer(value)))
+        return slots
+
+    def state_dict(self):
+        """``{name: numpy array}``: a copy of every parameter, in parameter order."""
+        return {name: read() for name, _, read, _ in self._state_slots()}
+
+    def load_state_dict(self, state):
+        """Copy the arrays of ``state`` into the parameters, all or nothing.
+
+        Every name must match (no missing, no extra), every array must have
+        its parameter's shape and hold real numbers.  Everything is checked
+        before anything is written, so on an error the model is unchanged.
+        Values are cast to each parameter's dtype; gradients are cleared,
+        since they belonged to the old weights.
+        """
+        if not isinstance(state, Mapping):
+            raise TypeError(f"load_state_dict: expected a mapping of names to arrays, got {type(state).__name__}")
+        slots = self._state_slots()
+        names = [name for name, _, _, _ in slots]
+        missing = [name for name in names if name not in state]
+        unexpected = [str(key) for key in state if key not in set(names)]
+        if missing or unexpected:
+            parts = []
+            if missing:
+                parts.append(f"missing parameter(s) {', '.join(map(repr, missing))}")
+            if unexpected:
+                parts.append(f"unexpected parameter(s) {', '.join(map(repr, unexpected))}")
+            raise ValueError(f"load_state_dict: {'; '.join(parts)} (the model has {', '.join(map(repr, names))})")
+        checked = []
+        for name, shape, _, write in slots:
+            array = _checked_array(state[name], name, shape)
+            checked.append((write, array))
+        for write, array in checked:
+            write(array)
+        return self
+
+    def save(self, path):
+        """Write `state_dict` to ``path`` as an ``.npz`` archive, atomically.
+
+        The archive is written to a temporary file in the same folder and
+        moved over ``path`` with ``os.replace``, so a reader never sees half a
+        file and a failure leaves any old file as it was.  A missing folder or
+        a read-only target is a clear error.  No pickle is ever written.
+        """
+        path = os.fspath(path)
+        folder = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(folder):
+            raise FileNotFoundError(f"save: folder {folder!r} does not exist; nothing was written")
+        if os.path.isdir(path):
+            raise IsADirectoryError(f"save: {path!r} is a folder, not a file name")
+        old_mode = None
+        if os.path.exists(path):
+            old_mode = stat.S_IMODE(os.stat(path).st_mode)
+            # NOTE: os.replace would swap a read-only file without complaint
+            # (only the folder's permission counts), so honour the file's own bits.
+            if not old_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH) or not os.access(path, os.W_OK):
+                raise PermissionError(f"save: {path!r} is read-only; it was left as it was")
+        arrays = self.state_dict()
+        try:
+            descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+        except OSError as error:
+            raise PermissionError(f"save: cannot write in folder {folder!r} ({error.strerror}); "
+                                  "nothing was written") from None
+        try:
+            with os.fdopen(descriptor, "wb") as handle:
+                _write_npz(handle, arrays)
+                handle.flush()
+                os.fsync(handle.fileno())
+            # mkstemp makes the file private (0600); keep the old file's mode, or make it readable.
+            os.chmod(temporary, old_mode if old_mode is not None else 0o644)
+            os.replace(temporary, path)
+        except BaseException:
+            try:
+                os.unlink(temporary)
+            except OSError:
+                pass
+            raise
+        return path
+
+    def load(self, path):
+        """Read an ``.npz`` written by `save` into this module (all or nothing).
+
+        Read with ``allow_pickle=False``: an empty, truncated, non-npz or
+        pickle-bearing file is refused with a ValueError naming the file, and
+        the model is left unchanged.  Returns the module.
+        """
+        path = os.fspath(path)
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"load: {path!r} does not exist")
+        state = _read_npz(path)
+        try:
+            return self.load_state_dict(state)
+        except (ValueError, TypeError) as error:
+            raise type(error)(f"load: {path!r}: {error}") from None
+
     def __repr__(self):
         shapes = ", ".join(f"{name}: {value.shape}" for name, value in self.named_parameters()[:8])
         return f"{type(self).__name__}({shapes})"
+
+
+def _reader(value):
+    def read():
+        return np.array(value.data, copy=True)
+    return read
+
+
+def _writer(value):
+    def write(array):
+        if type(value.data) is float:
+            value.data = float(array)
+        else:
+            value.data = np.array(array, dtype=value.data.dtype, copy=True)
+        value.grad = None
+    return write
+
+
+def _checked_array(item, name, shape):
+    """``item`` as a numpy array of real numbers with exactly ``shape``, or an error naming ``name``."""
+    if isinstance(item, Value):
+        item = item.data
+    try:
+        array = np.asarray(item)
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"load_state_dict: parameter {name!r} is not an array of numbers ({error})") from None
+    if array.dtype.kind not in "fiu":
+        raise TypeError(f"load_state_dict: parameter {name!r} has dtype {array.dtype}; expected real numbers")
+    if array.shape != tuple(shape):
+        raise ValueError(f"load_state_dict: parameter {name!r} has shape {tuple(shape)} in the model "
+                         f"but {array.shape} in the state")
+    return array
+
+
+def _write_npz(handle, arrays):
+    """The ``np.savez`` format written by hand, so no key can clash with its
+    keyword arguments and no pickle can slip in."""
+    with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_STORED) as archive:
+        for name, array in arrays.items():
+            with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asarray(array), allow_pickle=False)
+
+
+def _read_npz(path):
+    """Every array of an ``.npz`` file, read eagerly with ``allow_pickle=False``."""
+    try:
+        loaded = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
+        raise ValueError(f"load: {path!r} is not a readable .npz state file ({error})") from None
+    if not isinstance(loaded, np.lib.npyio.NpzFile):
+        raise ValueError(f"load: {path!r} holds a single .npy array, not an .npz archive of named parameters")
+    try:
+        with loaded:
+            return {name: loaded[name] for name in loaded.files}
+    except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile) as error:
+        raise ValueError(f"load: {path!r} is not a readable .npz state file ({error})") from None
 
 
 def _index_name(prefix, index):
@@ -228,7 +407,17 @@ class ScalarMLP(Module):
         return net
 
     def layers(self):
+        """[(weight grid, bias list or None), ...] in order from input to output."""
         return [(getattr(self, w), getattr(self, b)) for w, b in self._layer_names]
+
+    def _state_slots(self):
+        # The same keys and array shapes as the tensor MLP: ``w`` is I×H, etc.
+        slots = []
+        for (weight_name, bias_name), (weight, bias) in zip(self._layer_names, self.layers()):
+            slots.append((weight_name, (len(weight), len(weight[0])), _grid_reader(weight), _grid_writer(weight)))
+            if bias is not None:
+                slots.append((bias_name, (len(bias),), _grid_reader(bias), _grid_writer(bias)))
+        return slots
 
     def forward(self, x):
         """One pattern (a sequence of numbers or scalar Values) → list of output Values."""
@@ -254,6 +443,23 @@ class ScalarMLP(Module):
     def loss(self, inputs, desired):
         """The chapter's SSE (Eq. 6.5): one op whose parents are the outputs A_o."""
         return sse(list(np.asarray(desired, dtype=np.float64).ravel()), self.forward(inputs))
+
+
+def _grid_reader(grid):
+    def read():
+        return np.array([[item.data for item in row] if isinstance(row, list) else row.data for row in grid])
+    return read
+
+
+def _grid_writer(grid):
+    def write(array):
+        for index, row in enumerate(grid):
+            if isinstance(row, list):
+                for column, item in enumerate(row):
+                    item.data, item.grad = float(array[index, column]), None
+            else:
+                row.data, row.grad = float(array[index]), None
+    return write
 
 
 def _hidden_name(stem, layer, last, index):

@@ -1,0 +1,166 @@
+"""Optimizers: turn the gradients left by ``backward()`` into weight updates.
+
+Every optimizer takes the parameters (a list of Values, or a `Module`, whose
+``parameters()`` are used), validates its learning rate ``lr``, and offers
+``zero_grad()`` and ``step()``.  ``step()`` calls the subclass's ``_step()``
+under ``no_grad()``: updates replace ``.data`` without recording any graph,
+keep each parameter's dtype (float32 stays float32, a scalar stays a float),
+and skip parameters whose ``.grad`` is None (they took no part in the loss).
+
+The chapter's rule is plain gradient descent with learning rate η (the
+author's ``eta = 0.5``):  v[h,o] ← v[h,o] − η ∂SSE/∂v[h,o],  which is
+``SGD(model.parameters(), lr=0.5)``.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+from .engine import Value, no_grad
+
+__all__ = ["Optimizer", "SGD", "Adam"]
+
+
+def _check_positive(value, name, where):
+    """A finite real number > 0, or a TypeError / ValueError naming it."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{where}: {name} must be a real number, got {type(value).__name__} {value!r}")
+    value = float(value)
+    if not (math.isfinite(value) and value > 0.0):
+        raise ValueError(f"{where}: {name} must be finite and > 0, got {value!r}")
+    return value
+
+
+def _check_fraction(value, name, where):
+    """A real number in [0, 1), or a TypeError / ValueError naming it."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{where}: {name} must be a real number, got {type(value).__name__} {value!r}")
+    value = float(value)
+    if not 0.0 <= value < 1.0:
+        raise ValueError(f"{where}: {name} must be in [0, 1), got {value!r}")
+    return value
+
+
+class Optimizer:
+    """Base class: holds the parameters and the learning rate ``lr``.
+
+    ``params``: a list (or other iterable) of Values, or a `Module`.  A
+    parameter listed twice is updated once.  Subclasses implement
+    ``_step()``, which ``step()`` calls with graph recording off.
+    """
+
+    def __init__(self, params, lr):
+        where = type(self).__name__
+        self.lr = _check_positive(lr, "lr (the learning rate)", where)
+        if hasattr(params, "parameters") and callable(params.parameters):
+            params = params.parameters()
+        if isinstance(params, Value):
+            params = [params]
+        try:
+            params = list(params)
+        except TypeError:
+            raise TypeError(f"{where}: params must be a list of Values or a Module, "
+                            f"got {type(params).__name__}") from None
+        unique, seen = [], set()
+        for position, parameter in enumerate(params):
+            if not isinstance(parameter, Value):
+                raise TypeError(f"{where}: params[{position}] is a {type(parameter).__name__}, not a Value")
+            if not parameter.requires_grad:
+                raise ValueError(f"{where}: params[{position}] has requires_grad=False; it could never be updated")
+            if id(parameter) not in seen:
+                seen.add(id(parameter))
+                unique.append(parameter)
+        if not unique:
+            raise ValueError(f"{where}: got an empty parameter list")
+        self.params = unique
+        self.steps = 0
+
+    def zero_grad(self):
+        """Forget every parameter's gradient (``.grad`` becomes None)."""
+        for parameter in self.params:
+            parameter.grad = None
+
+    def step(self):
+        """Update every parameter that has a gradient, without recording graph."""
+        with no_grad():
+            self._step()
+        self.steps += 1
+
+    def _step(self):  # pragma: no cover - every optimizer overrides
+        raise NotImplementedError(f"{type(self).__name__} must define _step()")
+
+    @staticmethod
+    def _assign(parameter, new_data):
+        """Replace ``.data`` keeping its kind: float stays float, dtype stays dtype."""
+        if type(parameter.data) is float:
+            parameter.data = float(new_data)
+        else:
+            parameter.data = np.asarray(new_data, dtype=parameter.data.dtype)
+
+    def __repr__(self):
+        return f"{type(self).__name__}(lr={self.lr:g}, {len(self.params)} parameters)"
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, with optional momentum μ:
+
+        buffer ← μ · buffer + g          (buffer starts at g)
+        p ← p − lr · buffer
+
+    With ``momentum=0`` (the default) this is the chapter's p ← p − η g.
+    """
+
+    def __init__(self, params, lr, momentum=0.0):
+        super().__init__(params, lr)
+        self.momentum = _check_fraction(momentum, "momentum", "SGD")
+        self._buffers = {}
+
+    def _step(self):
+        for parameter in self.params:
+            gradient = parameter.grad
+            if gradient is None:
+                continue
+            if self.momentum:
+                buffer = self._buffers.get(id(parameter))
+                buffer = gradient if buffer is None else self.momentum * buffer + gradient
+                self._buffers[id(parameter)] = buffer
+                gradient = buffer
+            self._assign(parameter, parameter.data - self.lr * gradient)
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba, 2015, Algorithm 1), per parameter, t counting its own steps:
+
+        m ← β₁ m + (1 − β₁) g          v ← β₂ v + (1 − β₂) g²
+        m̂ = m / (1 − β₁ᵗ)              v̂ = v / (1 − β₂ᵗ)
+        p ← p − lr · m̂ / (√v̂ + ε)
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+        super().__init__(params, lr)
+        try:
+            beta1, beta2 = betas
+        except (TypeError, ValueError):
+            raise TypeError(f"Adam: betas must be a pair of numbers, got {betas!r}") from None
+        self.betas = (_check_fraction(beta1, "betas[0]", "Adam"), _check_fraction(beta2, "betas[1]", "Adam"))
+        self.eps = _check_positive(eps, "eps", "Adam")
+        self._state = {}
+
+    def _step(self):
+        beta1, beta2 = self.betas
+        for parameter in self.params:
+            gradient = parameter.grad
+            if gradient is None:
+                continue
+            gradient = np.asarray(gradient, dtype=np.float64)
+            count, mean, square = self._state.get(id(parameter), (0, 0.0, 0.0))
+            count += 1
+            mean = beta1 * mean + (1.0 - beta1) * gradient
+            square = beta2 * square + (1.0 - beta2) * gradient * gradient
+            self._state[id(parameter)] = (count, mean, square)
+            mean_hat = mean / (1.0 - beta1 ** count)
+            square_hat = square / (1.0 - beta2 ** count)
+            self._assign(parameter, parameter.data - self.lr * mean_hat / (np.sqrt(square_hat) + self.eps))

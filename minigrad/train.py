@@ -1,0 +1,225 @@
+"""Training loops: the author's online backpropagation, and mini-batch epochs.
+
+Online mode is the course code's loop: pick one pattern at random, run it
+forward, compute its SSE (Eq. 6.5), and update every weight by
+−η ∂SSE/∂weight; stop when the total SSE over all patterns falls below a
+threshold, or at an iteration cap.  (The course code updates v and the output
+bias first, then w and the hidden bias *with the v from before the update*;
+one backward pass followed by one update of everything is exactly that.)
+
+Mini-batch mode runs epochs: shuffle the patterns, and for each batch sum
+their SSEs, backpropagate once and update once.
+
+Both are seeded (the order of the patterns comes from ``seed`` alone) and
+return a `TrainResult`.  In a terminal a tqdm progress bar shows the current
+SSE; there is no bar when ``quiet=True``, when stderr is not a terminal, or
+when tqdm (the ``examples`` extra) is not installed.
+
+Import the helpers with ``from minigrad.train import predict, total_sse``:
+``minigrad.train`` itself is the `train` function.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import sys
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .engine import no_grad, sse
+from .nn import ScalarMLP
+from .optim import SGD, Optimizer
+
+__all__ = ["train", "TrainResult", "predict", "total_sse", "accuracy"]
+
+
+@dataclass
+class TrainResult:
+    """What `train` did.
+
+    ``history``: the total SSE over all patterns at each check, the first one
+    before any update; ``steps``: the update count at each of those checks;
+    ``iterations``: the number of updates (one per pattern online, one per
+    batch in mini-batch mode); ``epochs``: passes over the data (mini-batch
+    mode; None online); ``converged``: whether the SSE fell below the
+    threshold; ``final_sse``: the last total SSE; ``seconds``: wall time;
+    ``threshold``: the one used (None: no early stop).
+    """
+
+    history: list = field(default_factory=list)
+    steps: list = field(default_factory=list)
+    iterations: int = 0
+    converged: bool = False
+    final_sse: float = math.nan
+    epochs: int | None = None
+    seconds: float = 0.0
+    threshold: float | None = None
+
+    def __str__(self):
+        if self.threshold is None:
+            state = "trained"
+        else:
+            state = f"converged (SSE < {self.threshold:g})" if self.converged else "did not converge"
+        epochs = f" ({self.epochs} epochs)" if self.epochs is not None else ""
+        return (f"{state} after {self.iterations} iterations{epochs} in {self.seconds:.2f} s; "
+                f"final SSE {self.final_sse:.6g}")
+
+
+def _is_scalar_model(model):
+    return isinstance(model, ScalarMLP)
+
+
+def _as_patterns(array, name):
+    array = np.asarray(array, dtype=np.float64)
+    if array.ndim != 2 or len(array) == 0:
+        raise ValueError(f"train: {name} must be a non-empty (patterns, values) array, got shape {array.shape}")
+    return array
+
+
+def predict(model, inputs):
+    """The model's outputs for ``inputs`` as a numpy array, with no graph recorded.
+
+    ``inputs`` is one pattern (1-D) or a (patterns, inputs) matrix; the
+    result has one output row per pattern (1-D for one pattern).
+    """
+    inputs = np.asarray(inputs, dtype=np.float64)
+    with no_grad():
+        if _is_scalar_model(model):
+            rows = np.atleast_2d(inputs)
+            outputs = np.array([[node.data for node in model(row)] for row in rows])
+            return outputs[0] if inputs.ndim == 1 else outputs
+        return np.asarray(model(inputs).data, dtype=np.float64)
+
+
+def total_sse(model, inputs, targets):
+    """The chapter's SSE (Eq. 6.5) summed over every pattern: ½ Σ_p Σ_o (Desired − A)²."""
+    error = np.asarray(targets, dtype=np.float64) - predict(model, inputs)
+    return 0.5 * float(np.sum(error * error))
+
+
+def accuracy(model, inputs, labels):
+    """Fraction of patterns whose most active output node is the right class."""
+    outputs = np.atleast_2d(predict(model, inputs))
+    return float(np.mean(np.argmax(outputs, axis=1) == np.asarray(labels)))
+
+
+def _loss(model, inputs, targets):
+    """SSE of a batch of patterns, as one Value to backpropagate from."""
+    if _is_scalar_model(model):
+        total = None
+        for row, desired in zip(np.atleast_2d(inputs), np.atleast_2d(targets)):
+            loss = model.loss(row, desired)
+            total = loss if total is None else total + loss
+        return total
+    if hasattr(model, "loss"):
+        return model.loss(inputs, targets)
+    return sse(targets, model(inputs))
+
+
+def _check_count(value, name):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"train: {name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def _progress_bar(total, quiet, description):
+    """A tqdm bar on stderr when that is a terminal and tqdm is installed; else None."""
+    if quiet or not hasattr(sys.stderr, "isatty") or not sys.stderr.isatty():
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, desc=description, unit="it", file=sys.stderr, leave=True, mininterval=0.2)
+
+
+def train(model, inputs, targets, *, mode="online", lr=None, optimizer=None, threshold=0.04,
+          max_iterations=20000, epochs=100, batch_size=32, check_every=1, seed=0, quiet=False):
+    """Train ``model`` on ``(inputs, targets)`` and return a `TrainResult`.
+
+    ``mode="online"`` (the author's): each iteration picks one pattern at
+    random (``seed``), and updates all weights from its SSE; every
+    ``check_every`` iterations the total SSE over all patterns is computed,
+    and training stops once it is below ``threshold``, or after
+    ``max_iterations``.
+
+    ``mode="batch"``: up to ``epochs`` passes, each over a fresh shuffle in
+    batches of ``batch_size``; the total SSE is checked after each epoch.
+
+    The update rule is ``optimizer``, by default ``SGD(model, lr)`` with
+    ``lr = 0.5`` (the author's η).  ``threshold=None`` never stops early.
+    ``quiet=True`` turns off the progress bar.
+    """
+    inputs = _as_patterns(inputs, "inputs")
+    targets = _as_patterns(targets, "targets")
+    if len(inputs) != len(targets):
+        raise ValueError(f"train: {len(inputs)} input patterns but {len(targets)} target patterns")
+    if mode not in ("online", "batch"):
+        raise ValueError(f"train: mode must be 'online' or 'batch', got {mode!r}")
+    if threshold is not None:
+        if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real) or not threshold > 0 \
+                or not math.isfinite(threshold):
+            raise ValueError(f"train: threshold must be a finite number > 0 or None, got {threshold!r}")
+    if optimizer is None:
+        optimizer = SGD(model, lr=0.5 if lr is None else lr)
+    elif lr is not None:
+        raise ValueError("train: give either optimizer= or lr=, not both (the optimizer has its own lr)")
+    elif not isinstance(optimizer, Optimizer):
+        raise TypeError(f"train: optimizer must be a minigrad.optim.Optimizer, got {type(optimizer).__name__}")
+    check_every = _check_count(check_every, "check_every")
+    rng = np.random.default_rng(seed)
+    result = TrainResult(threshold=None if threshold is None else float(threshold))
+    started = time.perf_counter()
+
+    def check(step):
+        value = total_sse(model, inputs, targets)
+        result.history.append(value)
+        result.steps.append(step)
+        result.final_sse = value
+        return threshold is not None and value < threshold
+
+    def update(batch_inputs, batch_targets):
+        optimizer.zero_grad()
+        _loss(model, batch_inputs, batch_targets).backward()
+        optimizer.step()
+
+    if mode == "online":
+        cap = _check_count(max_iterations, "max_iterations")
+        bar = _progress_bar(cap, quiet, "online training")
+        result.converged = check(0)
+        iteration = 0
+        while not result.converged and iteration < cap:
+            pattern = int(rng.integers(len(inputs)))
+            update(inputs[pattern], targets[pattern])
+            iteration += 1
+            if iteration % check_every == 0 or iteration == cap:
+                result.converged = check(iteration)
+                if bar is not None:
+                    bar.set_postfix_str(f"SSE={result.final_sse:.4f}", refresh=False)
+                    bar.update(iteration - bar.n)
+        result.iterations = iteration
+    else:
+        cap = _check_count(epochs, "epochs")
+        size = _check_count(batch_size, "batch_size")
+        bar = _progress_bar(cap, quiet, "epochs")
+        result.converged = check(0)
+        iteration = epoch = 0
+        while not result.converged and epoch < cap:
+            order = rng.permutation(len(inputs))
+            for start in range(0, len(order), size):
+                rows = order[start:start + size]
+                update(inputs[rows], targets[rows])
+                iteration += 1
+            epoch += 1
+            result.converged = check(iteration)
+            if bar is not None:
+                bar.set_postfix_str(f"SSE={result.final_sse:.4f}", refresh=False)
+                bar.update(1)
+        result.iterations, result.epochs = iteration, epoch
+    if bar is not None:
+        bar.close()
+    result.seconds = time.perf_counter() - started
+    return result
