@@ -421,7 +421,8 @@ class ScalarMLP(Module):
 
     def forward(self, x):
         """One pattern (a sequence of numbers or scalar Values) → list of output Values."""
-        activations = [item if isinstance(item, Value) else Value(float(item), requires_grad=False) for item in x]
+        activations = [item if isinstance(item, Value) else Value(float(item), name=f"I_{i}", requires_grad=False)
+                       for i, item in enumerate(x)]
         if len(activations) != self.sizes[0]:
             raise ValueError(f"ScalarMLP: expected {self.sizes[0]} inputs, got {len(activations)}")
         last = len(self._layer_names) - 1
@@ -442,7 +443,9 @@ class ScalarMLP(Module):
 
     def loss(self, inputs, desired):
         """The chapter's SSE (Eq. 6.5): one op whose parents are the outputs A_o."""
-        return sse(list(np.asarray(desired, dtype=np.float64).ravel()), self.forward(inputs))
+        desired = [Value(float(d), name=f"Desired_{o}", requires_grad=False)
+                   for o, d in enumerate(np.asarray(desired, dtype=np.float64).ravel())]
+        return sse(desired, self.forward(inputs))
 
 
 def _grid_reader(grid):
