@@ -564,7 +564,7 @@ def _sigmoid_parts(x, alpha):
     else:
         with np.errstate(over="ignore"):  # ±inf is harmless: e = 0 there
             z = x * alpha
-    if z.size and z.min() > -700.0:
+    if z.size and np.minimum.reduce(z, axis=None) > -700.0:
         e = np.exp(-z)
         r = 1.0 / (1.0 + e)
         return r, e, r
@@ -1130,19 +1130,24 @@ def _binary(function, a, b, where):
 
 
 def _matmul(a, b):
-    a_shape, b_shape = _shape(a), _shape(b)
+    try:
+        out = a @ b
+    except (ValueError, TypeError):
+        raise _matmul_error(_shape(a), _shape(b)) from None
+    return out if type(out) is np.ndarray else np.asarray(out)
+
+
+def _matmul_error(a_shape, b_shape):
+    """The clearest of matmul's three ways to fail."""
     if len(a_shape) == 0 or len(b_shape) == 0:
-        raise ValueError(f"matmul: operands must be at least 1-D, got shapes {a_shape} and {b_shape}; use * for scalars")
+        return ValueError(f"matmul: operands must be at least 1-D, got shapes {a_shape} and {b_shape}; "
+                          "use * for scalars")
     inner_a = a_shape[-1]
     inner_b = b_shape[-2] if len(b_shape) >= 2 else b_shape[0]
     if inner_a != inner_b:
-        raise ValueError(
-            f"matmul: shapes {a_shape} and {b_shape} do not fit: the inner dimensions {inner_a} and {inner_b} differ")
-    try:
-        out = a @ b
-    except ValueError:
-        raise ValueError(f"matmul: batch dimensions of shapes {a_shape} and {b_shape} cannot be broadcast together") from None
-    return out if isinstance(out, np.ndarray) else np.asarray(out)
+        return ValueError(f"matmul: shapes {a_shape} and {b_shape} do not fit: "
+                          f"the inner dimensions {inner_a} and {inner_b} differ")
+    return ValueError(f"matmul: batch dimensions of shapes {a_shape} and {b_shape} cannot be broadcast together")
 
 
 def _check_alpha(alpha):
