@@ -18,7 +18,6 @@ import itertools
 import math
 import sys
 import threading
-import warnings
 
 import numpy as np
 
@@ -32,6 +31,7 @@ __all__ = [
     "detect_anomaly",
     "sse",
     "stack",
+    "topological_order",
 ]
 
 
@@ -62,20 +62,23 @@ class _ModeSwitch:
     def __init__(self, attribute, value):
         self._attribute = attribute
         self._value = value
-        self._saved = []
+        # The flags saved on entry, per thread: one switch object may be shared
+        # (a decorator, a module-level `with` target) by several threads.
+        self._saved = threading.local()
 
     def __enter__(self):
         global _plain, _switches_active
         with _switches_lock:
             _switches_active += 1
             _plain = False
-        self._saved.append(getattr(_mode, self._attribute))
+        stack = self._saved.__dict__.setdefault("stack", [])
+        stack.append(getattr(_mode, self._attribute))
         setattr(_mode, self._attribute, self._value)
         return self
 
     def __exit__(self, *exc_info):
         global _plain, _switches_active
-        setattr(_mode, self._attribute, self._saved.pop())
+        setattr(_mode, self._attribute, self._saved.stack.pop())
         with _switches_lock:
             _switches_active -= 1
             _plain = _switches_active == 0
@@ -157,16 +160,6 @@ class Op:
         return f"<op {self.name}>"
 
 
-class Leaf(Op):
-    """Not an op: marks a leaf (a parameter, input or constant)."""
-
-    name = "leaf"
-
-
-def _parent_requires(node, index):
-    return node._parents[index].requires_grad
-
-
 class Add(Op):
     """out = a + b.   ∂out/∂a = 1,  ∂out/∂b = 1."""
 
@@ -222,7 +215,7 @@ class Div(Op):
 
     def backward(self, grad, node):
         a, b = node._parents
-        grad_a = grad / b.data
+        grad_a = _quotient(grad, b.data)
         grad_b = -grad_a * node.data if b.requires_grad else None
         return grad_a, grad_b
 
@@ -253,7 +246,7 @@ class PowConst(Op):
         base = node._parents[0].data
         if exponent == 2:
             return (grad * 2.0 * base,)
-        return (grad * exponent * _power(base, exponent - 1),)
+        return (grad * _power_slope(base, exponent),)
 
 
 class Pow(Op):
@@ -268,8 +261,9 @@ class Pow(Op):
 
     def backward(self, grad, node):
         a, b = node._parents
-        grad_a = grad * b.data * _power(a.data, b.data - 1) if a.requires_grad else None
-        grad_b = grad * node.data * _log(a.data) if b.requires_grad else None
+        grad_a = grad * _power_slope(a.data, b.data) if a.requires_grad else None
+        # NOTE: at a = 0, aᵇ·ln a reads 0·(−inf); its limit is 0, so ln 1 is used there.
+        grad_b = grad * node.data * _log(_one_where_zero(a.data)) if b.requires_grad else None
         return grad_a, grad_b
 
 
@@ -296,7 +290,7 @@ class Log(Op):
     partials = ("1/a",)
 
     def backward(self, grad, node):
-        return (grad / node._parents[0].data,)
+        return (_quotient(grad, node._parents[0].data),)
 
 
 class Tanh(Op):
@@ -420,7 +414,7 @@ class Transpose(Op):
         axes = node._ctx
         if axes is None:
             return (np.transpose(grad),)
-        return (np.transpose(grad, np.argsort(axes)),)
+        return (np.transpose(grad, np.argsort(axes)),)  # axes are stored non-negative
 
 
 class GetItem(Op):
@@ -536,7 +530,8 @@ OPS = (ADD, SUB, MUL, DIV, NEG, POW_CONST, POW, EXP, LOG, TANH, RELU, SIGMOID,
 # Numerics shared by forward rules
 # ---------------------------------------------------------------------------
 
-_SIGMOID_CLIP = 800.0  # exp(-800) is 0 in float64 and float32: F is exactly 0 or 1 there
+# Below these, exp(−z) overflows (with a margin): ln of each dtype's largest float.
+_EXP_FLOOR = {np.float64: -700.0, np.float32: -85.0}
 
 
 def _sigmoid_parts(x, alpha):
@@ -547,10 +542,11 @@ def _sigmoid_parts(x, alpha):
     and in both cases F·(1 − F) = e·r², so the derivative α·F·(1 − F) needs
     no subtraction (no cancellation in saturation).  Returns (F, e, r).
 
-    # NOTE: for arrays whose αx is nowhere below −700, e = exp(−αx) cannot
-    # overflow, F = r and F·(1 − F) = e·r² hold for either sign, and the sign
-    # split is skipped (five numpy calls instead of eight: it matters for
-    # small arrays, where each call costs more than its arithmetic).
+    # NOTE: for arrays whose αx is nowhere below −ln(largest float) (−709 in
+    # float64, −88 in float32), e = exp(−αx) cannot overflow, F = r and
+    # F·(1 − F) = e·r² hold for either sign, and the sign split is skipped
+    # (five numpy calls instead of eight: it matters for small arrays, where
+    # each call costs more than its arithmetic).
     """
     if type(x) is float:
         z = alpha * x  # a float product overflows to ±inf silently, which is harmless here
@@ -564,7 +560,7 @@ def _sigmoid_parts(x, alpha):
     else:
         with np.errstate(over="ignore"):  # ±inf is harmless: e = 0 there
             z = x * alpha
-    if z.size and np.minimum.reduce(z, axis=None) > -700.0:
+    if z.size and np.minimum.reduce(z, axis=None) > _EXP_FLOOR[z.dtype.type]:
         e = np.exp(-z)
         r = 1.0 / (1.0 + e)
         return r, e, r
@@ -586,10 +582,31 @@ def _power(base, exponent):
             result = base ** exponent
         except (ZeroDivisionError, OverflowError):
             return _scalar_fallback(np.power, base, exponent)
-        if type(result) is complex:
-            return _scalar_fallback(np.power, base, exponent)
+        if type(result) is complex or (base < 0.0 and not exponent.is_integer()):
+            return _scalar_fallback(np.power, base, exponent)  # numpy's nan (with its warning)
         return result
     return np.power(base, exponent)
+
+
+def _power_slope(base, exponent):
+    """∂(aᵇ)/∂a = b·aᵇ⁻¹, taken as 0 where b = 0.
+
+    # NOTE: a⁰ = 1 has slope 0 everywhere, but the formula reads 0·0⁻¹ = nan
+    # at a = 0 (and 0·inf at a = inf): where b = 0, raise a to the harmless
+    # power 1 instead and multiply by b = 0.
+    """
+    if type(exponent) is float:
+        if exponent == 0.0:
+            return 0.0 if type(base) is float else np.zeros_like(base)
+        return exponent * _power(base, exponent - 1)
+    safe = np.where(exponent == 0, 1.0, exponent - 1)
+    return np.where(exponent == 0, 0.0, exponent * _power(base, safe))
+
+
+def _one_where_zero(x):
+    if type(x) is float:
+        return 1.0 if x == 0.0 else x
+    return np.where(x == 0, 1.0, x)
 
 
 def _log(x):
@@ -610,13 +627,20 @@ def _exp(x):
 
 
 def _divide(a, b):
-    """a.data / b.data, with numpy's ±inf/nan (and warning) for a zero scalar divisor."""
+    """a.data / b.data, naming the op when shapes do not broadcast."""
     try:
-        return a.data / b.data
-    except ZeroDivisionError:
-        return _scalar_fallback(np.divide, a.data, b.data)
+        return _quotient(a.data, b.data)
     except ValueError:
         raise _broadcast_error("div", a, b) from None
+
+
+def _quotient(x, y):
+    """x / y, with numpy's ±inf/nan (and its warning) for a zero float divisor,
+    where Python would raise ZeroDivisionError."""
+    try:
+        return x / y
+    except ZeroDivisionError:
+        return _scalar_fallback(np.divide, x, y)
 
 
 def _expand_reduced(grad, shape, axis, keepdims):
@@ -981,7 +1005,7 @@ class Value:
         """max(x, 0); derivative 1 for x > 0, else 0."""
         data = self.data
         if type(data) is float:
-            out = data if data > 0.0 else 0.0
+            out = 0.0 if data <= 0.0 else data  # nan stays nan, as with np.maximum
         else:
             out = np.maximum(data, 0)
         return _make(RELU, out, (self,), None)
@@ -1002,17 +1026,17 @@ class Value:
     def sum(self, axis=None, keepdims=False):
         """Σ over ``axis`` (all when None); gradient 1 for every summed element."""
         data = self.data
+        axis = _check_axis(axis, len(_shape(data)), "sum")
         if type(data) is float:
             return _make(SUM, data, (self,), (None, keepdims))
-        axis = _check_axis(axis, data.ndim, "sum")
         return _make(SUM, data.sum(axis=axis, keepdims=keepdims), (self,), (axis, keepdims))
 
     def mean(self, axis=None, keepdims=False):
         """(1/N) Σ over ``axis``; gradient 1/N for every averaged element."""
         data = self.data
+        axis = _check_axis(axis, len(_shape(data)), "mean")
         if type(data) is float:
             return _make(MEAN, data, (self,), (None, keepdims))
-        axis = _check_axis(axis, data.ndim, "mean")
         return _make(MEAN, data.mean(axis=axis, keepdims=keepdims), (self,), (axis, keepdims))
 
     def reshape(self, *shape):
@@ -1037,6 +1061,8 @@ class Value:
             out = np.transpose(data, axes)
         except ValueError as error:
             raise ValueError(f"transpose: axes {axes} do not fit shape {self.shape} ({error})") from None
+        if axes is not None:
+            axes = tuple(int(axis) % data.ndim for axis in axes)  # argsort in backward needs them >= 0
         return _make(TRANSPOSE, out, (self,), axes)
 
     @property
@@ -1078,7 +1104,7 @@ class Value:
                     "or reduce it to a scalar first (e.g. .sum())")
             seed = 1.0 if type(self.data) is float else np.ones(self.data.shape, dtype=self.data.dtype)
         else:
-            seed = _as_data(gradient, "backward")
+            seed = _as_data(gradient, "backward", copy=True)
             if _shape(seed) != self.shape:
                 raise ValueError(f"backward: gradient has shape {_shape(seed)} but the root has shape {self.shape}")
             seed = _reduce_to_shape(seed, self.data)
@@ -1164,20 +1190,23 @@ def _check_alpha(alpha):
 
 
 def _check_axis(axis, ndim, where):
+    """None, an int or a tuple of distinct ints within range; anything else is a clear error."""
     if axis is None:
         return None
     axes = axis if isinstance(axis, tuple) else (axis,)
     for item in axes:
-        if not isinstance(item, (int, np.integer)) or isinstance(item, bool) or not -ndim <= item < ndim:
+        if not isinstance(item, (int, np.integer)) or isinstance(item, bool):
+            raise TypeError(f"{where}: axis must be None, an int or a tuple of ints, got {axis!r}")
+        if not -ndim <= item < ndim:
             raise ValueError(f"{where}: axis {axis!r} is out of range for a Value with {ndim} dimensions")
+    if len({int(item) % ndim for item in axes}) != len(axes):
+        raise ValueError(f"{where}: axis {axis!r} names the same axis twice")
     return axis
 
 
 def _normalize_index(index):
-    if type(index) is Value:
-        index = index.data
-    if type(index) is tuple:
-        return tuple(item.data if type(item) is Value else item for item in index)
+    if isinstance(index, Value):
+        raise TypeError("getitem: index with ints, slices or integer arrays, not a Value")
     if isinstance(index, list):
         return np.asarray(index)
     return index
@@ -1196,6 +1225,8 @@ def _creation_site():
 
 def _make(op, data, parents, ctx):
     """Create an op's output node, recording its parents when a gradient is needed."""
+    if data.__class__ is not float and data.__class__ is not np.ndarray:
+        data = np.asarray(data)  # numpy returns scalars for 0-d operands; a Value holds 0-d arrays
     out = _new(Value)
     out.data = data
     out.grad = None
@@ -1274,6 +1305,30 @@ def _reduce_to_shape(grad, data):
     return grad
 
 
+def topological_order(root):
+    """Every node of ``root``'s graph, each after all of its parents (root last).
+
+    Iterative depth-first search, visiting parents in argument order, so the
+    order is the same for the same graph (drawings and `explain` rely on it).
+    Constants are included; backward's own walk (`_backward`) visits only the
+    nodes that need a gradient.
+    """
+    order = []
+    started = {root}
+    stack = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        stack.append((node, True))
+        for parent in reversed(node._parents):  # reversed: the first argument is visited first
+            if parent not in started:
+                started.add(parent)
+                stack.append((parent, False))
+    return order
+
+
 _passes = itertools.count(1)
 
 
@@ -1319,32 +1374,39 @@ def _backward(root, seed):
     anomaly = _mode.anomaly
     ready = [root]
     pop, push = ready.pop, ready.append
-    while ready:
-        node = pop()
-        parent_grads = node._op.backward(node.grad, node)
-        if anomaly:
-            _check_backward(node, parent_grads)
-        for parent, parent_grad in zip(node._parents, parent_grads):
-            if parent_grad is None or not parent.requires_grad:
-                continue
-            if type(parent_grad) is not float or type(parent.data) is not float:
-                parent_grad = _reduce_to_shape(parent_grad, parent.data)
-            running = parent.grad
-            if parent._parents:
-                parent.grad = parent_grad if running is None else running + parent_grad
-                count = parent._pending - 1
-                parent._pending = count
-                if count == 0:
-                    push(parent)
-            elif running is not None:
-                parent.grad = running + parent_grad
-            elif type(parent_grad) is np.ndarray and (
-                    parent_grad is node.grad or parent_grad.base is not None or not parent_grad.flags.writeable):
-                # NOTE: a leaf owns its gradient array: one passed straight
-                # through (add, reshape, ...) is shared with other nodes.
-                parent.grad = parent_grad.copy()
-            else:
-                parent.grad = parent_grad
+    try:
+        while ready:
+            node = pop()
+            parent_grads = node._op.backward(node.grad, node)
+            if anomaly:
+                _check_backward(node, parent_grads)
+            for parent, parent_grad in zip(node._parents, parent_grads):
+                if parent_grad is None or not parent.requires_grad:
+                    continue
+                if type(parent_grad) is not float or type(parent.data) is not float:
+                    parent_grad = _reduce_to_shape(parent_grad, parent.data)
+                running = parent.grad
+                if parent._parents:
+                    parent.grad = parent_grad if running is None else running + parent_grad
+                    count = parent._pending - 1
+                    parent._pending = count
+                    if count == 0:
+                        push(parent)
+                elif running is not None:
+                    parent.grad = running + parent_grad
+                elif type(parent_grad) is np.ndarray and (
+                        parent_grad is node.grad or parent_grad.base is not None or not parent_grad.flags.writeable):
+                    # NOTE: a leaf owns its gradient array: one passed straight
+                    # through (add, reshape, ...) is shared with other nodes.
+                    parent.grad = parent_grad.copy()
+                else:
+                    parent.grad = parent_grad
+    except BaseException:
+        # A pass stopped half-way (detect_anomaly, a bad shape, Ctrl-C) must
+        # not cost the leaves the gradients they had accumulated before it.
+        for leaf, earlier in saved_leaves:
+            leaf.grad = earlier
+        raise
 
     # Leaves accumulate across backward calls.
     for leaf, earlier in saved_leaves:
@@ -1371,7 +1433,7 @@ def sse(desired, actual):
     the op's parents are the desired values followed by the actual ones, so
     each output node A_o connects straight to the SSE.
     """
-    if isinstance(actual, (list, tuple)) and any(type(item) is Value for item in actual):
+    if _holds_values(actual) or (_holds_values(desired) and isinstance(actual, (list, tuple))):
         return _sse_of_scalars(desired, actual)
     actual = actual if type(actual) is Value else _constant(actual, "sse", desired if type(desired) is Value else None)
     desired = desired if type(desired) is Value else _constant(desired, "sse", actual)
@@ -1388,10 +1450,17 @@ def sse(desired, actual):
     return _make(SSE_OP, total, (desired, actual), error)
 
 
+def _holds_values(x):
+    return isinstance(x, (list, tuple)) and any(type(item) is Value for item in x)
+
+
 def _sse_of_scalars(desired, actual):
-    if not isinstance(desired, (list, tuple, np.ndarray)) or len(desired) != len(actual):
-        count = len(desired) if hasattr(desired, "__len__") else "a non-sequence"
-        raise ValueError(f"sse: desired has {count} entries but actual has {len(actual)}; they must match exactly")
+    def count(side):
+        return len(side) if isinstance(side, (list, tuple, np.ndarray)) else None
+
+    if count(desired) is None or count(actual) is None or count(desired) != count(actual):
+        raise ValueError(f"sse: desired has {count(desired)} entries but actual has {count(actual)}; "
+                         "they must be two lists of equal length")
     desired = [item if type(item) is Value else _constant(item, "sse") for item in desired]
     actual = [item if type(item) is Value else _constant(item, "sse") for item in actual]
     for item in desired + actual:
@@ -1410,5 +1479,8 @@ def stack(values, axis=0):
     shapes = {_shape(value.data) for value in values}
     if len(shapes) != 1:
         raise ValueError(f"stack: all inputs must have one shape, got {sorted(shapes)}")
+    ndim = len(shapes.pop()) + 1
+    if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool) or not -ndim <= axis < ndim:
+        raise ValueError(f"stack: axis {axis!r} is out of range for a result with {ndim} dimensions")
     out = np.stack([np.asarray(value.data) for value in values], axis=axis)
     return _make(STACK, out, tuple(values), axis)

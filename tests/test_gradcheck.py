@@ -1,6 +1,5 @@
 """gradcheck itself: it passes correct gradients and catches wrong ones."""
 
-import numpy as np
 import pytest
 
 import minigrad as mg
