@@ -20,29 +20,21 @@ import time
 
 import minigrad
 from minigrad.datasets import xor
+from minigrad.drawing import write_drawing
 from minigrad.nn import MLP, ScalarMLP
-from minigrad.train import predict
+from minigrad.training import predict
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from xor import compare_one_pattern, plot_loss  # noqa: E402  (the XOR example's helpers)
 
 
 def write_graph(root, model, stem):
-    """Render the graph to ``stem.svg``; fall back to DOT text in ``stem.dot``."""
-    params = dict(model.named_parameters())
-    try:
-        from minigrad.draw import draw, to_dot
-    except ImportError as error:
-        print(f"(minigrad.draw is not available, so no graph is drawn: {error})")
-        return None
-    try:
-        draw(root, path=stem + ".svg", params=params)
-        return stem + ".svg"
-    except Exception as error:  # graphviz's `dot` missing or failing: keep the DOT text instead
-        with open(stem + ".dot", "w", encoding="utf-8") as handle:
-            handle.write(to_dot(root, params=params))
-        print(f"(could not render the graph: {error}; wrote the DOT text instead)")
-        return stem + ".dot"
+    """Render the graph to ``stem.svg``, or write its DOT text to ``stem.dot`` when graphviz's
+    ``dot`` is missing (as ``python -m minigrad draw`` does); returns the path written."""
+    written = write_drawing(root, stem + ".svg", params=model)
+    if written != stem + ".svg":
+        print(f"(graphviz's dot program is missing, so {stem}.svg was not rendered; wrote the DOT text instead)")
+    return written
 
 
 def main(argv=None):
@@ -83,7 +75,7 @@ def main(argv=None):
               f"XOR 2-2-2, α = 1, η = 0.5: {result.iterations} iterations")
     written.append(os.path.join(args.outdir, "xor_loss.png"))
     written.append(model.save(os.path.join(args.outdir, "xor_weights.npz")))
-    print("\nwrote " + ", ".join(path for path in written if path))
+    print("\nwrote " + ", ".join(written))
     print(f"demo finished in {time.perf_counter() - started:.1f} s")
     return 0 if result.converged else 1
 

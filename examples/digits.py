@@ -19,7 +19,7 @@ import minigrad
 from minigrad.datasets import digits
 from minigrad.nn import MLP
 from minigrad.optim import SGD
-from minigrad.train import accuracy
+from minigrad.training import accuracy
 
 
 def main(argv=None):

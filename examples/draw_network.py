@@ -19,7 +19,7 @@ import os
 import sys
 
 from minigrad.cli import example_network
-from minigrad.draw import DotNotFoundError, draw
+from minigrad.drawing import DotNotFoundError, draw
 from minigrad.explain import explain
 
 

@@ -23,7 +23,7 @@ import numpy as np
 import minigrad
 from minigrad.datasets import xor
 from minigrad.nn import MLP
-from minigrad.train import total_sse
+from minigrad.training import total_sse
 
 ALPHAS = (0.5, 1.0, 2.0, 4.0)
 

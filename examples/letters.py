@@ -19,7 +19,7 @@ import numpy as np
 import minigrad
 from minigrad.datasets import letters
 from minigrad.nn import MLP
-from minigrad.train import accuracy, predict
+from minigrad.training import accuracy, predict
 
 
 def plot(result, clean, noisy, noisy_outputs, outdir):

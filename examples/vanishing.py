@@ -29,12 +29,8 @@ import minigrad
 from minigrad.datasets import xor
 from minigrad.nn import MLP
 
-
-def derivative_factor(x, alpha):
-    """α F (1 − F) at every point of ``x``, by reverse mode."""
-    points = minigrad.Value(x)
-    points.sigmoid(alpha).sum().backward()
-    return points.grad
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from figures import sigmoid_and_derivative  # noqa: E402  (F and ∂F/∂x = α F (1 − F), by reverse mode)
 
 
 def layer_gradient_norms(depth, width=8, inputs=8, outputs=4, seeds=10):
@@ -85,7 +81,7 @@ def main(argv=None):
     x = np.linspace(-30.0, 30.0, 601)
     figure, axes = plt.subplots(figsize=(5.5, 3.4))
     for alpha in (0.5, 1.0, 2.0):
-        axes.semilogy(x, derivative_factor(x, alpha), label=f"α = {alpha:g}")
+        axes.semilogy(x, sigmoid_and_derivative(x, alpha)[1], label=f"α = {alpha:g}")
     axes.set_xlabel("NdInpt (summed input to the node)")
     axes.set_ylabel("α F (1 − F)")
     axes.set_title("the factor each layer multiplies into the gradient (Eq. 6.23)", fontsize=10)
@@ -128,7 +124,8 @@ def main(argv=None):
     plt.close(figure)
 
     summary = {
-        "factor_at": {str(value): float(derivative_factor(np.array([value]), 1.0)[0]) for value in (0.0, 5.0, 10.0, 20.0)},
+        "factor_at": {str(value): float(sigmoid_and_derivative(np.array([value]), 1.0)[1][0])
+                      for value in (0.0, 5.0, 10.0, 20.0)},
         "layer_norms": {str(depth): layer_norms.tolist() for depth, layer_norms in norms.items()},
         "scales": list(scales), "cap": cap,
         "median_iterations": medians, "fraction_converged": converged,

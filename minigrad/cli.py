@@ -16,7 +16,7 @@ import numpy as np
 COMMANDS = {
     "compare": "minigrad.compare",
     "explain": "minigrad.explain",
-    "draw": "minigrad.draw",
+    "draw": "minigrad.drawing",
 }
 
 

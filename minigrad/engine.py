@@ -1314,17 +1314,19 @@ def topological_order(root):
     nodes that need a gradient.
     """
     order = []
-    started = {root}
+    started = set()
     stack = [(root, False)]
     while stack:
         node, expanded = stack.pop()
         if expanded:
             order.append(node)
             continue
+        if node in started:  # NOTE: marked when expanded, not when pushed, so a
+            continue         # parent pushed late still lands before its children
+        started.add(node)
         stack.append((node, True))
         for parent in reversed(node._parents):  # reversed: the first argument is visited first
             if parent not in started:
-                started.add(parent)
                 stack.append((parent, False))
     return order
 

@@ -20,14 +20,13 @@ without pickle.
 from __future__ import annotations
 
 import os
-import stat
-import tempfile
 import zipfile
 from collections.abc import Mapping
 
 import numpy as np
 
 from .engine import Value, sse
+from .files import write_atomically
 
 __all__ = ["Module", "Linear", "Sigmoid", "Sequential", "MLP", "ScalarMLP", "initial_arrays", "parameter_names"]
 
@@ -129,44 +128,13 @@ class Module:
         """Write `state_dict` to ``path`` as an ``.npz`` archive, atomically.
 
         The archive is written to a temporary file in the same folder and
-        moved over ``path`` with ``os.replace``, so a reader never sees half a
-        file and a failure leaves any old file as it was.  A missing folder or
-        a read-only target is a clear error.  No pickle is ever written.
+        moved over ``path`` (`minigrad.files.write_atomically`), so a reader
+        never sees half a file and a failure leaves any old file as it was.
+        A missing folder or a read-only target is a clear error.  No pickle
+        is ever written.  Returns ``path`` as a string.
         """
-        path = os.fspath(path)
-        folder = os.path.dirname(os.path.abspath(path))
-        if not os.path.isdir(folder):
-            raise FileNotFoundError(f"save: folder {folder!r} does not exist; nothing was written")
-        if os.path.isdir(path):
-            raise IsADirectoryError(f"save: {path!r} is a folder, not a file name")
-        old_mode = None
-        if os.path.exists(path):
-            old_mode = stat.S_IMODE(os.stat(path).st_mode)
-            # NOTE: os.replace would swap a read-only file without complaint
-            # (only the folder's permission counts), so honour the file's own bits.
-            if not old_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH) or not os.access(path, os.W_OK):
-                raise PermissionError(f"save: {path!r} is read-only; it was left as it was")
         arrays = self.state_dict()
-        try:
-            descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-        except OSError as error:
-            raise PermissionError(f"save: cannot write in folder {folder!r} ({error.strerror}); "
-                                  "nothing was written") from None
-        try:
-            with os.fdopen(descriptor, "wb") as handle:
-                _write_npz(handle, arrays)
-                handle.flush()
-                os.fsync(handle.fileno())
-            # mkstemp makes the file private (0600); keep the old file's mode, or make it readable.
-            os.chmod(temporary, old_mode if old_mode is not None else 0o644)
-            os.replace(temporary, path)
-        except BaseException:
-            try:
-                os.unlink(temporary)
-            except OSError:
-                pass
-            raise
-        return path
+        return write_atomically(path, lambda file: _write_npz(file, arrays), caller="save")
 
     def load(self, path):
         """Read an ``.npz`` written by `save` into this module (all or nothing).

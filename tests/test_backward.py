@@ -169,3 +169,20 @@ def test_graph_is_freed_by_reference_counting_alone(rng):
         assert middle() is None
     finally:
         gc.enable()
+
+
+def test_topological_order_puts_every_parent_before_its_children():
+    from minigrad.engine import topological_order
+
+    x = mg.Value(0.5)
+    s = x.sigmoid()
+    y = s * x  # x is an ancestor of the first argument and the second argument itself
+    order = topological_order(y)
+    assert order == [x, s, y]
+    a = mg.Value(1.0)
+    b = a * 2.0
+    c = (b + a) * (a + b.exp())
+    position = {node: k for k, node in enumerate(topological_order(c))}
+    for node in position:
+        for parent in node.parents:
+            assert position[parent] < position[node]

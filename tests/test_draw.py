@@ -1,7 +1,7 @@
-"""Tests for minigrad.draw: the DOT text, real renders by graphviz's `dot`, the command line."""
+"""Tests for minigrad.drawing (minigrad.draw, minigrad.to_dot): the DOT text, real renders by
+graphviz's `dot`, the files written, the command line."""
 
 import argparse
-import importlib
 import os
 import re
 import shutil
@@ -14,11 +14,9 @@ import pytest
 
 import minigrad as mg
 from minigrad import cli
-from minigrad.draw import DotNotFoundError, draw, to_dot
+import minigrad.drawing as draw_module
+from minigrad.drawing import DotNotFoundError, draw, to_dot
 from minigrad.nn import MLP
-
-# `minigrad.draw` is the function; the module is needed for monkeypatching and run().
-draw_module = importlib.import_module("minigrad.draw")
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz's dot program is not installed")
 
@@ -148,6 +146,45 @@ def test_same_graph_gives_the_same_text_with_counter_ids():
     assert first == to_dot(chapter_scalar_net()[1])  # rebuilt from scratch: new objects, same text
     assert set(value_ids(first)) == {f"node{number}" for number in range(37)}
     assert not re.search(r"\d{6,}", "".join(node_lines(first)))  # no id() in node ids
+
+
+def assert_parents_numbered_first(dot):
+    """Every argument edge ``nodeA -> nodeB_op`` has A < B: ids follow a topological order."""
+    edges = re.findall(r"^\s*node(\d+) -> node(\d+)_op", dot, re.MULTILINE)
+    assert edges
+    for parent, child in edges:
+        assert int(parent) < int(child), f"node{parent} -> node{child}_op"
+
+
+def test_node_numbers_follow_the_graph_parents_first():
+    # A later argument that is also an ancestor of an earlier one (x in sigmoid(x) * x,
+    # b in (b * c) + b) must still be numbered before the nodes made from it.
+    x = mg.Value(0.5, requires_grad=True, name="x")
+    swish = x.sigmoid() * x
+    dot = to_dot(swish)
+    assert_parents_numbered_first(dot)
+    assert "<b>x</b>" in node_lines(dot)["node0"]
+    b = mg.Value(2.0, requires_grad=True, name="b")
+    c = mg.Value(3.0, name="c")
+    assert_parents_numbered_first(to_dot(b * c + b))
+    assert_parents_numbered_first(to_dot(chapter_scalar_net()[1]))
+    net = MLP([2, 3, 2], seed=0)
+    assert_parents_numbered_first(to_dot(net.loss(np.array([0.0, 1.0]), np.array([1.0, 0.0]))))
+
+
+def test_the_module_is_minigrad_drawing_and_the_package_exports_the_functions(tmp_path):
+    # Regression: the module used to be minigrad/draw.py, shadowed by the package's `draw` function.
+    import importlib
+
+    assert importlib.import_module("minigrad.drawing") is draw_module
+    assert mg.draw is draw_module.draw and mg.to_dot is draw_module.to_dot
+    assert mg.DotNotFoundError is draw_module.DotNotFoundError
+    assert not hasattr(mg.draw, "to_dot")
+    net, loss = chapter_scalar_net()
+    assert mg.to_dot(loss, params=net) == draw_module.to_dot(loss, params=net)
+    path = tmp_path / "graph.dot"
+    mg.draw(loss, path, params=net)
+    assert path.read_text(encoding="utf-8") == draw_module.to_dot(loss, params=net)
 
 
 # ---------------------------------------------------------------------------
@@ -398,6 +435,79 @@ def test_without_dot_to_dot_works_and_rendering_says_how_to_install(monkeypatch,
     assert (tmp_path / "graph.dot").read_text(encoding="utf-8") == to_dot(loss)
 
 
+def test_write_drawing_falls_back_to_the_dot_text_only_when_dot_is_missing(monkeypatch, tmp_path):
+    net, loss = chapter_scalar_net()
+    assert draw_module.write_drawing(loss, tmp_path / "graph.dot", params=net) == str(tmp_path / "graph.dot")
+    assert (tmp_path / "graph.dot").read_text(encoding="utf-8") == to_dot(loss, params=net)
+    hide_dot(monkeypatch, tmp_path)
+    written = draw_module.write_drawing(loss, tmp_path / "picture.svg", params=net, rankdir="TB")
+    assert written == str(tmp_path / "picture.dot") and not (tmp_path / "picture.svg").exists()
+    assert (tmp_path / "picture.dot").read_text(encoding="utf-8") == to_dot(loss, params=net, rankdir="TB")
+
+    def dot_fails(self, *args, **kwargs):
+        raise RuntimeError("dot crashed")
+
+    monkeypatch.setattr(draw_module._drawing_class(), "pipe", dot_fails)
+    with pytest.raises(RuntimeError, match="dot crashed"):  # only a missing dot falls back
+        draw_module.write_drawing(loss, tmp_path / "other.svg")
+    assert not (tmp_path / "other.svg").exists() and not (tmp_path / "other.dot").exists()
+
+
+# ---------------------------------------------------------------------------
+# Writing files: clear errors, the old file intact, no temporary file left
+# ---------------------------------------------------------------------------
+
+
+def test_draw_into_a_missing_folder_is_a_clear_error(tmp_path):
+    net, loss = chapter_scalar_net()
+    path = tmp_path / "no" / "such" / "graph.dot"
+    with pytest.raises(FileNotFoundError) as raised:
+        draw(loss, path)
+    assert str(raised.value) == (f"draw: cannot write {str(path)!r}: folder {str(path.parent)!r} does not exist; "
+                                 "nothing was written")
+    assert os.listdir(tmp_path) == []
+
+
+def test_draw_over_a_read_only_file_or_onto_a_folder_leaves_everything_as_it_was(tmp_path):
+    net, loss = chapter_scalar_net()
+    path = tmp_path / "graph.dot"
+    draw(loss, path)
+    old = path.read_bytes()
+    loss.backward()  # a different picture: the gradients are now computed
+    assert to_dot(loss).encode("utf-8") != old
+    path.chmod(0o444)
+    try:
+        with pytest.raises(PermissionError) as raised:
+            draw(loss, path)
+        assert str(raised.value) == f"draw: {str(path)!r} is read-only; it was left as it was"
+        assert path.read_bytes() == old
+    finally:
+        path.chmod(0o644)
+    (tmp_path / "folder.gv").mkdir()
+    with pytest.raises(IsADirectoryError, match=r"draw: '.*folder\.gv' is a folder, not a file name"):
+        draw(loss, tmp_path / "folder.gv")
+    assert sorted(os.listdir(tmp_path)) == ["folder.gv", "graph.dot"]
+    assert os.listdir(tmp_path / "folder.gv") == []
+
+
+def test_draw_keeps_the_old_file_when_the_write_fails(tmp_path, monkeypatch):
+    net, loss = chapter_scalar_net()
+    path = tmp_path / "graph.dot"
+    draw(loss, path)
+    old = path.read_bytes()
+    loss.backward()
+
+    def broken_replace(source, target):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", broken_replace)
+    with pytest.raises(OSError) as raised:
+        draw(loss, path)
+    assert str(raised.value) == f"draw: writing {str(path)!r} failed (disk full); the old file was left as it was"
+    assert path.read_bytes() == old
+    assert os.listdir(tmp_path) == ["graph.dot"]  # the temporary file is gone
+
+
 # ---------------------------------------------------------------------------
 # Command line
 # ---------------------------------------------------------------------------
@@ -441,10 +551,84 @@ def test_command_line_format_tensor_and_highlight(tmp_path):
     marked_tensor = tmp_path / "marked_tensor.dot"
     draw_module.run(parse(["--tensor", "--highlight", "v[1,0]", "--out", str(marked_tensor)]))
     assert HIGHLIGHT_FILL in statement_of(marked_tensor.read_text(encoding="utf-8"), "v")
-    with pytest.raises(SystemExit, match="suffix"):
-        draw_module.run(parse(["--out", str(tmp_path / "graph")]))
-    with pytest.raises(SystemExit, match="no parameter named"):
-        draw_module.run(parse(["--highlight", "u[0,0]", "--out", str(marked)]))
+
+
+def one_line_error(capsys):
+    """What the command printed to stderr: exactly one line, no traceback, nothing on stdout."""
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.endswith("\n") and captured.err.count("\n") == 1, captured.err
+    assert "Traceback" not in captured.err
+    return captured.err.strip()
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--out", "{tmp}/graph"], "minigrad draw: cannot tell the format of '{tmp}/graph'; give it a suffix "
+                               "(svg, png, pdf, dot, gv) or pass --format"),
+    (["--out", "{tmp}/graph.bmp"], "minigrad draw: unsupported format 'bmp'; use one of svg, png, pdf, dot, gv"),
+    (["--highlight", "u[0,0]"], "minigrad draw: --highlight u[0,0]: no parameter named 'u[0,0]'; choose from "
+                                "w[0,0], w[0,1], w[1,0], w[1,1], bias_hidden[0], bias_hidden[1], v[0,0], v[0,1], "
+                                "v[1,0], v[1,1], bias_output[0], bias_output[1]"),
+    (["--highlight", "v[9,9]"], "minigrad draw: --highlight v[9,9]: no parameter named 'v[9,9]'; choose from "
+                                "w[0,0], w[0,1], w[1,0], w[1,1], bias_hidden[0], bias_hidden[1], v[0,0], v[0,1], "
+                                "v[1,0], v[1,1], bias_output[0], bias_output[1]"),
+    (["--tensor", "--highlight", "v[9,9]"],
+     "minigrad draw: --highlight v[9,9]: index (9, 9) is out of range for param of shape (2, 2)"),
+    (["--tensor", "--highlight", "v[1]"],
+     "minigrad draw: --highlight v[1]: index (1,) has 1 entries but param has shape (2, 2)"),
+    (["--tensor", "--highlight", "v[1,,0]"],
+     "minigrad draw: --highlight v[1,,0]: 'v[1,,0]' is not a parameter name with an index such as 'v[1,0]'"),
+    (["--layers", "2"], "minigrad draw: --layers needs at least two positive sizes (inputs ... outputs), got [2]"),
+    (["--layers", "2", "0", "2"],
+     "minigrad draw: --layers needs at least two positive sizes (inputs ... outputs), got [2, 0, 2]"),
+    (["--max-nodes", "0"], "minigrad draw: --max-nodes must be a positive integer, got 0"),
+    (["--out", "{tmp}/missing/graph.dot"], "minigrad draw: cannot write '{tmp}/missing/graph.dot': "
+                                           "folder '{tmp}/missing' does not exist; nothing was written"),
+    (["--out", "{tmp}/folder.dot"], "minigrad draw: '{tmp}/folder.dot' is a folder, not a file name"),
+])
+def test_command_line_bad_arguments_are_one_line_errors_with_exit_code_2(tmp_path, capsys, arguments, message):
+    # Exit code 2 and "minigrad <command>: ..." on stderr, as compare and explain do.
+    (tmp_path / "folder.dot").mkdir()
+    arguments = [argument.replace("{tmp}", str(tmp_path)) for argument in arguments]
+    if "--out" not in arguments:
+        arguments += ["--out", str(tmp_path / "graph.dot")]
+    assert draw_module.run(parse(arguments)) == 2
+    assert one_line_error(capsys) == message.replace("{tmp}", str(tmp_path))
+    assert sorted(os.listdir(tmp_path)) == ["folder.dot"]  # nothing written, no temporary file
+
+
+def test_command_line_leaves_a_read_only_out_file_as_it_was(tmp_path, capsys):
+    out = tmp_path / "graph.dot"
+    out.write_bytes(b"an older picture")
+    out.chmod(0o444)
+    try:
+        assert draw_module.run(parse(["--out", str(out)])) == 2
+        assert one_line_error(capsys) == f"minigrad draw: {str(out)!r} is read-only; it was left as it was"
+        assert out.read_bytes() == b"an older picture"
+        assert sorted(os.listdir(tmp_path)) == ["graph.dot"]
+    finally:
+        out.chmod(0o644)
+
+
+def test_command_line_reports_too_many_chain_rule_paths_as_a_usage_error(monkeypatch, tmp_path, capsys):
+    from minigrad.explain import PathExplosionError
+
+    def too_many(loss, net, parameter_name):
+        raise PathExplosionError("explain: more than 10000 paths lead to w[0,0]; pass max_paths= to allow more")
+
+    monkeypatch.setattr(draw_module, "_chain_rule_nodes", too_many)
+    assert draw_module.run(parse(["--highlight", "w[0,0]", "--out", str(tmp_path / "graph.dot")])) == 2
+    assert one_line_error(capsys) == ("minigrad draw: --highlight w[0,0]: more than 10000 paths lead to w[0,0]; "
+                                      "pass max_paths= to allow more")
+    assert os.listdir(tmp_path) == []
+
+
+def test_command_line_without_dot_into_a_missing_folder_is_a_one_line_error(monkeypatch, tmp_path, capsys):
+    hide_dot(monkeypatch, tmp_path)  # rendering fails, and so does the DOT fallback: the folder is missing
+    out = tmp_path / "missing" / "graph.svg"
+    assert draw_module.run(parse(["--out", str(out)])) == 2
+    assert one_line_error(capsys) == (f"minigrad draw: cannot write {str(out.with_suffix('.dot'))!r}: "
+                                      f"folder {str(out.parent)!r} does not exist; nothing was written")
 
 
 @needs_dot
@@ -477,3 +661,14 @@ def test_python_dash_m_minigrad_draw(tmp_path):
                             cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     assert result.returncode == 0, result.stderr
     assert "<b>NdInpt_0</b>" in out.read_text(encoding="utf-8")
+    # The reviewer's cases: explain's IndexError and a missing --out folder used to print tracebacks.
+    for arguments, message in [
+            (["--tensor", "--highlight", "v[9,9]"],
+             "minigrad draw: --highlight v[9,9]: index (9, 9) is out of range for param of shape (2, 2)\n"),
+            (["--out", str(tmp_path / "missing" / "x.svg")],
+             f"minigrad draw: cannot write {str(tmp_path / 'missing' / 'x.svg')!r}: "
+             f"folder {str(tmp_path / 'missing')!r} does not exist; nothing was written\n")]:
+        result = subprocess.run([sys.executable, "-m", "minigrad", "draw", "--out", str(out), *arguments],
+                                capture_output=True, text=True, timeout=60,
+                                cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        assert (result.returncode, result.stdout, result.stderr) == (2, "", message)

@@ -217,8 +217,11 @@ def test_save_is_atomic_when_the_final_move_fails(tmp_path, monkeypatch):
 
 
 def test_save_into_a_missing_folder_is_a_clear_error(tmp_path):
-    with pytest.raises(FileNotFoundError, match="does not exist; nothing was written"):
-        MLP([2, 2, 2]).save(tmp_path / "no" / "such" / "weights.npz")
+    path = tmp_path / "no" / "such" / "weights.npz"
+    with pytest.raises(FileNotFoundError) as raised:
+        MLP([2, 2, 2]).save(path)
+    assert str(raised.value) == (f"save: cannot write {str(path)!r}: folder {str(path.parent)!r} does not exist; "
+                                 "nothing was written")
     assert list(tmp_path.iterdir()) == []
 
 

@@ -1,5 +1,5 @@
-"""minigrad.train: the author's online loop, mini-batch epochs, reproducibility,
-the progress bar, and the networks of the course code converging."""
+"""minigrad.train (the function; its module is minigrad.training): the author's online loop,
+mini-batch epochs, reproducibility, the progress bar, and the networks of the course code converging."""
 
 import io
 import sys
@@ -11,7 +11,7 @@ import minigrad as mg
 from minigrad.datasets import letters, xor
 from minigrad.nn import MLP, ScalarMLP
 from minigrad.optim import Adam
-from minigrad.train import TrainResult, accuracy, predict, total_sse
+from minigrad.training import TrainResult, accuracy, predict, total_sse
 
 XOR = xor()
 
@@ -158,3 +158,22 @@ def test_predict_handles_one_pattern_and_scalar_nets():
     assert np.allclose(predict(tensor_net, XOR.inputs[2]), batch[2], rtol=1e-15)
     assert predict(scalar_net, XOR.inputs[2]).shape == (2,)
     assert all(value.grad is None for value in tensor_net.parameters())
+
+
+def test_the_module_is_minigrad_training_and_minigrad_train_is_the_function():
+    # Regression: the module used to be minigrad/train.py, which the package's own
+    # `train` function shadowed, so `import minigrad.train as t; t.predict` failed.
+    import importlib
+
+    import minigrad.training as training
+
+    assert importlib.import_module("minigrad.training") is training
+    assert mg.train is training.train and mg.TrainResult is training.TrainResult
+    assert callable(mg.train) and not hasattr(mg.train, "predict")
+    model = MLP([2, 2, 2], seed=0)
+    outputs = training.predict(model, XOR.inputs)
+    with mg.no_grad():
+        expected = np.stack([model(pattern).data for pattern in XOR.inputs])
+    assert outputs.shape == (4, 2) and np.allclose(outputs, expected, rtol=1e-12, atol=0)
+    assert training.total_sse(model, XOR.inputs, XOR.targets) == pytest.approx(
+        0.5 * float(((XOR.targets - expected) ** 2).sum()), rel=1e-12)

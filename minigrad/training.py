@@ -15,8 +15,8 @@ return a `TrainResult`.  In a terminal a tqdm progress bar shows the current
 SSE; there is no bar when ``quiet=True``, when stderr is not a terminal, or
 when tqdm (the ``examples`` extra) is not installed.
 
-Import the helpers with ``from minigrad.train import predict, total_sse``:
-``minigrad.train`` itself is the `train` function.
+Import the helpers with ``from minigrad.training import predict, total_sse``;
+the package exports the loop itself as ``minigrad.train`` (and `TrainResult`).
 """
 
 from __future__ import annotations

@@ -17,15 +17,15 @@ from __future__ import annotations
 import html
 import os
 import re
-import tempfile
 from collections import Counter
 from functools import lru_cache
 
 import numpy as np
 
-from .engine import Value
+from .engine import Value, topological_order
+from .files import write_atomically
 
-__all__ = ["to_dot", "draw", "DotNotFoundError", "DEFAULT_MAX_NODES", "FILE_FORMATS"]
+__all__ = ["to_dot", "draw", "write_drawing", "DotNotFoundError", "DEFAULT_MAX_NODES", "FILE_FORMATS"]
 
 #: Beyond this many drawn nodes (values plus ops) the picture is a summary.
 DEFAULT_MAX_NODES = 300
@@ -122,8 +122,9 @@ def draw(root, path=None, *, format=None, **options):
     ``dot`` program and raise `DotNotFoundError` when it is missing).
     ``path``'s suffix (or ``format``) picks the file format: ``svg``, ``png``,
     ``pdf``, or ``dot`` / ``gv`` for the DOT text itself (no ``dot`` program
-    needed).  The file is written atomically: to a temporary file in the same
-    folder, then moved into place, so a failed render leaves nothing behind.
+    needed).  The file is written atomically (`minigrad.files.write_atomically`):
+    a missing folder, a read-only file or a folder as ``path`` is an OSError
+    naming the path, and a failed render or write leaves any old file as it was.
     ``options`` are those of `to_dot`; its source is ``to_dot(root, **options)``.
     """
     unknown = sorted(set(options) - set(_OPTIONS))
@@ -137,7 +138,7 @@ def draw(root, path=None, *, format=None, **options):
             data = graph.source.encode("utf-8")
         else:
             data = graph.pipe(format=file_format)
-        _write_atomically(os.fspath(path), data)
+        write_atomically(path, data, caller="draw")
     return graph
 
 
@@ -157,7 +158,7 @@ def _dot_body(root, *, params=None, rankdir="LR", show_data=True, show_grad=True
         raise ValueError(f"to_dot: max_nodes must be a positive integer, got {max_nodes!r}")
     names = _parameter_names(params)
     highlighted = _highlight_set(highlight)
-    order = _topological_order(root)
+    order = topological_order(root)
 
     lines = [
         f'\tgraph [rankdir={rankdir} fontname="Helvetica,Arial,sans-serif" fontsize=11 nodesep=0.25 ranksep=0.35]\n',
@@ -214,27 +215,6 @@ def _dot_body(root, *, params=None, rankdir="LR", show_data=True, show_grad=True
             edge_highlighted = is_highlighted and parent in highlighted
             lines.append(f"\t{ids[parent]} -> {node_id}_op{_edge_attributes(label, edge_highlighted)}\n")
     return lines
-
-
-def _topological_order(root):
-    """Every node of the graph, parents before children (iterative depth-first search)."""
-    order = []
-    started = set()
-    stack = [(root, False)]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        if node in started:
-            continue
-        started.add(node)
-        stack.append((node, True))
-        # Reversed, so that the first argument is visited (and numbered) first.
-        for parent in reversed(node._parents):
-            if parent not in started:
-                stack.append((parent, False))
-    return order
 
 
 def _value_statement(node, node_id, name, is_root, is_highlighted, show_data, show_grad):
@@ -526,33 +506,18 @@ def _drawing_class():
     return Drawing
 
 
-def _file_format(path, format):
+def _file_format(path, format, format_option="format="):
+    """The file format: ``format``, else ``path``'s suffix (``format_option`` is named in the error)."""
     if format is None:
         suffix = os.path.splitext(os.fspath(path))[1].lower().lstrip(".")
         if not suffix:
             raise ValueError(f"draw: cannot tell the format of {os.fspath(path)!r}; give it a suffix "
-                             f"({', '.join(FILE_FORMATS)}) or pass format=")
+                             f"({', '.join(FILE_FORMATS)}) or pass {format_option}")
         format = suffix
     format = format.lower()
     if format not in FILE_FORMATS:
         raise ValueError(f"draw: unsupported format {format!r}; use one of {', '.join(FILE_FORMATS)}")
     return format
-
-
-def _write_atomically(path, data):
-    """Write bytes to a temporary file beside ``path``, then move it into place."""
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(prefix=".draw-", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-        # mkstemp makes the file private; a picture is meant to be shared.
-        os.chmod(temporary, os.stat(path).st_mode & 0o777 if os.path.exists(path) else 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
 
 
 # ---------------------------------------------------------------------------
@@ -586,43 +551,93 @@ def add_arguments(parser):
 
 
 def run(args):
-    """Build the network, run forward and backward, write the picture; 0 on success."""
+    """Build the network, run forward and backward, write the picture.
+
+    Returns 0 once the picture is written (also when graphviz's ``dot`` is
+    missing and the DOT text is written instead, with a note on stderr).  A
+    bad argument prints one line, ``minigrad draw: ...``, to stderr and
+    returns 2, as ``minigrad compare`` and ``minigrad explain`` do: --layers
+    or --max-nodes out of range, an --out whose format is unknown or that
+    cannot be written, a --highlight that names no parameter or element.
+    """
     import sys
 
     from .cli import example_network
 
-    scalar = args.scalar
-    if scalar is None:
-        sizes = list(args.layers)
-        parameter_count = sum(n_in * n_out + (n_out if args.bias else 0) for n_in, n_out in zip(sizes, sizes[1:]))
-        scalar = parameter_count <= _SCALAR_LIMIT
-    net, inputs, desired = example_network(args.layers, args.alpha, args.seed, args.bias, scalar)
+    def usage_error(message):
+        print(f"minigrad draw: {message}", file=sys.stderr)
+        return 2
+
+    if len(args.layers) < 2 or min(args.layers) < 1:
+        return usage_error(f"--layers needs at least two positive sizes (inputs ... outputs), got {args.layers}")
+    if args.max_nodes < 1:
+        return usage_error(f"--max-nodes must be a positive integer, got {args.max_nodes}")
+    out = args.out or f"graph.{args.format or 'svg'}"
+    try:
+        file_format = _file_format(out, args.format, format_option="--format")
+    except ValueError as error:
+        return usage_error(_without_prefix(error))
+
+    net, inputs, desired = example_network(args.layers, args.alpha, args.seed, args.bias, scalar=False)
+    scalar = args.scalar if args.scalar is not None else net.parameter_count() <= _SCALAR_LIMIT
+    if scalar:  # the same numbers, weight by weight
+        net, inputs, desired = example_network(args.layers, args.alpha, args.seed, args.bias, scalar=True)
     loss = net.loss(inputs, desired)
     loss.backward()
 
-    out = args.out or f"graph.{args.format or 'svg'}"
-    try:
-        file_format = _file_format(out, args.format)
-    except ValueError as error:
-        raise SystemExit(str(error)) from None
     options = dict(params=net.named_parameters(), rankdir=args.rankdir, max_nodes=args.max_nodes)
     if args.highlight is not None:
-        options["highlight"] = _chain_rule_nodes(loss, net, args.highlight)
+        # Imported here: minigrad.explain is a sibling tool, not needed to draw.
+        from .explain import PathExplosionError
+
+        try:
+            options["highlight"] = _chain_rule_nodes(loss, net, args.highlight)
+        except (ValueError, IndexError, PathExplosionError) as error:
+            return usage_error(f"--highlight {args.highlight}: {_without_prefix(error)}")
     try:
-        draw(loss, out, format=file_format, **options)
-    except DotNotFoundError:
-        dot_path = os.path.splitext(out)[0] + ".dot"
-        draw(loss, dot_path, format="dot", **options)
+        written = write_drawing(loss, out, format=file_format, **options)
+    except OSError as error:
+        return usage_error(_without_prefix(error))
+    if written != out:
         print(f"graphviz's `dot` program is missing, so {out} was not rendered; wrote the DOT text to "
-              f"{dot_path} instead. {_INSTALL_HINT}", file=sys.stderr)
+              f"{written} instead. {_INSTALL_HINT}", file=sys.stderr)
         return 0
     print(f"wrote {out}")
     return 0
 
 
+def write_drawing(root, path, *, format=None, **options):
+    """Write the picture of ``root``'s graph to ``path``, or its DOT text when ``dot`` is missing.
+
+    ``draw(root, path, format=format, **options)``; when graphviz's ``dot``
+    program is missing (`DotNotFoundError`), the DOT text goes to ``path``
+    with its suffix changed to ``.dot`` instead.  Returns the path written
+    (a string): ``path`` itself, or the ``.dot`` one.  Any other failure
+    (``dot`` failing, an unwritable path) is raised.  The command line and
+    ``examples/demo.py`` write their pictures with it.
+    """
+    path = os.fspath(path)
+    try:
+        draw(root, path, format=format, **options)
+        return path
+    except DotNotFoundError:
+        dot_path = os.path.splitext(path)[0] + ".dot"
+        draw(root, dot_path, format="dot", **options)
+        return dot_path
+
+
+def _without_prefix(error):
+    """An error's message without the ``draw: `` or ``explain: `` its function put first."""
+    return re.sub(r"^(draw|explain): ", "", str(error))
+
+
 def _chain_rule_nodes(loss, net, parameter_name):
     """The nodes on the paths from the loss to one parameter (named as in named_parameters,
-    with an element index for a tensor parameter: ``v[1,0]``)."""
+    with an element index for a tensor parameter: ``v[1,0]``).
+
+    A name that matches no parameter is a ValueError; an index that does not
+    fit the parameter an IndexError (from `minigrad.explain.explain`).
+    """
     parameters = dict(net.named_parameters())
     index = None
     if parameter_name in parameters:
@@ -630,11 +645,12 @@ def _chain_rule_nodes(loss, net, parameter_name):
     else:
         match = re.match(r"^(.*)\[([\d,\s]+)\]$", parameter_name)
         if not match or match.group(1) not in parameters:
-            raise SystemExit(f"draw: no parameter named {parameter_name!r}; "
-                             f"choose from {', '.join(parameters)}")
+            raise ValueError(f"no parameter named {parameter_name!r}; choose from {', '.join(parameters)}")
         parameter = parameters[match.group(1)]
-        index = tuple(int(part) for part in match.group(2).split(","))
-    # Imported here: minigrad.explain is a sibling tool, not needed to draw.
+        parts = [part.strip() for part in match.group(2).split(",")]
+        if not all(parts):
+            raise ValueError(f"{parameter_name!r} is not a parameter name with an index such as 'v[1,0]'")
+        index = tuple(int(part) for part in parts)
     from .explain import explain
 
     return explain(loss, parameter, index)
