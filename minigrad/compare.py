@@ -23,9 +23,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import textbook
-from .engine import Value
+from .nn import MLP, ScalarMLP
 
-__all__ = ["compare", "Comparison", "Row", "relative_difference", "HELP", "add_arguments", "run"]
+__all__ = ["compare", "Comparison", "Row", "relative_difference", "element_name", "HELP", "add_arguments", "run"]
 
 HELP = "compare reverse mode with the chapter's hand-derived gradients (Eq. 6.30 and the w[i,h] formula)"
 
@@ -33,6 +33,9 @@ HELP = "compare reverse mode with the chapter's hand-derived gradients (Eq. 6.30
 PARAMETER_ORDER = ("v", "bias_output", "w", "bias_hidden")
 
 _TINY = np.finfo(np.float64).tiny
+
+# Chapter symbols written with a subscript (A_0) rather than brackets (v[1,0]).
+_SUBSCRIPTED = {"I", "H", "A", "E", "NdInpt", "NdInpt_hidden", "Desired"}
 
 
 def relative_difference(autodiff, formula):
@@ -116,57 +119,54 @@ class Comparison:
         return f"<Comparison: {len(self.rows)} rows, {self._verdict()}>"
 
 
-def _weights_of(model):
-    """{name: float64 array} of a one-hidden-layer MLP or ScalarMLP, and its bias flag."""
-    from .nn import MLP, ScalarMLP
-
+def _state_of(model):
+    """``model.state_dict()`` in float64, and whether the model has biases."""
     if not isinstance(model, (MLP, ScalarMLP)):
         raise TypeError(f"compare: model must be a minigrad.nn.MLP or ScalarMLP, got {type(model).__name__}")
     if len(model.sizes) != 3:
         raise ValueError(
             f"compare: the chapter's formulas cover one hidden layer (sizes [I, H, O]); "
             f"this model has sizes {list(model.sizes)}")
-    arrays = {}
-    for name in ("w", "bias_hidden", "v", "bias_output"):
-        value = getattr(model, name)
-        if value is None:
-            continue
-        if isinstance(value, Value):
-            arrays[name] = np.array(value.data, dtype=np.float64)
-        elif isinstance(value[0], Value):  # ScalarMLP bias: a list of scalar Values
-            arrays[name] = np.array([item.data for item in value], dtype=np.float64)
-        else:  # ScalarMLP weights: a grid of scalar Values
-            arrays[name] = np.array([[item.data for item in line] for line in value], dtype=np.float64)
-    has_bias = "bias_hidden" in arrays
-    if has_bias != ("bias_output" in arrays):
+    state = {name: np.asarray(array, dtype=np.float64) for name, array in model.state_dict().items()}
+    has_bias = "bias_hidden" in state
+    if has_bias != ("bias_output" in state):
         raise ValueError("compare: the model must have both bias vectors or neither")
-    return arrays, has_bias
+    return state, has_bias
 
 
-def _engine_gradients(arrays, sizes, alpha, has_bias, scalar, inputs, desired):
-    """∂SSE/∂weights by minigrad's reverse mode, on a fresh float64 copy of the network
-    (so the caller's model and its gradients are never touched)."""
-    from .nn import MLP, ScalarMLP
-
-    net = MLP(sizes, alpha=alpha, bias=has_bias, seed=0)
-    for name, array in arrays.items():
-        setattr(net, name, Value(array.copy(), name=name))
-    if scalar:
-        net = ScalarMLP.from_mlp(net)
+def _engine_gradients(state, sizes, alpha, has_bias, scalar, inputs, desired):
+    """∂SSE/∂weights by minigrad's reverse mode, as ``{name: array}`` in the
+    shapes of ``state``, on a fresh float64 network loaded from ``state`` (so
+    the caller's model and its gradients are never touched)."""
+    net = (ScalarMLP if scalar else MLP)(sizes, alpha=alpha, bias=has_bias)
+    net.load_state_dict(state)
     net.loss(inputs, desired).backward()
-    result = {}
-    for name in arrays:
-        value = getattr(net, name)
-        if isinstance(value, Value):
-            result[name] = np.array(value.grad, dtype=np.float64)
-        elif isinstance(value[0], Value):
-            result[name] = np.array([item.grad for item in value], dtype=np.float64)
-        else:
-            result[name] = np.array([[item.grad for item in line] for line in value], dtype=np.float64)
-    return result
+    # NOTE: state_dict lists the parameters in `parameters()` order (a
+    # ScalarMLP's grid of scalar weights is one entry, row-major), so the
+    # gradients, flattened in that order, split back into the state's arrays.
+    flat = np.concatenate([np.ravel(np.zeros(np.shape(value.data)) if value.grad is None
+                                    else np.asarray(value.grad, dtype=np.float64))
+                           for value in net.parameters()])
+    sizes_in_order = [array.size for array in state.values()]
+    if flat.size != sum(sizes_in_order):
+        raise RuntimeError(f"compare: the network's parameters hold {flat.size} numbers, "
+                           f"its state dict {sum(sizes_in_order)}")
+    pieces = np.split(flat, np.cumsum(sizes_in_order)[:-1])
+    return {name: piece.reshape(array.shape) for (name, array), piece in zip(state.items(), pieces)}
 
 
-def _element_name(name, index):
+def element_name(name, index):
+    """The display name of one element of a named array, as minigrad's tools write it.
+
+    ``()`` → the name itself; a chapter symbol with one index gets a subscript
+    (``A`` + (0,) → ``A_0``, ``NdInpt_hidden`` + (1,) → ``NdInpt_hidden_1``);
+    anything else gets brackets (``v`` + (1, 0) → ``v[1,0]``, the chapter's
+    v[h,o]; ``bias_output`` + (1,) → ``bias_output[1]``).
+    """
+    if index == ():
+        return name
+    if name in _SUBSCRIPTED and len(index) == 1:
+        return f"{name}_{index[0]}"
     return f"{name}[{','.join(str(k) for k in index)}]"
 
 
@@ -181,7 +181,8 @@ def compare(model=None, inputs=None, desired=None, *, sizes=(2, 2, 2), alpha=1.0
     seeded pattern for ``seed``.  ``scalar`` differentiates the network
     built weight by weight from scalar Values instead of tensors and ``@``.
 
-    The engine side runs on a float64 copy of the weights, so the model's
+    The engine side is a fresh float64 network of the same kind, loaded with
+    ``model.state_dict()`` by ``load_state_dict``, so the model and its
     ``.grad`` values are never changed.  The formula side is
     `minigrad.textbook.gradients` (vectorized forms).
 
@@ -197,9 +198,9 @@ def compare(model=None, inputs=None, desired=None, *, sizes=(2, 2, 2), alpha=1.0
             raise ValueError(
                 f"compare: the chapter's formulas cover one hidden layer: sizes must be [I, H, O], got {list(sizes)}")
         model, default_inputs, default_desired = example_network(list(sizes), alpha=alpha, seed=seed, bias=bias)
-        arrays, has_bias = _weights_of(model)
+        state, has_bias = _state_of(model)
     else:
-        arrays, has_bias = _weights_of(model)
+        state, has_bias = _state_of(model)
         sizes, alpha = tuple(model.sizes), model.alpha
         _, default_inputs, default_desired = example_network(list(sizes), alpha=alpha, seed=seed, bias=has_bias)
 
@@ -210,13 +211,13 @@ def compare(model=None, inputs=None, desired=None, *, sizes=(2, 2, 2), alpha=1.0
     if desired.shape != (sizes[2],):
         raise ValueError(f"compare: desired must have shape ({sizes[2]},), got shape {desired.shape}")
 
-    autodiff = _engine_gradients(arrays, sizes, alpha, has_bias, scalar, inputs, desired)
-    formula = textbook.gradients(inputs, desired, arrays["w"], arrays["v"], alpha,
-                                 arrays.get("bias_hidden"), arrays.get("bias_output"))
+    autodiff = _engine_gradients(state, sizes, alpha, has_bias, scalar, inputs, desired)
+    formula = textbook.gradients(inputs, desired, state["w"], state["v"], alpha=alpha,
+                                 bias_hidden=state.get("bias_hidden"), bias_output=state.get("bias_output"))
 
     rows = []
     for name in PARAMETER_ORDER:
-        if name not in arrays:
+        if name not in state:
             continue
         if name not in formula:
             raise KeyError(f"compare: textbook.gradients gave no {name!r}")
@@ -225,7 +226,7 @@ def compare(model=None, inputs=None, desired=None, *, sizes=(2, 2, 2), alpha=1.0
             raise ValueError(f"compare: {name}: autodiff has shape {got.shape}, the formula {expected.shape}")
         for index in np.ndindex(got.shape):
             a, f = float(got[index]), float(expected[index])
-            rows.append(Row(_element_name(name, index), a, f, abs(a - f), relative_difference(a, f)))
+            rows.append(Row(element_name(name, index), a, f, abs(a - f), relative_difference(a, f)))
 
     built = "weight by weight from scalar Values" if scalar else "from tensors and @"
     description = (f"∂SSE/∂weight for a {'-'.join(str(n) for n in sizes)} sigmoid network, α = {alpha:g}, "

@@ -62,23 +62,24 @@ class _ModeSwitch:
     def __init__(self, attribute, value):
         self._attribute = attribute
         self._value = value
-        # The flags saved on entry, per thread: one switch object may be shared
-        # (a decorator, a module-level `with` target) by several threads.
-        self._saved = threading.local()
+
+    # NOTE: the flags saved on entry live on this thread's `_mode`, one stack
+    # per flag, not on the switch: one switch object may be shared (a
+    # decorator, a module-level `with` target) by several threads at once.
 
     def __enter__(self):
         global _plain, _switches_active
         with _switches_lock:
             _switches_active += 1
             _plain = False
-        stack = self._saved.__dict__.setdefault("stack", [])
-        stack.append(getattr(_mode, self._attribute))
+        saved = _mode.__dict__.setdefault("saved_" + self._attribute, [])
+        saved.append(getattr(_mode, self._attribute))
         setattr(_mode, self._attribute, self._value)
         return self
 
     def __exit__(self, *exc_info):
         global _plain, _switches_active
-        setattr(_mode, self._attribute, self._saved.stack.pop())
+        setattr(_mode, self._attribute, _mode.__dict__["saved_" + self._attribute].pop())
         with _switches_lock:
             _switches_active -= 1
             _plain = _switches_active == 0

@@ -13,7 +13,12 @@ On the chapter's network the factors for ``v[h,o]`` are Eq. 6.28 term by term:
     ∂A_o/∂NdInpt_o       = α F_o (1 − F_o)    (sigmoid,  Eq. 6.23)
     ∂NdInpt_o/∂v[h,o]    = H_h                (mul or matmul, Eq. 6.27; through add: 1)
 
-and ``w[i,h]`` has one such path through every output node o, summed.
+and ``w[i,h]`` has one such path through every output node o, summed, with
+two more factors below NdInpt_o:
+
+    ∂NdInpt_o/∂H_h              = v[h,o]             (from Eq. 6.25)
+    ∂H_h/∂NdInpt_hidden_h       = α H_h (1 − H_h)    (sigmoid, Eq. 6.2 at a hidden node)
+    ∂NdInpt_hidden_h/∂w[i,h]    = I_i                (Eq. 6.27 one layer down)
 
 Works on graphs of scalar Values (a network built weight by weight) and on
 tensor graphs: there each step is a pair (node, element index) and the factor
@@ -39,7 +44,8 @@ from typing import Optional
 
 import numpy as np
 
-from .engine import Value, _reduce_to_shape
+from .compare import element_name, relative_difference
+from .engine import Value, _reduce_to_shape, topological_order
 
 __all__ = ["explain", "Explanation", "Factor", "PathExplosionError", "HELP", "add_arguments", "run"]
 
@@ -50,9 +56,6 @@ DEFAULT_MAX_PATHS = 10_000
 # Ops whose local derivative is exactly 1 (they only add or move elements):
 # folded into the next factor when the chain is printed, as the chapter does.
 _IDENTITY_OPS = {"add", "reshape", "transpose", "getitem", "stack", "sum"}
-
-# Chapter symbols written with a subscript (A_0) rather than brackets (v[1,0]).
-_SUBSCRIPTED = {"I", "H", "A", "E", "NdInpt", "NdInpt_hidden", "Desired"}
 
 
 class PathExplosionError(RuntimeError):
@@ -120,8 +123,8 @@ class Explanation:
 
     @property
     def relative_difference(self):
-        """|total − grad| / max(|total|, |grad|, tiny)."""
-        return abs(self.difference) / max(abs(self.total), abs(self.grad), np.finfo(np.float64).tiny)
+        """|total − grad| / max(|total|, |grad|, tiny): `minigrad.compare.relative_difference`."""
+        return relative_difference(self.total, self.grad)
 
     def agrees(self, tolerance=1e-12):
         """True when the sum over paths equals ``param.grad[index]`` to ``tolerance`` (relative)."""
@@ -129,7 +132,7 @@ class Explanation:
 
     @property
     def target_name(self):
-        return _element_name(self._names[self.param], self.index)
+        return element_name(self._names[self.param], self.index)
 
     @property
     def loss_name(self):
@@ -163,7 +166,7 @@ class Explanation:
         lines = [f"∂{self.loss_name}/∂{self.target_name} on the recorded graph: "
                  f"{count} path{'s' if count != 1 else ''}"]
         for number in range(count):
-            steps = " ← ".join(_element_name(self._names[node], index) for node, index in self.paths[number])
+            steps = " ← ".join(element_name(self._names[node], index) for node, index in self.paths[number])
             lines += ["", f"path {number + 1}: {steps}"]
             rows = []
             for numerator, denominator, formula, ops, equation, value in self.chain(number):
@@ -203,7 +206,8 @@ class Explanation:
             r" \cdot ".join(_latex_formula(formula.split(" = ")[-1]) for _, _, formula, *_ in chain)
             for chain in chains)
         numbers = " + ".join(
-            "(" + r" \cdot ".join(f"({value:.6g})" if value < 0 else f"{value:.6g}" for *_, value in chain) + ")" for chain in chains)
+            "(" + r" \cdot ".join(f"({value:.6g})" if value < 0 else f"{value:.6g}" for *_, value in chain) + ")"
+            for chain in chains)
         left = rf"\frac{{\partial {_latex_name(self.loss_name)}}}{{\partial {_latex_name(self.target_name)}}}"
         lines = [rf"{left} &= {symbols}", rf"&= {formulas}", rf"&= {numbers}", rf"&= {self.total:.12g}",
                  rf"\texttt{{.grad}} &= {self.grad:.12g}"]
@@ -213,14 +217,6 @@ class Explanation:
 # ---------------------------------------------------------------------------
 # Names
 # ---------------------------------------------------------------------------
-
-
-def _element_name(name, index):
-    if index == ():
-        return name
-    if name in _SUBSCRIPTED and len(index) == 1:
-        return f"{name}_{index[0]}"
-    return f"{name}[{','.join(str(k) for k in index)}]"
 
 
 def _latex_name(name):
@@ -254,13 +250,11 @@ def _graph_names(loss, nodes, weight_names):
     # Roles, from the loss down (breadth-first, so the output layer comes first).
     if loss.op is not None and loss.op.name == "sse":
         parents = loss.parents
-        half = len(parents) // 2 if len(parents) > 2 else 1
         for position, parent in enumerate(parents):
             if parent.name is None:
-                if len(parents) > 2:
-                    role.setdefault(parent, f"{'Desired' if position < half else 'A'}_{position % half}")
-                else:
-                    role.setdefault(parent, "Desired" if position == 0 else "A")
+                is_actual, o = _sse_parent_role(loss, position)
+                stem = "A" if is_actual else "Desired"
+                role.setdefault(parent, stem if o is None else f"{stem}_{o}")
     for node in nodes:  # nodes come loss-first
         if node.op is not None and node.op.name == "sigmoid":
             if node.name is None and node not in role:
@@ -338,41 +332,60 @@ def _is_activation(name):
     return bool(re.fullmatch(r"(H\d*|I|A)(_\d+)?", name))
 
 
-def _partial_text(op, position):
+def _sse_parent_role(node, position):
+    """(is_actual, o) for parent ``position`` of an ``sse`` node; o is the
+    output's index in the list form, None in the tensor form.
+
+    The list form (a network built weight by weight) has the parents
+    desired_0 … desired_{O−1}, actual_0 … actual_{O−1}, and records its errors
+    as a list (``_ctx``); the tensor form has the parents (desired, actual)
+    and records an array or a float.  The parent count cannot tell them
+    apart: a single-output list form also has two parents.
+    """
+    if isinstance(node._ctx, list):
+        half = len(node.parents) // 2
+        return position >= half, position % half
+    return position == 1, None
+
+
+def _partial_text(node, position):
+    op = node.op
     partials = op.partials or ("?",)
     if op.name == "sse":
-        return partials[0] if position == 0 else partials[1]
+        return partials[1] if _sse_parent_role(node, position)[0] else partials[0]
     return partials[min(position, len(partials) - 1)]
 
 
-def _formula(node, child_index, parent, parent_index, position, names, sse_count):
+def _is_output_activation(name):
+    return bool(re.fullmatch(r"A(_\d+)?", name))
+
+
+def _formula(node, child_index, parent, parent_index, position, names):
     """(partial, formula in the graph's names, chapter equation) for one factor."""
     op = node.op
-    partial = _partial_text(op, position)
+    partial = _partial_text(node, position)
     name = op.name
     if name == "sse":
-        if sse_count > 2:  # scalar form: parents desired_0.., actual_0..
-            half = sse_count // 2
-            is_actual, o = position >= half, position % half
-        else:
-            is_actual, o = position == 1, (parent_index[-1] if parent_index else None)
-            if parent_index and len(parent_index) > 1:
-                o = ",".join(map(str, parent_index))
+        is_actual, o = _sse_parent_role(node, position)
+        if o is None and parent_index:  # tensor form: the element's index
+            o = ",".join(map(str, parent_index))
         error = "E" if o is None else f"E_{o}"
         if is_actual:
             return partial, f"−{error} = {error}·(−1)", "6.17·6.21"
         return partial, error, "6.17"
     if name == "sigmoid":
-        F = _element_name(names[node], child_index)
-        return partial, f"α·{F}·(1 − {F})", "6.23"
+        # Eq. 6.23 is Eq. 6.2 at an output node (A_o = F_o); at a hidden node
+        # (H_h), or any other sigmoid, the slope is Eq. 6.2 itself.
+        F = element_name(names[node], child_index)
+        return partial, f"α·{F}·(1 − {F})", "6.23" if _is_output_activation(names[node]) else "6.2"
     if name in ("mul", "matmul"):
         other_position = 1 - position
         other = node.parents[other_position]
         other_index = _matmul_partner_index(node, child_index, parent_index, position) if name == "matmul" \
             else _broadcast_index(other, child_index)
-        other_name = _element_name(names[other], other_index) if other_index is not None else names[other]
+        other_name = element_name(names[other], other_index) if other_index is not None else names[other]
         equation = "6.27" if parent.is_leaf and _is_activation(other_name) else None
-        if equation is None and _is_activation(_element_name(names[parent], parent_index)) \
+        if equation is None and _is_activation(element_name(names[parent], parent_index)) \
                 and re.match(r"v(\[|$)", names[other]):
             equation = "6.25"  # ∂NdInpt_o/∂H_h = v[h,o], from NdInpt_o = Σ_h v[h,o] H_h
         return partial, other_name, equation
@@ -413,24 +426,6 @@ def _matmul_partner_index(node, child_index, parent_index, position):
 # ---------------------------------------------------------------------------
 # The walk
 # ---------------------------------------------------------------------------
-
-
-def _topological(loss):
-    """Every node of loss's graph, loss first, each before its parents (iterative)."""
-    order, seen = [], {loss}
-    stack = [(loss, False)]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        stack.append((node, True))
-        for parent in node.parents:
-            if parent not in seen:
-                seen.add(parent)
-                stack.append((parent, False))
-    order.reverse()  # post-order reversed: children before parents
-    return order
 
 
 def _one_hot(data, index, fill):
@@ -509,7 +504,7 @@ def explain(loss, param, index=None, *, max_paths=DEFAULT_MAX_PATHS):
     if not param.requires_grad:
         raise ValueError(f"explain: param {param.name or ''} does not require grad, so it has no gradient")
     index = _normalize_index(param, index)
-    nodes = _topological(loss)
+    nodes = topological_order(loss)[::-1]  # loss first, each node before its parents
     if param not in set(nodes):
         raise ValueError(
             f"explain: param {param.name or repr(param)} is not in the graph of loss "
@@ -517,7 +512,7 @@ def explain(loss, param, index=None, *, max_paths=DEFAULT_MAX_PATHS):
     if param.grad is None:
         loss.backward()
 
-    # Which nodes can reach param (children are before parents in `nodes`).
+    # Which nodes can reach param (each node comes before its parents in `nodes`).
     reaches = {param}
     for node in reversed(nodes):
         if node is not param and any(parent in reaches for parent in node.parents):
@@ -550,11 +545,10 @@ def explain(loss, param, index=None, *, max_paths=DEFAULT_MAX_PATHS):
                     for parent_index in candidates:
                         if not connected[parent_index]:
                             continue
-                        partial, formula, equation = _formula(node, element, parent, parent_index, position, names,
-                                                              len(node.parents))
+                        partial, formula, equation = _formula(node, element, parent, parent_index, position, names)
                         factor = Factor(node, element, parent, parent_index, node.op, position, partial, formula,
-                                        equation, float(values[parent_index]), _element_name(names[node], element),
-                                        _element_name(names[parent], parent_index))
+                                        equation, float(values[parent_index]), element_name(names[node], element),
+                                        element_name(names[parent], parent_index))
                         found.append(((parent, parent_index), factor))
             edges[state] = found
             stack.append((state, True))
@@ -569,7 +563,7 @@ def explain(loss, param, index=None, *, max_paths=DEFAULT_MAX_PATHS):
                 if len(paths) > max_paths:
                     raise PathExplosionError(
                         f"explain: more than {max_paths} paths lead from the loss to "
-                        f"{_element_name(names[param], index)}; pass a larger max_paths or explain a smaller graph")
+                        f"{element_name(names[param], index)}; pass a larger max_paths or explain a smaller graph")
         suffixes[state] = paths
 
     found_paths = suffixes[(loss, loss_index)]

@@ -119,16 +119,19 @@ class SGD(Optimizer):
         self._buffers = {}
 
     def _step(self):
+        lr, momentum = self.lr, self.momentum
         for parameter in self.params:
             gradient = parameter.grad
             if gradient is None:
                 continue
-            if self.momentum:
+            if momentum:
                 buffer = self._buffers.get(id(parameter))
-                buffer = gradient if buffer is None else self.momentum * buffer + gradient
+                buffer = gradient if buffer is None else momentum * buffer + gradient
                 self._buffers[id(parameter)] = buffer
                 gradient = buffer
-            self._assign(parameter, parameter.data - self.lr * gradient)
+            # NOTE: the engine gives every gradient its parameter's type and
+            # dtype, so this keeps floats float and float32 float32.
+            parameter.data = parameter.data - lr * gradient
 
 
 class Adam(Optimizer):

@@ -22,6 +22,12 @@ term with loops over h, o and i, and the plain name is the vectorized form.
 The tests show the two agree and that both agree with central differences of
 `sse` (so the formulas are right on their own, not just equal to the engine).
 
+One calling convention throughout: the data are positional (``I``, then
+``desired`` where a function needs it, then ``w``, ``v``; or a `ForwardPass`),
+and everything else is keyword-only: ``alpha=``, ``bias_hidden=``,
+``bias_output=``, ``eta=``.  So ``training_step(I, desired, w, v, 2.0)`` is a
+TypeError, never a bias of 2.0.
+
 Derivations: ``docs/derivation.md``.
 """
 
@@ -70,7 +76,7 @@ def _pair(x, alpha):
     return np.where(positive, big, small), np.where(positive, small, big)
 
 
-def transfer(x, alpha=COURSE_ALPHA):
+def transfer(x, *, alpha=COURSE_ALPHA):
     """The sigmoid transfer function, Eq. 6.1:
 
         F(x) = 1 / (1 + exp(−αx))
@@ -81,13 +87,13 @@ def transfer(x, alpha=COURSE_ALPHA):
     return _pair(x, alpha)[0]
 
 
-def transfer_complement(x, alpha=COURSE_ALPHA):
+def transfer_complement(x, *, alpha=COURSE_ALPHA):
     """1 − F(x) = F(−x), computed directly rather than by subtraction, so it
     keeps full relative accuracy where F(x) is within rounding of 1."""
     return _pair(x, alpha)[1]
 
 
-def transfer_derivative(x, alpha=COURSE_ALPHA):
+def transfer_derivative(x, *, alpha=COURSE_ALPHA):
     """The derivative of the transfer function, Eq. 6.2 (and Eq. 6.23):
 
         ∂F/∂x = α F(x) [1 − F(x)]
@@ -117,7 +123,7 @@ class ForwardPass(NamedTuple):
     one_minus_A: np.ndarray
 
 
-def forward(I, w, v, alpha=COURSE_ALPHA, bias_hidden=None, bias_output=None):
+def forward(I, w, v, *, alpha=COURSE_ALPHA, bias_hidden=None, bias_output=None):
     """One pattern through a one-hidden-layer network.
 
         NdInpt_hidden_h = Σ_i w[i,h] I_i + bias_hidden_h
@@ -171,7 +177,7 @@ def sse(desired, actual):
 # ---------------------------------------------------------------------------
 
 
-def gradient_v_literal(forward_pass, desired, alpha=COURSE_ALPHA):
+def gradient_v_literal(forward_pass, desired, *, alpha=COURSE_ALPHA):
     """∂SSE/∂v[h,o] term by term, Eq. 6.28–6.30:
 
         ∂SSE/∂v[h,o] = ∂SSE/∂E_o · ∂E_o/∂F_o · ∂F_o/∂NdInpt_o · ∂NdInpt_o/∂v[h,o]
@@ -198,12 +204,12 @@ def _delta_output(forward_pass, desired, alpha):
     return dSSE_dF * dF_dNdInpt
 
 
-def gradient_v(forward_pass, desired, alpha=COURSE_ALPHA):
+def gradient_v(forward_pass, desired, *, alpha=COURSE_ALPHA):
     """Eq. 6.30 for every weight at once: ∂SSE/∂v = outer(H, −α E F (1 − F))."""
     return np.outer(forward_pass.H, _delta_output(forward_pass, desired, alpha))
 
 
-def gradient_bias_output_literal(forward_pass, desired, alpha=COURSE_ALPHA):
+def gradient_bias_output_literal(forward_pass, desired, *, alpha=COURSE_ALPHA):
     """∂SSE/∂bias_output_o: Eq. 6.30 with H_h replaced by 1, since
     ∂NdInpt_o/∂bias_output_o = 1 where Eq. 6.27 has H_h:
 
@@ -217,7 +223,7 @@ def gradient_bias_output_literal(forward_pass, desired, alpha=COURSE_ALPHA):
     return gradient
 
 
-def gradient_bias_output(forward_pass, desired, alpha=COURSE_ALPHA):
+def gradient_bias_output(forward_pass, desired, *, alpha=COURSE_ALPHA):
     """∂SSE/∂bias_output = −α E F (1 − F), vectorized."""
     return _delta_output(forward_pass, desired, alpha)
 
@@ -227,7 +233,7 @@ def gradient_bias_output(forward_pass, desired, alpha=COURSE_ALPHA):
 # ---------------------------------------------------------------------------
 
 
-def gradient_w_literal(forward_pass, desired, v, alpha=COURSE_ALPHA):
+def gradient_w_literal(forward_pass, desired, v, *, alpha=COURSE_ALPHA):
     """∂SSE/∂w[i,h] term by term.  w[i,h] reaches the SSE through H_h and
     then through every output node o, so the chain rule sums over o:
 
@@ -262,12 +268,12 @@ def _delta_hidden(forward_pass, desired, v, alpha):
     return dSSE_dH * (alpha * forward_pass.H * forward_pass.one_minus_H)
 
 
-def gradient_w(forward_pass, desired, v, alpha=COURSE_ALPHA):
+def gradient_w(forward_pass, desired, v, *, alpha=COURSE_ALPHA):
     """∂SSE/∂w[i,h] = −α H_h (1 − H_h) I_i · Σ_o α E_o F_o (1 − F_o) v[h,o], vectorized."""
     return np.outer(forward_pass.I, _delta_hidden(forward_pass, desired, v, alpha))
 
 
-def gradient_bias_hidden_literal(forward_pass, desired, v, alpha=COURSE_ALPHA):
+def gradient_bias_hidden_literal(forward_pass, desired, v, *, alpha=COURSE_ALPHA):
     """∂SSE/∂bias_hidden_h: the w[i,h] chain with I_i replaced by 1:
 
         ∂SSE/∂bias_hidden_h = Σ_o E_o · (−1) · α F_o [1 − F_o] · v[h,o] · α H_h [1 − H_h] · 1
@@ -285,7 +291,7 @@ def gradient_bias_hidden_literal(forward_pass, desired, v, alpha=COURSE_ALPHA):
     return gradient
 
 
-def gradient_bias_hidden(forward_pass, desired, v, alpha=COURSE_ALPHA):
+def gradient_bias_hidden(forward_pass, desired, v, *, alpha=COURSE_ALPHA):
     """∂SSE/∂bias_hidden = −α H (1 − H) · (v @ (α E F (1 − F))), vectorized."""
     return _delta_hidden(forward_pass, desired, v, alpha)
 
@@ -295,26 +301,26 @@ def gradient_bias_hidden(forward_pass, desired, v, alpha=COURSE_ALPHA):
 # ---------------------------------------------------------------------------
 
 
-def gradients(I, desired, w, v, alpha=COURSE_ALPHA, bias_hidden=None, bias_output=None, literal=False):
+def gradients(I, desired, w, v, *, alpha=COURSE_ALPHA, bias_hidden=None, bias_output=None, literal=False):
     """∂SSE/∂(every parameter) for one pattern, as a dict keyed by the
     parameter names ``"w"``, ``"bias_hidden"``, ``"v"``, ``"bias_output"``
     (the biases only when given).  ``literal=True`` uses the term-by-term forms.
     """
-    forward_pass = forward(I, w, v, alpha, bias_hidden, bias_output)
+    forward_pass = forward(I, w, v, alpha=alpha, bias_hidden=bias_hidden, bias_output=bias_output)
     if literal:
-        result = {"w": gradient_w_literal(forward_pass, desired, v, alpha),
-                  "v": gradient_v_literal(forward_pass, desired, alpha)}
+        result = {"w": gradient_w_literal(forward_pass, desired, v, alpha=alpha),
+                  "v": gradient_v_literal(forward_pass, desired, alpha=alpha)}
         if bias_hidden is not None:
-            result["bias_hidden"] = gradient_bias_hidden_literal(forward_pass, desired, v, alpha)
+            result["bias_hidden"] = gradient_bias_hidden_literal(forward_pass, desired, v, alpha=alpha)
         if bias_output is not None:
-            result["bias_output"] = gradient_bias_output_literal(forward_pass, desired, alpha)
+            result["bias_output"] = gradient_bias_output_literal(forward_pass, desired, alpha=alpha)
     else:
-        result = {"w": gradient_w(forward_pass, desired, v, alpha),
-                  "v": gradient_v(forward_pass, desired, alpha)}
+        result = {"w": gradient_w(forward_pass, desired, v, alpha=alpha),
+                  "v": gradient_v(forward_pass, desired, alpha=alpha)}
         if bias_hidden is not None:
-            result["bias_hidden"] = gradient_bias_hidden(forward_pass, desired, v, alpha)
+            result["bias_hidden"] = gradient_bias_hidden(forward_pass, desired, v, alpha=alpha)
         if bias_output is not None:
-            result["bias_output"] = gradient_bias_output(forward_pass, desired, alpha)
+            result["bias_output"] = gradient_bias_output(forward_pass, desired, alpha=alpha)
     return result
 
 
@@ -328,7 +334,7 @@ class TrainingStep(NamedTuple):
     sse_before: float
 
 
-def training_step(I, desired, w, v, bias_hidden=None, bias_output=None, alpha=COURSE_ALPHA, eta=COURSE_ETA):
+def training_step(I, desired, w, v, *, alpha=COURSE_ALPHA, bias_hidden=None, bias_output=None, eta=COURSE_ETA):
     """One online (per-pattern) gradient step, in the author's order:
 
         1. forward pass on the pattern I;
@@ -339,20 +345,20 @@ def training_step(I, desired, w, v, bias_hidden=None, bias_output=None, alpha=CO
     Returns new arrays (the inputs are not modified).  Course defaults:
     α = 1.0, η = 0.5.
     """
-    forward_pass = forward(I, w, v, alpha, bias_hidden, bias_output)
+    forward_pass = forward(I, w, v, alpha=alpha, bias_hidden=bias_hidden, bias_output=bias_output)
     v_before = np.array(v, dtype=np.float64)
-    new_v = v_before - eta * gradient_v(forward_pass, desired, alpha)
+    new_v = v_before - eta * gradient_v(forward_pass, desired, alpha=alpha)
     new_bias_output = None
     if bias_output is not None:
         new_bias_output = np.asarray(bias_output, dtype=np.float64) - eta * gradient_bias_output(
-            forward_pass, desired, alpha)
+            forward_pass, desired, alpha=alpha)
     # NOTE: the hidden layer's gradients use v_before, not new_v: both layers'
     # gradients belong to the same forward pass.
-    new_w = np.asarray(w, dtype=np.float64) - eta * gradient_w(forward_pass, desired, v_before, alpha)
+    new_w = np.asarray(w, dtype=np.float64) - eta * gradient_w(forward_pass, desired, v_before, alpha=alpha)
     new_bias_hidden = None
     if bias_hidden is not None:
         new_bias_hidden = np.asarray(bias_hidden, dtype=np.float64) - eta * gradient_bias_hidden(
-            forward_pass, desired, v_before, alpha)
+            forward_pass, desired, v_before, alpha=alpha)
     return TrainingStep(new_w, new_v, new_bias_hidden, new_bias_output, sse(desired, forward_pass.A))
 
 
@@ -360,15 +366,20 @@ def initial_weights(inputs, hidden, outputs, seed=None, bias=True):
     """Course-code initial weights: every entry uniform in (−1, 1].
 
     Returns ``(w, v, bias_hidden, bias_output)`` (biases None when ``bias`` is
-    false); ``seed`` is an int or a numpy Generator.
+    false); ``seed`` is an int or a numpy Generator.  The draws are made layer
+    by layer (w, bias_hidden, then v, bias_output), as `minigrad.nn.MLP` makes
+    them, so the same seed gives the same weights.
     """
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
 
     def uniform(shape):
         return 1.0 - 2.0 * rng.random(shape)  # 1 − 2·U[0, 1) lies in (−1, 1]
 
+    # NOTE: drawn in the order w, bias_hidden, v, bias_output (each layer's
+    # weights, then its bias), the order of `minigrad.nn.initial_arrays`, so one
+    # seed gives the same numbers here and in minigrad's MLP.
     w = uniform((inputs, hidden))
+    bias_hidden = uniform(hidden) if bias else None
     v = uniform((hidden, outputs))
-    if not bias:
-        return w, v, None, None
-    return w, v, uniform(hidden), uniform(outputs)
+    bias_output = uniform(outputs) if bias else None
+    return w, v, bias_hidden, bias_output

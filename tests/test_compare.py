@@ -10,7 +10,8 @@ import pytest
 
 import minigrad
 from minigrad import cli, textbook
-from minigrad.compare import Comparison, compare, relative_difference
+from minigrad import explain as explain_module
+from minigrad.compare import Comparison, compare, element_name, relative_difference
 from minigrad.nn import MLP, ScalarMLP
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -47,8 +48,8 @@ def test_every_alpha_and_the_largest_network():
 def test_rows_hold_the_formula_values_and_names():
     result = compare(sizes=(2, 3, 2), alpha=2.0, seed=5)
     model, inputs, desired = cli.example_network([2, 3, 2], alpha=2.0, seed=5)
-    formulas = textbook.gradients(inputs, desired, model.w.data, model.v.data, 2.0,
-                                  model.bias_hidden.data, model.bias_output.data)
+    formulas = textbook.gradients(inputs, desired, model.w.data, model.v.data, alpha=2.0,
+                                  bias_hidden=model.bias_hidden.data, bias_output=model.bias_output.data)
     names = [row.name for row in result.rows]
     assert names[:6] == ["v[0,0]", "v[0,1]", "v[1,0]", "v[1,1]", "v[2,0]", "v[2,1]"]
     assert names[6:8] == ["bias_output[0]", "bias_output[1]"]
@@ -79,8 +80,8 @@ def test_given_model_weights_pattern_and_gradients_untouched():
     result = compare(model, inputs, desired)
     np.testing.assert_array_equal(model.w.grad, sentinel)
     assert model.v.grad is None and model.bias_hidden.grad is None
-    formulas = textbook.gradients(inputs, desired, model.w.data, model.v.data, 0.5,
-                                  model.bias_hidden.data, model.bias_output.data)
+    formulas = textbook.gradients(inputs, desired, model.w.data, model.v.data, alpha=0.5,
+                                  bias_hidden=model.bias_hidden.data, bias_output=model.bias_output.data)
     assert result.row("v[3,1]").formula == formulas["v"][3, 1]
     assert result.worst_relative <= 1e-12
     assert "α = 0.5" in result.description
@@ -182,3 +183,59 @@ def test_python_dash_m_minigrad_compare():
     assert completed.returncode == 0, completed.stderr
     assert "v[1,0]" in completed.stdout and ": OK" in completed.stdout
     assert minigrad.__name__ == "minigrad"
+
+
+def test_scalar_rows_hold_the_engine_gradients_element_by_element():
+    # The engine side loads the model's state_dict into a fresh network and
+    # splits its gradients back into the state's arrays: every row must hold
+    # exactly the gradient backward() gives that element on a copy of the model.
+    tensor_model = MLP([3, 2, 2], alpha=2.0, seed=12)
+    model = ScalarMLP.from_mlp(tensor_model)
+    inputs, desired = np.array([0.4, -0.3, 0.8]), np.array([1.0, 0.0])
+    result = compare(model, inputs, desired, scalar=True)
+    assert all(value.grad is None for value in model.parameters())
+    copy = ScalarMLP.from_mlp(tensor_model)
+    copy.loss(inputs, desired).backward()
+    expected = {"w": [[item.grad for item in line] for line in copy.w],
+                "v": [[item.grad for item in line] for line in copy.v],
+                "bias_hidden": [item.grad for item in copy.bias_hidden],
+                "bias_output": [item.grad for item in copy.bias_output]}
+    for name, grads in expected.items():
+        grads = np.array(grads)
+        for index in np.ndindex(grads.shape):
+            assert result.row(element_name(name, index)).autodiff == grads[index], (name, index)
+    assert len(result.rows) == 3 * 2 + 2 + 2 * 2 + 2
+
+
+def test_model_loaded_with_load_state_dict_is_compared_with_its_own_weights():
+    source = MLP([2, 3, 1], alpha=1.5, seed=3)
+    model = MLP([2, 3, 1], alpha=1.5, seed=99).load_state_dict(source.state_dict())
+    inputs, desired = np.array([0.5, 1.0]), np.array([0.25])
+    result = compare(model, inputs, desired)
+    state = source.state_dict()
+    formulas = textbook.gradients(inputs, desired, state["w"], state["v"], alpha=1.5,
+                                  bias_hidden=state["bias_hidden"], bias_output=state["bias_output"])
+    assert result.row("w[1,2]").formula == formulas["w"][1, 2]
+    assert result.row("bias_output[0]").formula == formulas["bias_output"][0]
+    source.loss(inputs, desired).backward()
+    assert result.row("v[2,0]").autodiff == source.v.grad[2, 0]
+    assert result.worst_relative <= 1e-12
+
+
+def test_one_element_name_and_one_relative_difference():
+    assert element_name("v", (1, 0)) == "v[1,0]"
+    assert element_name("bias_output", (1,)) == "bias_output[1]"
+    assert element_name("A", (0,)) == "A_0" and element_name("NdInpt_hidden", (2,)) == "NdInpt_hidden_2"
+    assert element_name("w", ()) == "w"
+    assert explain_module.element_name is element_name
+    assert explain_module.relative_difference is relative_difference
+    assert not hasattr(explain_module, "_element_name")
+
+
+def test_readme_shows_the_current_compare_output():
+    # The README pastes this command's output; regenerate it when the numbers change.
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    command = "$ python -m minigrad compare --layers 2 2 2 --alpha 1.0 --seed 0\n"
+    start = readme.index(command) + len(command)
+    pasted = readme[start:readme.index("\n```", start)]
+    assert pasted == str(compare(sizes=(2, 2, 2), alpha=1.0, seed=0))

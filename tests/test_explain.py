@@ -13,7 +13,7 @@ import pytest
 import minigrad as mg
 from minigrad import cli
 from minigrad.explain import Explanation, PathExplosionError, explain
-from minigrad.nn import MLP, ScalarMLP
+from minigrad.nn import ScalarMLP
 
 
 def chapter_quantities(model, inputs, desired):
@@ -103,7 +103,8 @@ def test_w_has_one_path_per_output_node(scalar):
         assert factors[1].value == pytest.approx(alpha * A[o] * (1 - A[o]), rel=1e-13)
         assert factors[2].formula == f"v[{h},{o}]" and factors[2].equation == "6.25"
         assert factors[2].value == v[h, o]
-        assert factors[3].formula == f"α·H_{h}·(1 − H_{h})" and factors[3].equation == "6.23"
+        # The hidden sigmoid's slope is Eq. 6.2 at a hidden node; 6.23 is the output node's.
+        assert factors[3].formula == f"α·H_{h}·(1 − H_{h})" and factors[3].equation == "6.2"
         assert factors[3].value == pytest.approx(alpha * H[h] * (1 - H[h]), rel=1e-13)
         assert factors[4].formula == f"I_{i}" and factors[4].equation == "6.27"
         assert factors[4].value == inputs[i]
@@ -272,3 +273,101 @@ def test_cli_w_and_errors(capsys):
     assert "needs 2 index values" in capsys.readouterr().err
     assert cli.main(["explain", "--layers", "2", "2", "2", "2"]) == 2
     assert "three" in capsys.readouterr().err
+
+
+# -- regressions ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("scalar", [True, False], ids=["scalar", "tensor"])
+def test_single_output_keeps_the_subscript_on_the_error(scalar):
+    # Regression: the list-form sse of a one-output scalar net has two parents
+    # (Desired_0, A_0), like the tensor form, and lost its subscript: −E = E·(−1).
+    model, tensor_model, inputs, desired = network((2, 2, 1), seed=0, scalar=scalar)
+    H, A, E = chapter_quantities(tensor_model, inputs, desired)
+    param, index = weight(model, "v", (1, 0), scalar)
+    result = explain(model.loss(inputs, desired), param, index)
+    loss_factor = essential(result.factors[0])[0]
+    assert loss_factor.formula == "−E_0 = E_0·(−1)" and loss_factor.equation == "6.17·6.21"
+    assert loss_factor.partial == "−E = −(Desired − Actual)"
+    assert loss_factor.value == pytest.approx(-E[0], rel=1e-14)
+    assert result.total == pytest.approx(-1.0 * E[0] * A[0] * (1 - A[0]) * H[1], rel=1e-12)
+
+
+def test_cli_single_output_scalar_net(capsys):
+    assert cli.main(["explain", "--layers", "2", "2", "1", "--scalar", "--weight", "w", "--index", "0", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "∂SSE/∂A_0" in out and "= −E_0 = E_0·(−1)" in out and "−E = E·(−1)" not in out
+    model, inputs, desired = cli.example_network([2, 2, 1], scalar=True)
+    model.loss(inputs, desired).backward()
+    assert f"{model.w[0][1].grad: .17g}" in out and "agrees" in out
+
+
+def test_desired_values_that_need_a_gradient_get_the_desired_partial():
+    # A list-form sse with three outputs: parents Desired_0..2, A_0..2.  The
+    # factor for Desired_1 is ∂SSE/∂Desired_1 = E_1 (Eq. 6.17), not −E_1.
+    desired = [mg.Value(d, name=f"Desired_{o}") for o, d in enumerate((1.0, 0.25, 0.5))]
+    actual = [mg.Value(a, name=f"A_{o}") for o, a in enumerate((0.5, 0.75, 0.125))]
+    loss = mg.sse(desired, actual)
+    result = explain(loss, desired[1])
+    (factor,) = result.factors[0]
+    assert factor.formula == "E_1" and factor.equation == "6.17" and factor.partial == "E = Desired − Actual"
+    assert factor.value == 0.25 - 0.75
+    (factor,) = explain(loss, actual[2]).factors[0]
+    assert factor.formula == "−E_2 = E_2·(−1)" and factor.value == -(0.5 - 0.125)
+
+
+def test_hidden_sigmoid_cites_eq_6_2_and_output_sigmoid_eq_6_23(capsys):
+    assert cli.main(["explain", "--layers", "2", "2", "2", "--weight", "w", "--index", "1", "0"]) == 0
+    out = capsys.readouterr().out
+    hidden = [line for line in out.splitlines() if "α·H_0·(1 − H_0)" in line]
+    output = [line for line in out.splitlines() if "α·A_" in line]
+    assert len(hidden) == 2 and all("Eq. 6.2 " in line and "6.23" not in line for line in hidden)
+    assert len(output) == 2 and all("Eq. 6.23" in line for line in output)
+    x = mg.Value(0.3, name="x")
+    (factor,) = explain(x.sigmoid(2.0), x).factors[0]   # a sigmoid outside the chapter's network
+    assert factor.equation == "6.2" and factor.value == pytest.approx(2.0 * 0.5 * (1 + math.tanh(0.3)) * 0.5
+                                                                      * (1 - math.tanh(0.3)), rel=1e-14)
+
+
+def test_walks_the_engine_topological_order():
+    import minigrad.explain as explain_module
+    from minigrad.engine import topological_order
+
+    assert explain_module.topological_order is topological_order
+    assert not hasattr(explain_module, "_topological")
+    # A chain deeper than Python's recursion limit is walked without recursion.
+    x = mg.Value(0.5, name="x")
+    y = x
+    for _ in range(3000):
+        y = y * 1.0 + 0.0
+    result = explain(y, x)
+    assert len(result.paths) == 1 and result.total == 1.0 == result.grad
+
+
+def test_readme_shows_the_current_explain_output(capsys):
+    # The README pastes this command's output; regenerate it when the numbers change.
+    import pathlib
+
+    readme = (pathlib.Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    command = "$ python -m minigrad explain --layers 2 2 2 --weight v --index 1 0 --scalar\n"
+    start = readme.index(command) + len(command)
+    pasted = readme[start:readme.index("\n```", start)]
+    assert cli.main(command.split()[4:]) == 0
+    assert capsys.readouterr().out.rstrip("\n") == pasted
+
+
+@pytest.mark.parametrize("swap", [False, True], ids=["sigmoid(y)*y", "y*sigmoid(y)"])
+def test_an_argument_that_is_also_an_ancestor_of_another(swap):
+    # y is both an argument of the product and the parent of sigmoid(y): the
+    # walk must list both paths whichever argument comes first (the graph
+    # order has to put y before sigmoid(y) either way).
+    x = mg.Value(0.7, name="x")
+    y = x * 2.0
+    s = y.sigmoid()
+    loss = y * s if swap else s * y
+    result = explain(loss, x)
+    assert len(result.paths) == 2
+    F = 1.0 / (1.0 + math.exp(-1.4))
+    expected = (F + 1.4 * F * (1 - F)) * 2.0      # d/dx [σ(2x)·2x] = (σ + 2x σ(1 − σ))·2
+    assert result.total == pytest.approx(expected, rel=1e-14)
+    assert result.agrees()

@@ -52,10 +52,10 @@ def test_transfer_and_derivative_values():
     x = np.array([-2.0, -0.5, 0.0, 0.3, 1.7])
     for alpha in (0.5, 1.0, 4.0):
         expected = np.array([1.0 / (1.0 + math.exp(-alpha * t)) for t in x])
-        np.testing.assert_allclose(tb.transfer(x, alpha), expected, rtol=1e-15)
+        np.testing.assert_allclose(tb.transfer(x, alpha=alpha), expected, rtol=1e-15)
         complement = np.array([1.0 / (1.0 + math.exp(alpha * t)) for t in x])  # 1 − F(x) = F(−x)
-        np.testing.assert_allclose(tb.transfer_complement(x, alpha), complement, rtol=1e-15)
-        np.testing.assert_allclose(tb.transfer_derivative(x, alpha), alpha * expected * complement, rtol=1e-15)
+        np.testing.assert_allclose(tb.transfer_complement(x, alpha=alpha), complement, rtol=1e-15)
+        np.testing.assert_allclose(tb.transfer_derivative(x, alpha=alpha), alpha * expected * complement, rtol=1e-15)
     assert float(tb.transfer(0.0)) == 0.5
 
 
@@ -64,7 +64,7 @@ def test_transfer_derivative_is_the_slope():
     for alpha in (0.5, 2.0):
         with mpmath.workdps(30):
             slope = [float(mpmath.diff(lambda t: 1 / (1 + mpmath.exp(-alpha * t)), mpmath.mpf(t))) for t in x]
-        np.testing.assert_allclose(tb.transfer_derivative(x, alpha), slope, rtol=1e-14)
+        np.testing.assert_allclose(tb.transfer_derivative(x, alpha=alpha), slope, rtol=1e-14)
 
 
 def test_transfer_is_stable_for_huge_inputs():
@@ -72,9 +72,9 @@ def test_transfer_is_stable_for_huge_inputs():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         for alpha in (1.0, 4.0):
-            F = tb.transfer(x, alpha)
-            complement = tb.transfer_complement(x, alpha)
-            derivative = tb.transfer_derivative(x, alpha)
+            F = tb.transfer(x, alpha=alpha)
+            complement = tb.transfer_complement(x, alpha=alpha)
+            derivative = tb.transfer_derivative(x, alpha=alpha)
             assert np.all(np.isfinite(F)) and np.all(np.isfinite(derivative))
             assert F[0] == 0.0 and F[-1] == 1.0 and complement[0] == 1.0 and complement[-1] == 0.0
             assert np.all((F >= 0) & (F <= 1)) and np.all(derivative >= 0)
@@ -97,7 +97,7 @@ def test_forward_follows_the_chapter():
     w = np.array([[0.5, -0.3], [0.8, 0.2]])
     v = np.array([[0.1, -0.7], [0.4, 0.9]])
     bias_hidden, bias_output = np.array([0.05, -0.1]), np.array([0.2, 0.0])
-    result = tb.forward(I, w, v, 2.0, bias_hidden, bias_output)
+    result = tb.forward(I, w, v, alpha=2.0, bias_hidden=bias_hidden, bias_output=bias_output)
     F = lambda x: 1.0 / (1.0 + math.exp(-2.0 * x))  # noqa: E731
     NdInpt_hidden = [0.25 * 0.5 + 0.75 * 0.8 + 0.05, 0.25 * -0.3 + 0.75 * 0.2 - 0.1]
     H = [F(x) for x in NdInpt_hidden]
@@ -127,8 +127,9 @@ def test_literal_and_vectorized_forms_agree():
     rng = np.random.default_rng(3)
     for _, sizes, alpha, bias in configurations(40):
         I, desired, w, v, bias_hidden, bias_output = random_network(rng, sizes, bias)
-        literal = tb.gradients(I, desired, w, v, alpha, bias_hidden, bias_output, literal=True)
-        vectorized = tb.gradients(I, desired, w, v, alpha, bias_hidden, bias_output)
+        literal = tb.gradients(I, desired, w, v, alpha=alpha, bias_hidden=bias_hidden, bias_output=bias_output,
+                               literal=True)
+        vectorized = tb.gradients(I, desired, w, v, alpha=alpha, bias_hidden=bias_hidden, bias_output=bias_output)
         assert literal.keys() == vectorized.keys() == ({"w", "v", "bias_hidden", "bias_output"} if bias else {"w", "v"})
         for name in literal:
             scale = np.max(np.abs(vectorized[name]))
@@ -159,10 +160,11 @@ def test_formulas_match_central_differences_of_the_sse(literal):
             parameters.update(bias_hidden=bias_hidden, bias_output=bias_output)
 
         def sse():
-            result = tb.forward(I, w, v, alpha, bias_hidden, bias_output)
+            result = tb.forward(I, w, v, alpha=alpha, bias_hidden=bias_hidden, bias_output=bias_output)
             return tb.sse(desired, result.A)
 
-        formulas = tb.gradients(I, desired, w, v, alpha, bias_hidden, bias_output, literal=literal)
+        formulas = tb.gradients(I, desired, w, v, alpha=alpha, bias_hidden=bias_hidden, bias_output=bias_output,
+                                 literal=literal)
         for name, array in parameters.items():
             numeric = _central_differences(sse, array)
             np.testing.assert_allclose(formulas[name], numeric, rtol=1e-7, atol=1e-10,
@@ -175,10 +177,11 @@ def test_eq_6_30_on_numbers_by_hand():
     H = 1 / (1 + math.exp(-alpha * w * I))
     A = 1 / (1 + math.exp(-alpha * v * H))
     E = desired - A
-    forward = tb.forward([I], [[w]], [[v]], alpha)
-    assert tb.gradient_v(forward, [desired], alpha)[0, 0] == pytest.approx(-alpha * E * A * (1 - A) * H, rel=1e-14)
+    forward = tb.forward([I], [[w]], [[v]], alpha=alpha)
+    expected_v = -alpha * E * A * (1 - A) * H
+    assert tb.gradient_v(forward, [desired], alpha=alpha)[0, 0] == pytest.approx(expected_v, rel=1e-14)
     expected_w = -alpha * H * (1 - H) * I * (alpha * E * A * (1 - A) * v)
-    assert tb.gradient_w(forward, [desired], [[v]], alpha)[0, 0] == pytest.approx(expected_w, rel=1e-14)
+    assert tb.gradient_w(forward, [desired], [[v]], alpha=alpha)[0, 0] == pytest.approx(expected_w, rel=1e-14)
 
 
 # -- the author's training step --------------------------------------------------
@@ -207,7 +210,7 @@ def test_training_step_matches_an_update_by_hand():
     new_bias_hidden = [0.1 + eta * delta_hidden[0], -0.1 + eta * delta_hidden[1]]
 
     w_array, v_array = np.array(w), np.array(v)
-    step = tb.training_step(I, desired, w_array, v_array, bias_hidden, bias_output)
+    step = tb.training_step(I, desired, w_array, v_array, bias_hidden=bias_hidden, bias_output=bias_output)
     np.testing.assert_allclose(step.v, new_v, rtol=1e-15)
     np.testing.assert_allclose(step.bias_output, new_bias_output, rtol=1e-15)
     np.testing.assert_allclose(step.w, new_w, rtol=1e-15)
@@ -223,7 +226,8 @@ def test_training_step_lowers_the_error_on_its_pattern():
     I, desired, w, v, bias_hidden, bias_output = random_network(rng, (2, 3, 1), True)
     errors = []
     for _ in range(50):
-        w, v, bias_hidden, bias_output, before = tb.training_step(I, desired, w, v, bias_hidden, bias_output)
+        step = tb.training_step(I, desired, w, v, bias_hidden=bias_hidden, bias_output=bias_output)
+        w, v, bias_hidden, bias_output, before = step
         errors.append(before)
     assert all(later < earlier for earlier, later in zip(errors, errors[1:]))
 
@@ -235,3 +239,78 @@ def test_initial_weights_are_in_the_course_range():
     assert w.shape == (8, 8) and v.shape == (8, 8) and bias_hidden.shape == (8,)
     assert tb.initial_weights(2, 2, 2, seed=0, bias=False)[2:] == (None, None)
     np.testing.assert_array_equal(tb.initial_weights(2, 3, 1, seed=4)[0], tb.initial_weights(2, 3, 1, seed=4)[0])
+
+
+def test_initial_weights_draw_in_the_order_of_nn_initial_arrays():
+    # Regression: textbook drew w, v, bias_hidden, bias_output while the MLP
+    # draws layer by layer (w, bias_hidden, v, bias_output): one seed, two networks.
+    from minigrad.nn import MLP, initial_arrays  # the test may import both; textbook.py may not
+
+    for sizes in ((2, 2, 2), (3, 4, 2), (1, 5, 3)):
+        for seed in (0, 1, 12345):
+            w, v, bias_hidden, bias_output = tb.initial_weights(*sizes, seed=seed)
+            (nn_w, nn_bias_hidden), (nn_v, nn_bias_output) = initial_arrays(list(sizes), seed=seed)
+            np.testing.assert_array_equal(w, nn_w)
+            np.testing.assert_array_equal(bias_hidden, nn_bias_hidden)
+            np.testing.assert_array_equal(v, nn_v)
+            np.testing.assert_array_equal(bias_output, nn_bias_output)
+            state = MLP(list(sizes), seed=seed).state_dict()
+            np.testing.assert_array_equal(w, state["w"])
+            np.testing.assert_array_equal(v, state["v"])
+            np.testing.assert_array_equal(bias_output, state["bias_output"])
+            # Without biases, both draw w then v.
+            w, v, none_hidden, none_output = tb.initial_weights(*sizes, seed=seed, bias=False)
+            (nn_w, _), (nn_v, _) = initial_arrays(list(sizes), bias=False, seed=seed)
+            np.testing.assert_array_equal(w, nn_w)
+            np.testing.assert_array_equal(v, nn_v)
+            assert none_hidden is None and none_output is None
+    # A Generator is consumed in the same order: 1 − 2·U[0, 1), layer by layer.
+    rng = np.random.default_rng(5)
+    w, v, bias_hidden, bias_output = tb.initial_weights(2, 3, 1, seed=np.random.default_rng(5))
+    np.testing.assert_array_equal(w, 1.0 - 2.0 * rng.random((2, 3)))
+    np.testing.assert_array_equal(bias_hidden, 1.0 - 2.0 * rng.random(3))
+    np.testing.assert_array_equal(v, 1.0 - 2.0 * rng.random((3, 1)))
+    np.testing.assert_array_equal(bias_output, 1.0 - 2.0 * rng.random(1))
+
+
+# -- one calling convention: data positional, everything else keyword-only ------
+
+
+def test_alpha_biases_and_eta_are_keyword_only():
+    import inspect
+
+    for name in tb.__all__:
+        function = getattr(tb, name)
+        if not inspect.isfunction(function):
+            continue
+        for parameter in inspect.signature(function).parameters.values():
+            if parameter.name in ("alpha", "bias_hidden", "bias_output", "eta", "literal"):
+                assert parameter.kind is inspect.Parameter.KEYWORD_ONLY, (name, parameter.name)
+    I, desired = np.array([0.3, 0.9]), np.array([1.0, 0.0])
+    w, v, bias_hidden, bias_output = tb.initial_weights(2, 2, 2, seed=0)
+    # Regression: training_step(I, d, w, v, 2.0) used to take 2.0 as bias_hidden.
+    with pytest.raises(TypeError):
+        tb.training_step(I, desired, w, v, 2.0)
+    with pytest.raises(TypeError):
+        tb.forward(I, w, v, 2.0)
+    with pytest.raises(TypeError):
+        tb.gradients(I, desired, w, v, 2.0)
+
+
+def test_training_step_with_alpha_and_eta_by_keyword():
+    I, desired = np.array([0.3, 0.9]), np.array([1.0, 0.0])
+    w, v, bias_hidden, bias_output = tb.initial_weights(2, 3, 2, seed=8)
+    alpha, eta = 2.0, 0.1
+    step = tb.training_step(I, desired, w, v, alpha=alpha, bias_hidden=bias_hidden, bias_output=bias_output,
+                            eta=eta)
+    grads = tb.gradients(I, desired, w, v, alpha=alpha, bias_hidden=bias_hidden, bias_output=bias_output)
+    np.testing.assert_array_equal(step.w, w - eta * grads["w"])
+    np.testing.assert_array_equal(step.v, v - eta * grads["v"])
+    np.testing.assert_array_equal(step.bias_hidden, bias_hidden - eta * grads["bias_hidden"])
+    np.testing.assert_array_equal(step.bias_output, bias_output - eta * grads["bias_output"])
+    F = lambda x: 1.0 / (1.0 + np.exp(-alpha * x))  # noqa: E731
+    A = F(F(I @ w + bias_hidden) @ v + bias_output)
+    assert step.sse_before == pytest.approx(0.5 * np.sum((desired - A) ** 2), rel=1e-14)
+    # The gain really is α = 2: the α = 1 step differs.
+    course = tb.training_step(I, desired, w, v, bias_hidden=bias_hidden, bias_output=bias_output, eta=eta)
+    assert not np.allclose(course.v, step.v)
