@@ -14,6 +14,7 @@ import minigrad as mg
 from minigrad import cli
 from minigrad.explain import Explanation, PathExplosionError, explain
 from minigrad.nn import ScalarMLP
+from readme_text import assert_matches_readme
 
 
 def chapter_quantities(model, inputs, desired):
@@ -353,7 +354,7 @@ def test_readme_shows_the_current_explain_output(capsys):
     start = readme.index(command) + len(command)
     pasted = readme[start:readme.index("\n```", start)]
     assert cli.main(command.split()[4:]) == 0
-    assert capsys.readouterr().out.rstrip("\n") == pasted
+    assert_matches_readme(capsys.readouterr().out, pasted)
 
 
 @pytest.mark.parametrize("swap", [False, True], ids=["sigmoid(y)*y", "y*sigmoid(y)"])
