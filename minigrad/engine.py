@@ -1103,7 +1103,13 @@ class Value:
                 raise ValueError(
                     f"backward: the root has shape {self.shape}; pass gradient= of that shape, "
                     "or reduce it to a scalar first (e.g. .sum())")
-            seed = 1.0 if type(self.data) is float else np.ones(self.data.shape, dtype=self.data.dtype)
+            data = self.data
+            if type(data) is float:
+                seed = 1.0
+            elif data.ndim == 0:
+                seed = np.array(1.0, dtype=data.dtype)  # np.ones is a slower Python-level function
+            else:
+                seed = np.ones(data.shape, dtype=data.dtype)
         else:
             seed = _as_data(gradient, "backward", copy=True)
             if _shape(seed) != self.shape:
@@ -1386,8 +1392,12 @@ def _backward(root, seed):
             for parent, parent_grad in zip(node._parents, parent_grads):
                 if parent_grad is None or not parent.requires_grad:
                     continue
-                if type(parent_grad) is not float or type(parent.data) is not float:
-                    parent_grad = _reduce_to_shape(parent_grad, parent.data)
+                data = parent.data
+                if type(parent_grad) is np.ndarray and type(data) is np.ndarray:
+                    if parent_grad.shape != data.shape or parent_grad.dtype != data.dtype:
+                        parent_grad = _reduce_to_shape(parent_grad, data)
+                elif type(parent_grad) is not float or type(data) is not float:
+                    parent_grad = _reduce_to_shape(parent_grad, data)
                 running = parent.grad
                 if parent._parents:
                     parent.grad = parent_grad if running is None else running + parent_grad
