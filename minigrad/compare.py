@@ -38,15 +38,19 @@ _TINY = np.finfo(np.float64).tiny
 _SUBSCRIPTED = {"I", "H", "A", "E", "NdInpt", "NdInpt_hidden", "Desired"}
 
 
-def relative_difference(autodiff, formula):
-    """|a − f| / max(|a|, |f|, tiny), tiny the smallest normal float64.
+def relative_difference(autodiff, formula, scale=0.0):
+    """|a − f| / max(|a|, |f|, scale, tiny), tiny the smallest normal float64.
 
+    ``scale`` is the size of the terms that a value is the sum of (see
+    `minigrad.textbook.gradient_scales`): when a sum over output nodes cancels
+    to nearly nothing, its rounding error is still relative to its terms, and
+    measuring it against the tiny result would call rounding a disagreement.
     Symmetric, at most 2 (opposite signs), 0 when both are exactly 0, and 1
-    when exactly one of them is 0: an exact zero is compared exactly, never
-    excused by an absolute floor.
+    when exactly one of them is 0 and nothing was summed: an exact zero is
+    compared exactly, never excused by an absolute floor.
     """
     a, f = float(autodiff), float(formula)
-    return abs(a - f) / max(abs(a), abs(f), _TINY)
+    return abs(a - f) / max(abs(a), abs(f), float(scale), _TINY)
 
 
 @dataclass(frozen=True)
@@ -212,8 +216,9 @@ def compare(model=None, inputs=None, desired=None, *, sizes=(2, 2, 2), alpha=1.0
         raise ValueError(f"compare: desired must have shape ({sizes[2]},), got shape {desired.shape}")
 
     autodiff = _engine_gradients(state, sizes, alpha, has_bias, scalar, inputs, desired)
-    formula = textbook.gradients(inputs, desired, state["w"], state["v"], alpha=alpha,
-                                 bias_hidden=state.get("bias_hidden"), bias_output=state.get("bias_output"))
+    formula_arguments = dict(alpha=alpha, bias_hidden=state.get("bias_hidden"), bias_output=state.get("bias_output"))
+    formula = textbook.gradients(inputs, desired, state["w"], state["v"], **formula_arguments)
+    scales = textbook.gradient_scales(inputs, desired, state["w"], state["v"], **formula_arguments)
 
     rows = []
     for name in PARAMETER_ORDER:
@@ -226,7 +231,8 @@ def compare(model=None, inputs=None, desired=None, *, sizes=(2, 2, 2), alpha=1.0
             raise ValueError(f"compare: {name}: autodiff has shape {got.shape}, the formula {expected.shape}")
         for index in np.ndindex(got.shape):
             a, f = float(got[index]), float(expected[index])
-            rows.append(Row(element_name(name, index), a, f, abs(a - f), relative_difference(a, f)))
+            rows.append(Row(element_name(name, index), a, f, abs(a - f),
+                            relative_difference(a, f, scales[name][index])))
 
     built = "weight by weight from scalar Values" if scalar else "from tensors and @"
     description = (f"∂SSE/∂weight for a {'-'.join(str(n) for n in sizes)} sigmoid network, α = {alpha:g}, "

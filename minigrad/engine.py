@@ -6,10 +6,12 @@ object that knows its name, its formula and its local derivatives; a node
 records the op, its parents as an ordered tuple and whatever the backward rule
 needs (`ctx`).
 
-Backward is iterative (Kahn's algorithm), keeps running gradients in a dict,
-frees each one as soon as it has been passed on, sums contributions when a node
-is reached along several edges, and reduces broadcast gradients back to each
-input's shape in one place: `_reduce_to_shape`.
+Backward is iterative (Kahn's algorithm: no recursion, so a graph a million
+ops deep is fine), processes each node once all of its consumers have
+contributed, sums contributions when a node is reached along several edges,
+and reduces broadcast gradients back to each input's shape in one place:
+`_reduce_to_shape`.  Every node keeps its gradient in `.grad` afterwards (the
+drawings show them); leaves accumulate across calls, intermediates do not.
 """
 
 from __future__ import annotations

@@ -123,8 +123,9 @@ class Explanation:
 
     @property
     def relative_difference(self):
-        """|total − grad| / max(|total|, |grad|, tiny): `minigrad.compare.relative_difference`."""
-        return relative_difference(self.total, self.grad)
+        """|total − grad| / max(|total|, |grad|, Σ|products|, tiny): `minigrad.compare.relative_difference`,
+        with the paths' products as the terms of the sum."""
+        return relative_difference(self.total, self.grad, math.fsum(abs(product) for product in self.products))
 
     def agrees(self, tolerance=1e-12):
         """True when the sum over paths equals ``param.grad[index]`` to ``tolerance`` (relative)."""

@@ -296,6 +296,31 @@ def gradient_bias_hidden(forward_pass, desired, v, *, alpha=COURSE_ALPHA):
     return _delta_hidden(forward_pass, desired, v, alpha)
 
 
+def gradient_scales(I, desired, w, v, *, alpha=COURSE_ALPHA, bias_hidden=None, bias_output=None):
+    """The size of the terms each gradient element adds up, for judging rounding.
+
+    ∂SSE/∂v[h,o] and ∂SSE/∂bias_output_o are single products (Eq. 6.30), so
+    their scale is their own size.  ∂SSE/∂w[i,h] and ∂SSE/∂bias_hidden_h are
+    sums over o of terms of either sign, and the rounding error of a sum is
+    relative to the sizes of its terms, not to the sum, which can cancel to
+    nearly nothing:
+
+        scale of ∂SSE/∂w[i,h] = |I_i| · α H_h (1 − H_h) · Σ_o |α E_o F_o (1 − F_o) v[h,o]|
+
+    Same keys as `gradients`.
+    """
+    forward_pass = forward(I, w, v, alpha=alpha, bias_hidden=bias_hidden, bias_output=bias_output)
+    output_terms = np.abs(_delta_output(forward_pass, desired, alpha))
+    hidden_terms = (np.abs(np.asarray(v, dtype=np.float64)) @ output_terms) * (
+        alpha * forward_pass.H * forward_pass.one_minus_H)
+    scales = {"w": np.abs(np.outer(forward_pass.I, hidden_terms)), "v": np.outer(forward_pass.H, output_terms)}
+    if bias_hidden is not None:
+        scales["bias_hidden"] = hidden_terms
+    if bias_output is not None:
+        scales["bias_output"] = output_terms
+    return scales
+
+
 # ---------------------------------------------------------------------------
 # All four at once, and the author's training step
 # ---------------------------------------------------------------------------

@@ -60,12 +60,18 @@ def test_rows_hold_the_formula_values_and_names():
     assert result.row("bias_hidden[0]").formula == formulas["bias_hidden"][0]
     model.loss(inputs, desired).backward()
     assert result.row("w[1,2]").autodiff == model.w.grad[1, 2]
+    scales = textbook.gradient_scales(inputs, desired, model.w.data, model.v.data, alpha=2.0,
+                                      bias_hidden=model.bias_hidden.data, bias_output=model.bias_output.data)
     for row in result.rows:
+        name, index = row.name.split("[")
+        index = tuple(int(k) for k in index.rstrip("]").split(","))
         assert row.abs_diff == abs(row.autodiff - row.formula)
-        assert row.rel_diff == relative_difference(row.autodiff, row.formula)
+        assert row.rel_diff == relative_difference(row.autodiff, row.formula, scales[name][index])
 
 
 def test_relative_difference_definition():
+    assert relative_difference(1e-3, 2e-3, scale=0.1) == pytest.approx(1e-2)  # against the terms' size
+    assert relative_difference(1e-3, 2e-3, scale=1e-9) == pytest.approx(0.5)  # a small scale changes nothing
     assert relative_difference(0.0, 0.0) == 0.0
     assert relative_difference(1e-300, 0.0) == 1.0
     assert relative_difference(-2.0, 2.0) == 2.0
@@ -240,3 +246,29 @@ def test_readme_shows_the_current_compare_output():
     start = readme.index(command) + len(command)
     pasted = readme[start:readme.index("\n```", start)]
     assert_matches_readme(str(compare(sizes=(2, 2, 2), alpha=1.0, seed=0)), pasted)
+
+
+def test_a_sum_that_cancels_is_judged_by_the_size_of_its_terms():
+    # Found by a random sweep: ∂SSE/∂w[2,1] here is 9.9e-7 while the terms of
+    # its sum over the 8 output nodes are far larger; scalar and tensor
+    # engines round that sum differently, by 1.2e-18.  Against the result
+    # alone that read as a 1.3e-12 "disagreement"; against the terms it is
+    # rounding, as it should be.
+    result = compare(sizes=(6, 6, 8), alpha=0.5, seed=709, bias=True, scalar=True)
+    row = result.row("w[2,1]")
+    assert row.abs_diff < 1e-17 and abs(row.autodiff) < 1e-6
+    assert row.abs_diff / max(abs(row.autodiff), abs(row.formula)) > 1e-12  # the naive measure
+    assert row.rel_diff < 1e-15 and result.worst_relative <= 1e-12
+
+
+def test_gradient_scales_bound_the_gradients_and_match_single_products():
+    rng = np.random.default_rng(3)
+    I, desired = rng.random(4), np.array([1.0, 0.0, 1.0])
+    w, v = rng.uniform(-1, 1, (4, 5)), rng.uniform(-1, 1, (5, 3))
+    bias_hidden, bias_output = rng.uniform(-1, 1, 5), rng.uniform(-1, 1, 3)
+    grads = textbook.gradients(I, desired, w, v, alpha=2.0, bias_hidden=bias_hidden, bias_output=bias_output)
+    scales = textbook.gradient_scales(I, desired, w, v, alpha=2.0, bias_hidden=bias_hidden, bias_output=bias_output)
+    for name in ("v", "bias_output"):  # single products: the scale is the size
+        np.testing.assert_allclose(scales[name], np.abs(grads[name]), rtol=1e-15)
+    for name in ("w", "bias_hidden"):  # sums: never smaller than the result
+        assert np.all(scales[name] >= np.abs(grads[name]) * (1 - 1e-15))
