@@ -169,7 +169,7 @@ def benchmark(size_name, dtype, repeats, peers, together=False):
 
 
 def time_against_floor(candidates, floor_name, repeats, together):
-    """{name: (median seconds, ratio to the floor)}.
+    """{name: (median seconds, median seconds of the floor it was timed against, ratio)}.
 
     # NOTE: by default each library is interleaved with the floor alone (F A F A
     # ..., then F B F B ...), and its ratio is taken against the floor of its
@@ -180,16 +180,15 @@ def time_against_floor(candidates, floor_name, repeats, together):
     """
     if together:
         medians = interleaved_medians(candidates, repeats)
-        return {name: (seconds, seconds / medians[floor_name]) for name, seconds in medians.items()}
+        floor_seconds = medians[floor_name]
+        return {name: (seconds, floor_seconds, seconds / floor_seconds)
+                for name, seconds in medians.items() if name != floor_name}
     floor = candidates[floor_name]
-    results, floor_times = {}, []
+    results = {}
     for name, function in candidates.items():
-        if name == floor_name:
-            continue
-        pair = interleaved_medians({name: function, floor_name: floor}, repeats)
-        results[name] = (pair[name], pair[name] / pair[floor_name])
-        floor_times.append(pair[floor_name])
-    results[floor_name] = (sorted(floor_times)[len(floor_times) // 2], 1.0)
+        if name != floor_name:
+            pair = interleaved_medians({name: function, floor_name: floor}, repeats)
+            results[name] = (pair[name], pair[floor_name], pair[name] / pair[floor_name])
     return results
 
 
@@ -215,13 +214,14 @@ def main(argv=None):
         for dtype_name in args.dtypes:
             repeats = args.repeats if size_name != "medium" else max(args.repeats // 4, 10)
             results = benchmark(size_name, np.dtype(dtype_name).type, repeats, peers, args.together)
-            for name, (seconds, ratio) in results.items():
-                rows.append([size_name, dtype_name, name, f"{seconds * 1e6:.1f}", f"{ratio:.2f}"])
-            summary.append(f"{size_name}/{dtype_name} {results['minigrad'][1]:.2f}×")
+            for name, (seconds, floor_seconds, ratio) in results.items():
+                rows.append([size_name, dtype_name, name, f"{seconds * 1e6:.1f}", f"{floor_seconds * 1e6:.1f}",
+                             f"{ratio:.2f}"])
+            summary.append(f"{size_name}/{dtype_name} {results['minigrad'][2]:.2f}×")
     sizes_text = ", ".join(f"{k} {'-'.join(map(str, SIZES[k][0]))} batch {SIZES[k][1]}" for k in args.sizes)
     how = "all libraries in one rotation" if args.together else "each library interleaved with the floor"
     print_table(f"Tensor training step (forward + SSE + backward + SGD), medians, {how}; {sizes_text}",
-                ["size", "dtype", "implementation", "µs per step", "× numpy floor"], rows)
+                ["size", "dtype", "implementation", "µs per step", "floor µs (same run)", "× numpy floor"], rows)
     print("\nsummary: minigrad / numpy floor: " + ", ".join(summary)
           + " (goals: ≤ 2.0× tiny and small, ≤ 1.15× medium)")
     return 0

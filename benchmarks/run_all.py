@@ -7,6 +7,7 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -18,7 +19,10 @@ import bench_scalar  # noqa: E402
 import bench_tensor  # noqa: E402
 
 
-def main():
+def main(argv=None):
+    argparse.ArgumentParser(description="Run the four benchmarks with their default settings: "
+                            "bench_scalar, bench_deep, bench_tensor, bench_memory "
+                            "(each takes its own options when run alone).").parse_args(argv)
     status = 0
     for module in (bench_scalar, bench_deep, bench_tensor, bench_memory):
         print(f"\n=== {module.__name__}: {module.__doc__.splitlines()[0]}")

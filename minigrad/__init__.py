@@ -3,7 +3,7 @@ Chapter 6 ("Backpropagation") of A. J. Maren's draft textbook."""
 
 from .engine import (AnomalyError, Op, Value, detect_anomaly, enable_grad, is_grad_enabled, no_grad, sse,
                      stack)
-from .gradcheck import GradcheckError, gradcheck
+from .gradient_check import GradcheckError, gradcheck
 # minigrad.draw and minigrad.train are the functions; their modules are minigrad.drawing and minigrad.training.
 from .drawing import DotNotFoundError, draw, to_dot
 from . import datasets, nn, optim

@@ -174,13 +174,14 @@ def element_name(name, index):
     return f"{name}[{','.join(str(k) for k in index)}]"
 
 
-def compare(model=None, inputs=None, desired=None, *, sizes=(2, 2, 2), alpha=1.0, seed=0, bias=True,
+def compare(model=None, inputs=None, desired=None, *, sizes=(2, 2, 2), alpha=None, seed=0, bias=True,
             scalar=False, tolerance=1e-10):
     """∂SSE/∂(every weight element) by reverse mode and by the chapter's formulas.
 
     ``model``: a one-hidden-layer `minigrad.nn.MLP` or `ScalarMLP`, whose
-    weights, α and biases are used; without one, a seeded network of
-    ``sizes``, ``alpha``, ``bias`` from `minigrad.cli.example_network`.
+    weights, α and biases are used (an ``alpha`` given too must equal the
+    model's); without one, a seeded network of ``sizes``, ``alpha`` (default
+    1.0), ``bias`` from `minigrad.cli.example_network`.
     ``inputs`` (one pattern) and ``desired`` default to that function's
     seeded pattern for ``seed``.  ``scalar`` differentiates the network
     built weight by weight from scalar Values instead of tensors and ``@``.
@@ -201,9 +202,13 @@ def compare(model=None, inputs=None, desired=None, *, sizes=(2, 2, 2), alpha=1.0
         if len(sizes) != 3:
             raise ValueError(
                 f"compare: the chapter's formulas cover one hidden layer: sizes must be [I, H, O], got {list(sizes)}")
+        alpha = 1.0 if alpha is None else alpha
         model, default_inputs, default_desired = example_network(list(sizes), alpha=alpha, seed=seed, bias=bias)
         state, has_bias = _state_of(model)
     else:
+        if alpha is not None and alpha != model.alpha:
+            raise ValueError(f"compare: alpha={alpha!r} differs from the model's alpha={model.alpha!r}; "
+                             "leave alpha out to use the model's")
         state, has_bias = _state_of(model)
         sizes, alpha = tuple(model.sizes), model.alpha
         _, default_inputs, default_desired = example_network(list(sizes), alpha=alpha, seed=seed, bias=has_bias)

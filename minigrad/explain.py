@@ -385,7 +385,11 @@ def _formula(node, child_index, parent, parent_index, position, names):
         other_index = _matmul_partner_index(node, child_index, parent_index, position) if name == "matmul" \
             else _broadcast_index(other, child_index)
         other_name = element_name(names[other], other_index) if other_index is not None else names[other]
-        equation = "6.27" if parent.is_leaf and _is_activation(other_name) else None
+        equation = None
+        if parent.is_leaf and _is_activation(other_name):
+            # ∂NdInpt/∂weight is the activation it multiplies: Eq. 6.27 at the
+            # output layer (H_h), the same step one layer down for w (I_i).
+            equation = "6.27 one layer down" if other_name.startswith("I") else "6.27"
         if equation is None and _is_activation(element_name(names[parent], parent_index)) \
                 and re.match(r"v(\[|$)", names[other]):
             equation = "6.25"  # ∂NdInpt_o/∂H_h = v[h,o], from NdInpt_o = Σ_h v[h,o] H_h

@@ -201,6 +201,16 @@ def _write_npz(handle, arrays):
 def _read_npz(path):
     """Every array of an ``.npz`` file, read eagerly with ``allow_pickle=False``."""
     try:
+        with open(path, "rb") as handle:
+            header = handle.read(6)
+    except OSError as error:
+        raise ValueError(f"load: {path!r} is not a readable .npz state file ({error})") from None
+    if not header:
+        raise ValueError(f"load: {path!r} is empty, not an .npz state file")
+    if not header.startswith(b"PK") and not header.startswith(b"\x93NUMPY"):
+        # NOTE: numpy would try it as a pickle and say so, which misleads for a text file.
+        raise ValueError(f"load: {path!r} is not an .npz state file (no zip archive header)")
+    try:
         loaded = np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
         raise ValueError(f"load: {path!r} is not a readable .npz state file ({error})") from None

@@ -272,3 +272,10 @@ def test_gradient_scales_bound_the_gradients_and_match_single_products():
         np.testing.assert_allclose(scales[name], np.abs(grads[name]), rtol=1e-15)
     for name in ("w", "bias_hidden"):  # sums: never smaller than the result
         assert np.all(scales[name] >= np.abs(grads[name]) * (1 - 1e-15))
+
+
+def test_an_alpha_that_contradicts_the_model_is_an_error():
+    model, inputs, desired = cli.example_network([2, 2, 2], alpha=2.0)
+    with pytest.raises(ValueError, match=r"compare: alpha=4.0 differs from the model's alpha=2.0"):
+        compare(model, inputs, desired, alpha=4.0)
+    assert compare(model, inputs, desired, alpha=2.0).ok and compare(model, inputs, desired).ok

@@ -107,7 +107,7 @@ def test_w_has_one_path_per_output_node(scalar):
         # The hidden sigmoid's slope is Eq. 6.2 at a hidden node; 6.23 is the output node's.
         assert factors[3].formula == f"α·H_{h}·(1 − H_{h})" and factors[3].equation == "6.2"
         assert factors[3].value == pytest.approx(alpha * H[h] * (1 - H[h]), rel=1e-13)
-        assert factors[4].formula == f"I_{i}" and factors[4].equation == "6.27"
+        assert factors[4].formula == f"I_{i}" and factors[4].equation == "6.27 one layer down"
         assert factors[4].value == inputs[i]
         assert product == pytest.approx(math.prod(f.value for f in chain), rel=1e-15)
     assert sorted(outputs_seen) == [0, 1, 2]

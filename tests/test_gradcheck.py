@@ -36,3 +36,36 @@ def test_gradcheck_catches_a_missing_gradient(rng):
 def test_gradcheck_rejects_output_independent_of_inputs():
     with pytest.raises(mg.GradcheckError, match="does not depend"):
         mg.gradcheck(lambda v: mg.Value(1.0, requires_grad=False) * 2.0, 1.0)
+
+
+def test_the_random_direction_check_stands_on_its_own(monkeypatch, rng):
+    """With the per-element check blinded (it is handed reverse mode's own
+    answer), a wrong derivative is still caught along the random direction."""
+    import minigrad.gradient_check as checking
+
+    class WrongMul(Op):
+        name = "mul"
+
+        def backward(self, grad, node):
+            a, b = node._parents
+            return grad * b.data * 1.01, grad * a.data
+
+    monkeypatch.setattr(MUL, "backward", WrongMul().backward)
+    wrong = {}
+    original_call = checking._call
+
+    def recording_call(fn, arrays, requires_grad):
+        inputs, out = original_call(fn, arrays, requires_grad)
+        if requires_grad:
+            wrong["inputs"] = inputs
+        return inputs, out
+
+    monkeypatch.setattr(checking, "_call", recording_call)
+
+    def numerical_from_reverse_mode(fn, arrays, cotangent, eps=1e-6):
+        return [leaf.grad.copy() for leaf in wrong["inputs"]]
+
+    monkeypatch.setattr(checking, "numerical_gradient", numerical_from_reverse_mode)
+    with pytest.raises(mg.GradcheckError, match="along a random direction"):
+        mg.gradcheck(lambda a, b: a * b, rng.standard_normal(3), rng.standard_normal(3))
+

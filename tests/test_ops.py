@@ -209,3 +209,14 @@ def test_every_op_has_name_formula_and_partials():
     for op in OPS:
         assert op.formula and op.partials and op.__doc__, op
     assert "6.2" in OPS[11].__doc__ and "6.5" in OPS[18].__doc__
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 4), (3, 3, 3)])
+@pytest.mark.parametrize("axes", [(1, 2, 0), (2, 0, 1), (0, 2, 1), (-1, 0, 1), (1, -1, -3)])
+def test_transpose_of_three_axes(shape, axes, rng):
+    # (3, 3, 3) matters: there a backward that applied the permutation instead
+    # of its inverse would give the right shape and silently wrong numbers.
+    x = rng.standard_normal(shape)
+    weights = rng.standard_normal(np.transpose(x, axes).shape)
+    assert gradcheck(lambda v: v.transpose(*axes) * weights, x, **TIGHT)
+    np.testing.assert_array_equal(mg.Value(x).transpose(axes).data, np.transpose(x, axes))
