@@ -1301,12 +1301,13 @@ def _reduce_to_shape(grad, data):
     grad = np.asarray(grad)
     shape = data.shape
     if grad.shape != shape:
+        # NOTE: np.add.reduce is ndarray.sum without its Python-level wrapper.
         extra = grad.ndim - len(shape)
         if extra > 0:
-            grad = grad.sum(axis=tuple(range(extra)))
+            grad = np.add.reduce(grad, axis=tuple(range(extra)))
         stretched = tuple(axis for axis, size in enumerate(shape) if size == 1 and grad.shape[axis] != 1)
         if stretched:
-            grad = grad.sum(axis=stretched, keepdims=True)
+            grad = np.add.reduce(grad, axis=stretched, keepdims=True)
         if grad.shape != shape:
             grad = np.broadcast_to(grad, shape)  # a scalar gradient for an array input
     if type(grad) is not np.ndarray or grad.dtype != data.dtype:
@@ -1383,6 +1384,7 @@ def _backward(root, seed):
             parent.grad = None
 
     anomaly = _mode.anomaly
+    ndarray = np.ndarray
     ready = [root]
     pop, push = ready.pop, ready.append
     try:
@@ -1395,7 +1397,7 @@ def _backward(root, seed):
                 if parent_grad is None or not parent.requires_grad:
                     continue
                 data = parent.data
-                if type(parent_grad) is np.ndarray and type(data) is np.ndarray:
+                if type(parent_grad) is ndarray and type(data) is ndarray:
                     if parent_grad.shape != data.shape or parent_grad.dtype != data.dtype:
                         parent_grad = _reduce_to_shape(parent_grad, data)
                 elif type(parent_grad) is not float or type(data) is not float:
@@ -1409,10 +1411,9 @@ def _backward(root, seed):
                         push(parent)
                 elif running is not None:
                     parent.grad = running + parent_grad
-                elif type(parent_grad) is np.ndarray and (
-                        parent_grad is node.grad or parent_grad.base is not None or not parent_grad.flags.writeable):
+                elif type(parent_grad) is ndarray and (parent_grad is node.grad or parent_grad.base is not None):
                     # NOTE: a leaf owns its gradient array: one passed straight
-                    # through (add, reshape, ...) is shared with other nodes.
+                    # through (add) or as a view (reshape, broadcast) is shared.
                     parent.grad = parent_grad.copy()
                 else:
                     parent.grad = parent_grad
