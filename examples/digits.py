@@ -50,18 +50,14 @@ def main(argv=None):
     print(f"training accuracy {train_accuracy:.1%}, held-out accuracy {test_accuracy:.1%}, "
           f"training time {result.seconds:.2f} s")
 
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from plots import plt, save  # matplotlib on the Agg backend, and how figures are written
 
     figure, axes = plt.subplots(figsize=(5.5, 3.4))
     axes.semilogy(range(len(result.history)), result.history, color="tab:blue", marker=".", linewidth=1.2)
     axes.set_xlabel("epoch")
     axes.set_ylabel("total SSE over the training images")
     axes.set_title(f"digits 64-{args.hidden}-10: held-out accuracy {test_accuracy:.1%}", fontsize=10)
-    figure.tight_layout()
-    figure.savefig(os.path.join(args.outdir, "digits_loss.png"), dpi=90)
-    plt.close(figure)
+    save(figure, os.path.join(args.outdir, "digits_loss.png"), dpi=90)
 
     summary = {"hidden": args.hidden, "epochs": result.epochs, "iterations": result.iterations,
                "train_accuracy": train_accuracy, "test_accuracy": test_accuracy,

@@ -60,9 +60,7 @@ def main(argv=None):
     os.makedirs(args.outdir, exist_ok=True)
     points = min(args.points, 81) if args.fast else args.points
 
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from plots import plt, save  # matplotlib on the Agg backend, and how figures are written
 
     x = np.linspace(-10.0, 10.0, points)
     curves = {alpha: sigmoid_and_derivative(x, alpha) for alpha in ALPHAS}
@@ -73,11 +71,7 @@ def main(argv=None):
     axes.set_xlabel("x (summed input to the node)")
     axes.set_ylabel("F(x) = 1 / (1 + exp(−αx))")
     axes.set_title("Fig. 6.1: the sigmoid transfer function (Eq. 6.1)", fontsize=10)
-    axes.legend(frameon=False)
-    axes.grid(alpha=0.3)
-    figure.tight_layout()
-    figure.savefig(os.path.join(args.outdir, "fig6_1_sigmoid.png"), dpi=args.dpi)
-    plt.close(figure)
+    save(figure, os.path.join(args.outdir, "fig6_1_sigmoid.png"), dpi=args.dpi, axes=axes)
 
     worst_derivative_error = 0.0
     figure, axes = plt.subplots(figsize=(5.5, 3.4))
@@ -89,11 +83,7 @@ def main(argv=None):
     axes.set_xlabel("x (summed input to the node)")
     axes.set_ylabel("∂F/∂x")
     axes.set_title("Fig. 6.2: the derivative (lines: autodiff; dots: α F (1 − F), Eq. 6.2)", fontsize=9)
-    axes.legend(frameon=False)
-    axes.grid(alpha=0.3)
-    figure.tight_layout()
-    figure.savefig(os.path.join(args.outdir, "fig6_2_derivative.png"), dpi=args.dpi)
-    plt.close(figure)
+    save(figure, os.path.join(args.outdir, "fig6_2_derivative.png"), dpi=args.dpi, axes=axes)
 
     data = xor()
     model = MLP([2, 2, 2], alpha=1.0, seed=args.seed)
@@ -117,11 +107,7 @@ def main(argv=None):
     axes.set_xlabel("v[0,0] (hidden node 0 → output node 0)")
     axes.set_ylabel("SSE")
     axes.set_title("Fig. 6.3: dependence of the SSE on a single v weight", fontsize=10)
-    axes.legend(frameon=False, fontsize=8)
-    axes.grid(alpha=0.3)
-    figure.tight_layout()
-    figure.savefig(os.path.join(args.outdir, "fig6_3_sse_vs_v.png"), dpi=args.dpi)
-    plt.close(figure)
+    save(figure, os.path.join(args.outdir, "fig6_3_sse_vs_v.png"), dpi=args.dpi, axes=axes, legend_size=8)
 
     summary = {"v00": current, "sse": here, "autodiff_slope": slope, "central_difference_slope": numerical_slope,
                "worst_derivative_error": worst_derivative_error, "alphas": list(ALPHAS), "points": points}

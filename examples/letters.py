@@ -23,18 +23,14 @@ from minigrad.training import accuracy, predict
 
 
 def plot(result, clean, noisy, noisy_outputs, outdir):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from plots import plt, save  # matplotlib on the Agg backend, and how figures are written
 
     figure, axes = plt.subplots(figsize=(5.5, 3.4))
     axes.semilogy(result.steps, result.history, color="tab:blue", linewidth=1.2)
     axes.set_xlabel("iteration (one random letter each)")
     axes.set_ylabel("total SSE over the 5 letters")
     axes.set_title(f"letters 25-6-5, α = 1, η = 0.5: {result.iterations} iterations", fontsize=10)
-    figure.tight_layout()
-    figure.savefig(os.path.join(outdir, "letters_loss.png"), dpi=90)
-    plt.close(figure)
+    save(figure, os.path.join(outdir, "letters_loss.png"), dpi=90)
 
     # Each clean letter above one noisy copy, titled with the net's answer.
     count = len(clean.classes)
@@ -50,9 +46,7 @@ def plot(result, clean, noisy, noisy_outputs, outdir):
             grid[row, column].set_yticks([])
     grid[0, 0].set_ylabel("clean")
     grid[1, 0].set_ylabel("noisy")
-    figure.tight_layout()
-    figure.savefig(os.path.join(outdir, "letters_samples.png"), dpi=90)
-    plt.close(figure)
+    save(figure, os.path.join(outdir, "letters_samples.png"), dpi=90)
 
 
 def main(argv=None):

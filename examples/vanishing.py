@@ -74,9 +74,7 @@ def main(argv=None):
     seeds = range(2) if args.fast else range(6)
     depths = (1, 3, 5) if args.fast else (1, 2, 4, 6, 8)
 
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from plots import plt, save  # matplotlib on the Agg backend, and how figures are written
 
     x = np.linspace(-30.0, 30.0, 601)
     figure, axes = plt.subplots(figsize=(5.5, 3.4))
@@ -85,11 +83,7 @@ def main(argv=None):
     axes.set_xlabel("NdInpt (summed input to the node)")
     axes.set_ylabel("α F (1 − F)")
     axes.set_title("the factor each layer multiplies into the gradient (Eq. 6.23)", fontsize=10)
-    axes.legend(frameon=False)
-    axes.grid(alpha=0.3)
-    figure.tight_layout()
-    figure.savefig(os.path.join(args.outdir, "vanishing_factor.png"), dpi=90)
-    plt.close(figure)
+    save(figure, os.path.join(args.outdir, "vanishing_factor.png"), dpi=90, axes=axes)
 
     norms = {depth: layer_gradient_norms(depth, seeds=4 if args.fast else 20) for depth in depths}
     figure, axes = plt.subplots(figsize=(5.5, 3.4))
@@ -98,11 +92,7 @@ def main(argv=None):
     axes.set_xlabel("layer (1 = input → first hidden)")
     axes.set_ylabel("mean ‖∂SSE/∂weight‖")
     axes.set_title("gradients shrink going back through sigmoid layers", fontsize=10)
-    axes.legend(frameon=False, fontsize=8)
-    axes.grid(alpha=0.3)
-    figure.tight_layout()
-    figure.savefig(os.path.join(args.outdir, "vanishing_layers.png"), dpi=90)
-    plt.close(figure)
+    save(figure, os.path.join(args.outdir, "vanishing_layers.png"), dpi=90, axes=axes, legend_size=8)
 
     table = iterations_against_scale(scales, seeds, cap)
     medians = [float(np.median([iterations for iterations, _ in table[scale]])) for scale in scales]
@@ -117,11 +107,7 @@ def main(argv=None):
     axes.set_xlabel("initial weights uniform on (−s, s]: s")
     axes.set_ylabel("iterations to SSE < 0.04")
     axes.set_title("XOR 2-2-2: large initial weights stall training", fontsize=10)
-    axes.legend(frameon=False, fontsize=8)
-    axes.grid(alpha=0.3)
-    figure.tight_layout()
-    figure.savefig(os.path.join(args.outdir, "vanishing_scale.png"), dpi=90)
-    plt.close(figure)
+    save(figure, os.path.join(args.outdir, "vanishing_scale.png"), dpi=90, axes=axes, legend_size=8)
 
     summary = {
         "factor_at": {str(value): float(sigmoid_and_derivative(np.array([value]), 1.0)[1][0])

@@ -23,9 +23,7 @@ from minigrad.training import predict
 
 def plot_loss(result, path, title):
     """The total SSE against the iteration, on a log scale."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from plots import plt, save  # matplotlib on the Agg backend, and how figures are written
 
     figure, axes = plt.subplots(figsize=(5.5, 3.4))
     axes.semilogy(result.steps, result.history, color="tab:blue", linewidth=1.2)
@@ -35,9 +33,7 @@ def plot_loss(result, path, title):
     axes.set_xlabel("iteration (one random pattern each)")
     axes.set_ylabel("total SSE over the 4 patterns")
     axes.set_title(title, fontsize=10)
-    figure.tight_layout()
-    figure.savefig(path, dpi=90)
-    plt.close(figure)
+    save(figure, path, dpi=90)
 
 
 def compare_one_pattern(model, inputs, desired):

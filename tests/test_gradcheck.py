@@ -12,15 +12,21 @@ def test_gradcheck_passes_correct_gradients(rng):
     assert mg.gradcheck(lambda a, b: a * b + a, 1.5, -0.5) is True
 
 
+class WrongMul(Op):
+    """mul with ∂(a·b)/∂a off by a factor: a bug for gradcheck to catch."""
+
+    name = "mul"
+
+    def __init__(self, factor):
+        self.factor = factor
+
+    def backward(self, grad, node):
+        a, b = node._parents
+        return grad * b.data * self.factor, grad * a.data
+
+
 def test_gradcheck_names_input_element_and_both_values(monkeypatch, rng):
-    class WrongMul(Op):
-        name = "mul"
-
-        def backward(self, grad, node):
-            a, b = node._parents
-            return grad * b.data * 1.001, grad * a.data
-
-    monkeypatch.setattr(MUL, "backward", WrongMul().backward)
+    monkeypatch.setattr(MUL, "backward", WrongMul(1.001).backward)
     with pytest.raises(mg.GradcheckError, match=r"input 0, element \(\d+, \d+\): reverse mode gives .* central"):
         mg.gradcheck(lambda a, b: a * b, rng.standard_normal((2, 2)), rng.standard_normal((2, 2)))
 
@@ -43,14 +49,7 @@ def test_the_random_direction_check_stands_on_its_own(monkeypatch, rng):
     answer), a wrong derivative is still caught along the random direction."""
     import minigrad.gradient_check as checking
 
-    class WrongMul(Op):
-        name = "mul"
-
-        def backward(self, grad, node):
-            a, b = node._parents
-            return grad * b.data * 1.01, grad * a.data
-
-    monkeypatch.setattr(MUL, "backward", WrongMul().backward)
+    monkeypatch.setattr(MUL, "backward", WrongMul(1.01).backward)
     wrong = {}
     original_call = checking._call
 
