@@ -64,6 +64,8 @@ class _ModeSwitch:
     def __init__(self, attribute, value):
         self._attribute = attribute
         self._value = value
+        self._saved_key = "saved_" + attribute
+        self._default = getattr(_Mode, attribute)
 
     # NOTE: the flags saved on entry live on this thread's `_mode`, one stack
     # per flag, not on the switch: one switch object may be shared (a
@@ -71,20 +73,23 @@ class _ModeSwitch:
 
     def __enter__(self):
         global _plain, _switches_active
-        with _switches_lock:
-            _switches_active += 1
-            _plain = False
-        saved = _mode.__dict__.setdefault("saved_" + self._attribute, [])
-        saved.append(getattr(_mode, self._attribute))
-        setattr(_mode, self._attribute, self._value)
+        _switches_lock.acquire()
+        _switches_active += 1
+        _plain = False
+        _switches_lock.release()
+        state = _mode.__dict__
+        state.setdefault(self._saved_key, []).append(state.get(self._attribute, self._default))
+        state[self._attribute] = self._value
         return self
 
     def __exit__(self, *exc_info):
         global _plain, _switches_active
-        setattr(_mode, self._attribute, _mode.__dict__["saved_" + self._attribute].pop())
-        with _switches_lock:
-            _switches_active -= 1
-            _plain = _switches_active == 0
+        state = _mode.__dict__
+        state[self._attribute] = state[self._saved_key].pop()
+        _switches_lock.acquire()
+        _switches_active -= 1
+        _plain = _switches_active == 0
+        _switches_lock.release()
         return False
 
     def __call__(self, function):
@@ -103,12 +108,12 @@ def no_grad():
     Results made under ``no_grad()`` have ``requires_grad=False`` and no
     parents, which is what evaluation and weight updates want.
     """
-    return _ModeSwitch("grad_enabled", False)
+    return _NO_GRAD
 
 
 def enable_grad():
     """Context manager: turn graph recording back on inside a ``no_grad`` block."""
-    return _ModeSwitch("grad_enabled", True)
+    return _ENABLE_GRAD
 
 
 def is_grad_enabled():
@@ -125,7 +130,13 @@ def detect_anomaly():
     and line where the offending node was created.  Outside it nothing is
     checked and nothing is recorded, so it costs nothing when off.
     """
-    return _ModeSwitch("anomaly", True)
+    return _DETECT_ANOMALY
+
+
+# One switch object each is enough: what a switch saves lives on the thread.
+_NO_GRAD = _ModeSwitch("grad_enabled", False)
+_ENABLE_GRAD = _ModeSwitch("grad_enabled", True)
+_DETECT_ANOMALY = _ModeSwitch("anomaly", True)
 
 
 class AnomalyError(FloatingPointError):
@@ -1398,7 +1409,8 @@ def _backward(root, seed):
                     continue
                 data = parent.data
                 if type(parent_grad) is ndarray and type(data) is ndarray:
-                    if parent_grad.shape != data.shape or parent_grad.dtype != data.dtype:
+                    # NOTE: `is not` on dtypes may send an equal dtype the long way; never a wrong one.
+                    if parent_grad.dtype is not data.dtype or parent_grad.shape != data.shape:
                         parent_grad = _reduce_to_shape(parent_grad, data)
                 elif type(parent_grad) is not float or type(data) is not float:
                     parent_grad = _reduce_to_shape(parent_grad, data)
