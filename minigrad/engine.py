@@ -757,6 +757,7 @@ def _shape(data):
 # ---------------------------------------------------------------------------
 
 _new = object.__new__
+_ndarray = np.ndarray
 
 
 class Value:
@@ -1031,7 +1032,8 @@ class Value:
         (the gain) must be a finite number > 0.  Stable for every finite
         input: no overflow, no warning, and 1 − F kept exact in saturation.
         """
-        alpha = _check_alpha(alpha)
+        if type(alpha) is not float or not 0.0 < alpha < math.inf:  # the common case costs no call
+            alpha = _check_alpha(alpha)
         value, e, r = _sigmoid_parts(self.data, alpha)
         return _make(SIGMOID, value, (self,), (alpha, e, r))
 
@@ -1197,8 +1199,6 @@ def _matmul_error(a_shape, b_shape):
 
 
 def _check_alpha(alpha):
-    if type(alpha) is float and 0.0 < alpha < math.inf:  # the common case, checked cheaply
-        return alpha
     if isinstance(alpha, Value):
         raise TypeError("sigmoid: alpha must be a plain number, not a Value")
     if isinstance(alpha, (bool, np.bool_)) or not isinstance(alpha, (int, float, np.integer, np.floating)):
@@ -1245,7 +1245,7 @@ def _creation_site():
 
 def _make(op, data, parents, ctx):
     """Create an op's output node, recording its parents when a gradient is needed."""
-    if data.__class__ is not float and data.__class__ is not np.ndarray:
+    if data.__class__ is not float and data.__class__ is not _ndarray:
         data = np.asarray(data)  # numpy returns scalars for 0-d operands; a Value holds 0-d arrays
     out = _new(Value)
     out.data = data
@@ -1461,7 +1461,7 @@ def sse(desired, actual):
     the op's parents are the desired values followed by the actual ones, so
     each output node A_o connects straight to the SSE.
     """
-    if _holds_values(actual) or (_holds_values(desired) and isinstance(actual, (list, tuple))):
+    if (type(actual) is list or type(actual) is tuple) and (_holds_values(actual) or _holds_values(desired)):
         return _sse_of_scalars(desired, actual)
     actual = actual if type(actual) is Value else _constant(actual, "sse", desired if type(desired) is Value else None)
     desired = desired if type(desired) is Value else _constant(desired, "sse", actual)
