@@ -1307,21 +1307,21 @@ def _reduce_to_shape(grad, data):
         if type(grad) is float:
             return grad
         return float(grad.sum())
-    if type(grad) is np.ndarray and grad.shape == data.shape and grad.dtype == data.dtype:
-        return grad  # the common case: nothing to undo
-    grad = np.asarray(grad)
+    if type(grad) is not _ndarray:
+        grad = np.asarray(grad)
     shape = data.shape
     if grad.shape != shape:
         # NOTE: np.add.reduce is ndarray.sum without its Python-level wrapper.
         extra = grad.ndim - len(shape)
-        if extra > 0:
-            grad = np.add.reduce(grad, axis=tuple(range(extra)))
-        stretched = tuple(axis for axis, size in enumerate(shape) if size == 1 and grad.shape[axis] != 1)
-        if stretched:
-            grad = np.add.reduce(grad, axis=stretched, keepdims=True)
-        if grad.shape != shape:
-            grad = np.broadcast_to(grad, shape)  # a scalar gradient for an array input
-    if type(grad) is not np.ndarray or grad.dtype != data.dtype:
+        if extra > 0:  # axes that broadcasting added in front
+            grad = np.add.reduce(grad, axis=0 if extra == 1 else tuple(range(extra)))
+        if grad.shape != shape:  # axes of size 1 that broadcasting stretched
+            stretched = tuple(axis for axis, size in enumerate(shape) if size == 1 and grad.shape[axis] != 1)
+            if stretched:
+                grad = np.add.reduce(grad, axis=stretched, keepdims=True)
+            if grad.shape != shape:
+                grad = np.broadcast_to(grad, shape)  # a scalar gradient for an array input
+    if type(grad) is not _ndarray or grad.dtype != data.dtype:
         grad = np.asarray(grad, dtype=data.dtype)
     return grad
 
