@@ -1158,10 +1158,9 @@ def _constant(x, where, like=None):
     if isinstance(x, Value):
         return x
     data = _as_data(x, where)
-    if type(data) is np.ndarray and data.dtype == np.float64 and like is not None:
-        other = like.data
-        if type(other) is not float and other.dtype == np.float32:
-            data = data.astype(np.float32)
+    if like is not None and type(like.data) is _ndarray and like.data.dtype.type is np.float32 \
+            and type(data) is _ndarray and data.dtype.type is np.float64:
+        data = data.astype(np.float32)
     return Value._leaf(data, requires_grad=False)
 
 
