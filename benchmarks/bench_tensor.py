@@ -212,7 +212,7 @@ def main(argv=None):
     rows, summary = [], []
     for size_name in args.sizes:
         for dtype_name in args.dtypes:
-            repeats = args.repeats if size_name != "medium" else max(args.repeats // 4, 10)
+            repeats = args.repeats if size_name != "medium" else max(args.repeats // 2, 10)
             results = benchmark(size_name, np.dtype(dtype_name).type, repeats, peers, args.together)
             for name, (seconds, floor_seconds, ratio) in results.items():
                 rows.append([size_name, dtype_name, name, f"{seconds * 1e6:.1f}", f"{floor_seconds * 1e6:.1f}",

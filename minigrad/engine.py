@@ -73,10 +73,9 @@ class _ModeSwitch:
 
     def __enter__(self):
         global _plain, _switches_active
-        _switches_lock.acquire()
-        _switches_active += 1
-        _plain = False
-        _switches_lock.release()
+        with _switches_lock:
+            _switches_active += 1
+            _plain = False
         state = _mode.__dict__
         state.setdefault(self._saved_key, []).append(state.get(self._attribute, self._default))
         state[self._attribute] = self._value
@@ -86,10 +85,9 @@ class _ModeSwitch:
         global _plain, _switches_active
         state = _mode.__dict__
         state[self._attribute] = state[self._saved_key].pop()
-        _switches_lock.acquire()
-        _switches_active -= 1
-        _plain = _switches_active == 0
-        _switches_lock.release()
+        with _switches_lock:
+            _switches_active -= 1
+            _plain = _switches_active == 0
         return False
 
     def __call__(self, function):
