@@ -333,19 +333,16 @@ def gradients(I, desired, w, v, *, alpha=COURSE_ALPHA, bias_hidden=None, bias_ou
     """
     forward_pass = forward(I, w, v, alpha=alpha, bias_hidden=bias_hidden, bias_output=bias_output)
     if literal:
-        result = {"w": gradient_w_literal(forward_pass, desired, v, alpha=alpha),
-                  "v": gradient_v_literal(forward_pass, desired, alpha=alpha)}
-        if bias_hidden is not None:
-            result["bias_hidden"] = gradient_bias_hidden_literal(forward_pass, desired, v, alpha=alpha)
-        if bias_output is not None:
-            result["bias_output"] = gradient_bias_output_literal(forward_pass, desired, alpha=alpha)
+        rule_w, rule_v = gradient_w_literal, gradient_v_literal
+        rule_bias_hidden, rule_bias_output = gradient_bias_hidden_literal, gradient_bias_output_literal
     else:
-        result = {"w": gradient_w(forward_pass, desired, v, alpha=alpha),
-                  "v": gradient_v(forward_pass, desired, alpha=alpha)}
-        if bias_hidden is not None:
-            result["bias_hidden"] = gradient_bias_hidden(forward_pass, desired, v, alpha=alpha)
-        if bias_output is not None:
-            result["bias_output"] = gradient_bias_output(forward_pass, desired, alpha=alpha)
+        rule_w, rule_v = gradient_w, gradient_v
+        rule_bias_hidden, rule_bias_output = gradient_bias_hidden, gradient_bias_output
+    result = {"w": rule_w(forward_pass, desired, v, alpha=alpha), "v": rule_v(forward_pass, desired, alpha=alpha)}
+    if bias_hidden is not None:
+        result["bias_hidden"] = rule_bias_hidden(forward_pass, desired, v, alpha=alpha)
+    if bias_output is not None:
+        result["bias_output"] = rule_bias_output(forward_pass, desired, alpha=alpha)
     return result
 
 

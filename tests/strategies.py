@@ -304,9 +304,9 @@ class _Builder:
     def partner(self, shape):
         """An operand whose shape broadcasts with ``shape``: a node, a fresh leaf or a constant."""
         choice = self.draw(st.sampled_from(["node", "leaf", "constant"]))
-        fits = [s for s in SHAPES + [shape] if _broadcasts(s, shape) and len(s) <= 2]
+        fits = [s for s in SHAPES + [shape] if broadcastable(s, shape) and len(s) <= 2]
         if choice == "node":
-            candidates = [i for i, value in enumerate(self.values) if _broadcasts(value.shape, shape)]
+            candidates = [i for i, value in enumerate(self.values) if broadcastable(value.shape, shape)]
             return ("node", self.draw(st.sampled_from(candidates)))
         if choice == "leaf":
             return self.new_leaf(self.draw(st.sampled_from(fits)))
@@ -349,7 +349,7 @@ class _Builder:
         return "float" if kinds == {"float"} else "array"
 
 
-def _broadcasts(a, b):
+def broadcastable(a, b):
     try:
         np.broadcast_shapes(a, b)
         return True

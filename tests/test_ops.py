@@ -9,17 +9,10 @@ import pytest
 import minigrad as mg
 from minigrad import gradcheck
 from minigrad.engine import OPS
+from strategies import broadcastable
 
 SHAPES = [(), (3,), (2, 3), (1, 3), (2, 1)]
 TIGHT = dict(rtol=1e-7, atol=1e-9)
-
-
-def broadcastable(a, b):
-    try:
-        np.broadcast_shapes(a, b)
-        return True
-    except ValueError:
-        return False
 
 
 def sample(rng, shape, low=-2.0, high=2.0):
