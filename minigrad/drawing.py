@@ -18,6 +18,7 @@ import html
 import os
 import re
 from collections import Counter
+from contextlib import contextmanager
 from functools import lru_cache
 
 import numpy as np
@@ -476,6 +477,16 @@ def _wrap(text, width):
 # ---------------------------------------------------------------------------
 
 
+@contextmanager
+def _naming_the_missing_dot(graphviz):
+    """Turn graphviz's ExecutableNotFound into a DotNotFoundError that says how to install it."""
+    try:
+        yield
+    except graphviz.ExecutableNotFound as error:
+        raise DotNotFoundError(f"rendering needs graphviz's `dot` program, which is not on PATH. "
+                               f"{_INSTALL_HINT}") from error
+
+
 @lru_cache(maxsize=None)
 def _drawing_class():
     """graphviz.Digraph whose renders name the fix when ``dot`` is missing (made on first use,
@@ -490,18 +501,12 @@ def _drawing_class():
         """A graphviz.Digraph of a minigrad graph (``.source`` is `to_dot`'s text)."""
 
         def pipe(self, *args, **kwargs):
-            try:
+            with _naming_the_missing_dot(graphviz):
                 return super().pipe(*args, **kwargs)
-            except graphviz.ExecutableNotFound as error:
-                raise DotNotFoundError(f"rendering needs graphviz's `dot` program, which is not on PATH. "
-                                       f"{_INSTALL_HINT}") from error
 
         def render(self, *args, **kwargs):
-            try:
+            with _naming_the_missing_dot(graphviz):
                 return super().render(*args, **kwargs)
-            except graphviz.ExecutableNotFound as error:
-                raise DotNotFoundError(f"rendering needs graphviz's `dot` program, which is not on PATH. "
-                                       f"{_INSTALL_HINT}") from error
 
     return Drawing
 

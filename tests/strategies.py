@@ -66,7 +66,18 @@ class Program:
 # ---------------------------------------------------------------------------
 
 
-class MinigradOps:
+class BinaryInstructions:
+    """The binary instructions, written once with Python's operators: each
+    backend's own `+ - * / **` does the work, so nothing is shared but syntax."""
+
+    def add(self, a, b): return a + b
+    def sub(self, a, b): return a - b
+    def mul(self, a, b): return a * b
+    def div(self, a, b): return a / (b * b + 1.0)
+    def powv(self, a, b): return (a * a + 0.5) ** (b * 0.5)
+
+
+class MinigradOps(BinaryInstructions):
     """Each instruction on minigrad Values (constants as given)."""
 
     def neg(self, x): return -x
@@ -85,14 +96,9 @@ class MinigradOps:
     def matmul(self, a, b): return a @ b
     def sse(self, desired, actual): return mg.sse(desired, actual)
     def stack(self, items, axis): return mg.stack(items, axis=axis)
-    def add(self, a, b): return a + b
-    def sub(self, a, b): return a - b
-    def mul(self, a, b): return a * b
-    def div(self, a, b): return a / (b * b + 1.0)
-    def powv(self, a, b): return (a * a + 0.5) ** (b * 0.5)
 
 
-class AutogradOps:
+class AutogradOps(BinaryInstructions):
     """The same instructions on autograd.numpy, written independently."""
 
     def neg(self, x): return -x
@@ -121,11 +127,6 @@ class AutogradOps:
         return 0.5 * anp.sum((desired - actual) ** 2)
 
     def stack(self, items, axis): return anp.stack(items, axis=axis)
-    def add(self, a, b): return a + b
-    def sub(self, a, b): return a - b
-    def mul(self, a, b): return a * b
-    def div(self, a, b): return a / (b * b + 1.0)
-    def powv(self, a, b): return (a * a + 0.5) ** (b * 0.5)
 
 
 BINARY = ("add", "sub", "mul", "div", "powv")
