@@ -18,9 +18,9 @@ import argparse
 import os
 import sys
 
-from minigrad.cli import example_network
+from minigrad.nn import example_network
 from minigrad.drawing import DotNotFoundError, draw
-from minigrad.explain import explain
+from minigrad.explaining import explain
 
 
 def forward_backward(scalar, seed, alpha):

@@ -15,7 +15,7 @@ import os
 import sys
 
 import minigrad
-from minigrad.compare import compare
+from minigrad.comparing import compare
 from minigrad.datasets import xor
 from minigrad.nn import MLP
 from minigrad.training import predict

@@ -1,19 +1,30 @@
 """minigrad: a small, readable reverse-mode autodiff on numpy, built around
-Chapter 6 ("Backpropagation") of A. J. Maren's draft textbook."""
+Chapter 6 ("Backpropagation") of A. J. Maren's draft textbook.
 
-from .engine import (AnomalyError, Op, Value, detect_anomaly, enable_grad, is_grad_enabled, no_grad, sse,
-                     stack)
+The core, in reading order: `minigrad.value` (the Value and `apply`, the one
+way a node is made), `minigrad.ops` (the op table: each primitive's forward,
+backward and display facts), `minigrad.backward` (reverse mode), with
+`minigrad.modes` (no_grad, detect_anomaly) and `minigrad.numerics` beside.
+"""
+
+from .backward import StaleGraphError, topological_order, unbroadcast
+from .modes import AnomalyError, detect_anomaly, enable_grad, is_grad_enabled, no_grad
+from .ops import OPS, Op
+from .value import Value, apply, sse, stack
 from .gradient_check import GradcheckError, gradcheck
-# minigrad.draw and minigrad.train are the functions; their modules are minigrad.drawing and minigrad.training.
+# minigrad.draw, .train, .explain and .compare are functions; their modules are
+# minigrad.drawing, .training, .explaining and .comparing.
 from .drawing import DotNotFoundError, draw, to_dot
+from .explaining import Explanation, explain
+from .comparing import Comparison, compare
 from . import datasets, nn, optim
 from .training import TrainResult, train
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Value", "Op", "sse", "stack", "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly",
-    "AnomalyError", "gradcheck", "GradcheckError",
-    "to_dot", "draw", "DotNotFoundError",
+    "Value", "Op", "OPS", "apply", "sse", "stack", "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly",
+    "AnomalyError", "StaleGraphError", "topological_order", "unbroadcast", "gradcheck", "GradcheckError",
+    "to_dot", "draw", "DotNotFoundError", "explain", "Explanation", "compare", "Comparison",
     "nn", "optim", "datasets", "train", "TrainResult",
 ]

@@ -1,65 +1,303 @@
 """The ``minigrad`` command line (also ``python -m minigrad``).
 
-Each subcommand lives beside the tool it drives: the module named in
-`COMMANDS` provides ``HELP``, ``add_arguments(parser)`` and ``run(args) -> int``.
 Every subcommand builds the chapter's network from the same options
-(``--layers 2 2 2 --alpha 1.0 --seed 0``) with `example_network`.
+(``--layers 2 2 2 --alpha 1.0 --seed 0``) with `minigrad.nn.example_network`
+and drives one tool through its public API:
+
+    minigrad compare  --layers 2 2 2            autodiff beside the chapter's formulas
+    minigrad explain  --weight w --index 0 1    the chain rule, path by path
+    minigrad draw     --out graph.svg           the graph after one backward pass
+
+A bad argument prints one line, ``minigrad COMMAND: ...``, to stderr and
+exits with status 2, before any work is done.  The library never imports
+this module: dependencies point one way, core → tools → command line.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
+import math
+import re
+import sys
 
-import numpy as np
+from . import nn
+from .comparing import compare
+from .drawing import DEFAULT_MAX_NODES, FILE_FORMATS, file_format, write_drawing
+from .explaining import PathExplosionError, explain
 
-COMMANDS = {
-    "compare": "minigrad.compare",
-    "explain": "minigrad.explain",
-    "draw": "minigrad.drawing",
-}
+#: The most weights and biases each subcommand takes on (past them the output
+#: would be unreadable, or the run would take minutes and gigabytes).
+MAX_PARAMETERS = {"compare": 10_000, "explain": 1_000_000, "draw": 1_000_000}
+
+# Nets with at most this many weights and biases are drawn weight by weight.
+SCALAR_DRAWING_LIMIT = 40
 
 
-def add_network_arguments(parser):
-    """The options shared by every subcommand that builds the chapter's network."""
-    parser.add_argument("--layers", type=int, nargs="+", default=[2, 2, 2], metavar="N",
+class UsageError(Exception):
+    """A bad argument: printed as one line, exit status 2."""
+
+
+def _positive_int(text):
+    value = _integer(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _non_negative_int(text):
+    value = _integer(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer ≥ 0, got {text}")
+    return value
+
+
+def _integer(text):
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+
+
+def _gain(text):
+    value = _real(text)
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be finite and > 0, got {text}")
+    return value
+
+
+def _tolerance(text):
+    value = _real(text)
+    if not (value >= 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be finite and ≥ 0, got {text}")
+    return value
+
+
+def _real(text):
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (``minigrad draw: --alpha: must be ...``), status 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: {message.removeprefix('argument ')}\n")
+
+
+def _network_arguments(parser):
+    parser.add_argument("--layers", type=_positive_int, nargs="+", default=[2, 2, 2], metavar="N",
                         help="layer sizes, inputs first (default: 2 2 2, the chapter's XOR net)")
-    parser.add_argument("--alpha", type=float, default=1.0, help="the sigmoid's gain α (default 1.0)")
-    parser.add_argument("--seed", type=int, default=0, help="seed for the weights and the pattern (default 0)")
+    parser.add_argument("--alpha", type=_gain, default=1.0, help="the sigmoid's gain α, finite and > 0 (default 1.0)")
+    parser.add_argument("--seed", type=_non_negative_int, default=0,
+                        help="seed for the weights and the pattern, ≥ 0 (default 0)")
     parser.add_argument("--no-bias", dest="bias", action="store_false", help="leave out the bias vectors")
 
 
-def example_network(layers, alpha=1.0, seed=0, bias=True, scalar=False):
-    """The chapter's network with seeded weights and one seeded pattern.
+def _check_network(args, command, hidden_layers=None):
+    layers = args.layers
+    if len(layers) < 2:
+        raise UsageError(f"--layers needs at least two sizes (inputs ... outputs), got {layers}")
+    if hidden_layers is not None and len(layers) != hidden_layers + 2:
+        raise UsageError(f"the chapter's formulas cover exactly one hidden layer: --layers needs three sizes "
+                         f"(inputs hidden outputs), got {len(layers)}: {layers}")
+    count = sum(n_in * n_out + (n_out if args.bias else 0) for n_in, n_out in zip(layers, layers[1:]))
+    limit = MAX_PARAMETERS[command]
+    if count > limit:
+        raise UsageError(f"--layers {' '.join(map(str, layers))} has {count:,} weights and biases; "
+                         f"{command} takes at most {limit:,}")
 
-    Returns ``(net, inputs, desired)``: a `minigrad.nn.MLP` (or `ScalarMLP`
-    when ``scalar``), inputs drawn from [0, 1) and a one-hot desired output.
+
+# ---------------------------------------------------------------------------
+# minigrad compare
+# ---------------------------------------------------------------------------
+
+COMPARE_HELP = "compare reverse mode with the chapter's hand-derived gradients (Eq. 6.30 and the w[i,h] formula)"
+
+
+def _compare_arguments(parser):
+    parser.add_argument("--tolerance", type=_tolerance, default=1e-10,
+                        help="largest relative difference accepted, ≥ 0 (default 1e-10)")
+    parser.add_argument("--scalar", action="store_true",
+                        help="differentiate the network built weight by weight from scalar Values")
+
+
+def run_compare(args):
+    _check_network(args, "compare", hidden_layers=1)
+    result = compare(sizes=tuple(args.layers), alpha=args.alpha, seed=args.seed, bias=args.bias,
+                     scalar=args.scalar, tolerance=args.tolerance)
+    print(result)
+    return 0 if result.ok else 1
+
+
+# ---------------------------------------------------------------------------
+# minigrad explain
+# ---------------------------------------------------------------------------
+
+EXPLAIN_HELP = "list every chain-rule path from the loss to one weight, factor by factor, beside its gradient"
+
+
+def _explain_arguments(parser):
+    parser.add_argument("--weight", choices=("v", "w", "bias_output", "bias_hidden"), default="v",
+                        help="which parameter (default v, the hidden→output weights of Eq. 6.30)")
+    parser.add_argument("--index", type=_non_negative_int, nargs="+", default=None, metavar="K",
+                        help="the element, e.g. --index 1 0 for v[1,0] (default: the first element)")
+    parser.add_argument("--scalar", action="store_true",
+                        help="build the network weight by weight from scalar Values (nodes named as in the chapter)")
+    parser.add_argument("--latex", action="store_true", help="also print the chain rule as LaTeX")
+
+
+def run_explain(args):
+    _check_network(args, "explain", hidden_layers=1)
+    if args.weight.startswith("bias") and not args.bias:
+        raise UsageError(f"--weight {args.weight} needs the biases (drop --no-bias)")
+    inputs_count, hidden, outputs = args.layers
+    shape = {"w": (inputs_count, hidden), "v": (hidden, outputs),
+             "bias_hidden": (hidden,), "bias_output": (outputs,)}[args.weight]
+    index = tuple(args.index) if args.index is not None else (0,) * len(shape)
+    if len(index) != len(shape):
+        raise UsageError(f"--weight {args.weight} needs {len(shape)} index value{'s' if len(shape) > 1 else ''}, "
+                         f"got {list(index)}")
+    if any(k >= size for k, size in zip(index, shape)):
+        raise UsageError(f"--index {' '.join(map(str, index))} is out of range for {args.weight} of shape {shape}")
+    net, inputs, desired = nn.example_network(args.layers, alpha=args.alpha, seed=args.seed, bias=args.bias,
+                                              scalar=args.scalar)
+    parameter = getattr(net, args.weight)
+    if args.scalar:
+        for k in index:
+            parameter = parameter[k]
+        explanation = explain(net.loss(inputs, desired), parameter)
+    else:
+        explanation = explain(net.loss(inputs, desired), parameter, index)
+    print(explanation)
+    if args.latex:
+        print()
+        print(explanation.to_latex())
+    return 0 if explanation.agrees() else 1
+
+
+# ---------------------------------------------------------------------------
+# minigrad draw
+# ---------------------------------------------------------------------------
+
+DRAW_HELP = ("draw the chapter's network after one forward and backward pass: "
+             "values and gradients on every node (SVG, PNG, PDF or DOT)")
+
+
+def _draw_arguments(parser):
+    parser.add_argument("--out", default=None, metavar="FILE",
+                        help="where to write the picture (default: graph.FORMAT)")
+    parser.add_argument("--format", choices=FILE_FORMATS, default=None,
+                        help="file format (default: from --out's suffix, else svg); dot writes DOT text")
+    view = parser.add_mutually_exclusive_group()
+    view.add_argument("--scalar", dest="scalar", action="store_const", const=True, default=None,
+                      help="draw the net weight by weight (w[0,1], H_1, A_0, ...); the default for nets "
+                           f"with at most {SCALAR_DRAWING_LIMIT} weights and biases")
+    view.add_argument("--tensor", dest="scalar", action="store_const", const=False,
+                      help="draw the net with one node per weight matrix (the default for bigger nets)")
+    parser.add_argument("--rankdir", choices=("LR", "TB"), default="LR", help="layout direction (default LR)")
+    parser.add_argument("--highlight", metavar="PARAMETER", default=None,
+                        help="colour the chain-rule paths from the loss to one parameter, e.g. 'v[1,0]'")
+    parser.add_argument("--max-nodes", type=_positive_int, default=DEFAULT_MAX_NODES,
+                        help=f"beyond this many nodes draw a summary (default {DEFAULT_MAX_NODES})")
+
+
+def run_draw(args):
+    """Build the network, run forward and backward, write the picture.
+
+    Returns 0 once the picture is written (also when graphviz's ``dot`` is
+    missing and the DOT text is written instead, with a note on stderr).
     """
-    from .nn import MLP, ScalarMLP
+    _check_network(args, "draw")
+    out = args.out or f"graph.{args.format or 'svg'}"
+    try:
+        chosen_format = file_format(out, args.format, format_option="--format")
+    except ValueError as error:
+        raise UsageError(_without_prefix(error)) from None
+    net, inputs, desired = nn.example_network(args.layers, args.alpha, args.seed, args.bias)
+    scalar = args.scalar if args.scalar is not None else net.parameter_count() <= SCALAR_DRAWING_LIMIT
+    if scalar:
+        if net.parameter_count() > MAX_PARAMETERS["compare"]:
+            raise UsageError(f"--scalar draws every weight as its own node; this net has {net.parameter_count():,}, "
+                             f"at most {MAX_PARAMETERS['compare']:,} are drawn that way (use --tensor)")
+        net, inputs, desired = nn.example_network(args.layers, args.alpha, args.seed, args.bias, scalar=True)
+    loss = net.loss(inputs, desired)
+    loss.backward()
+    options = dict(params=net.named_parameters(), rankdir=args.rankdir, max_nodes=args.max_nodes)
+    if args.highlight is not None:
+        try:
+            options["highlight"] = _chain_rule_nodes(loss, net, args.highlight)
+        except (ValueError, IndexError, PathExplosionError) as error:
+            raise UsageError(f"--highlight {args.highlight}: {_without_prefix(error)}") from None
+    try:
+        written = write_drawing(loss, out, format=chosen_format, **options)
+    except OSError as error:
+        raise UsageError(_without_prefix(error)) from None
+    if written != out:
+        print(f"graphviz's `dot` program is missing, so {out} was not rendered; wrote the DOT text to "
+              f"{written} instead. Install graphviz (Debian/Ubuntu: apt-get install graphviz; macOS: brew "
+              "install graphviz; conda: conda install -c conda-forge graphviz).", file=sys.stderr)
+        return 0
+    print(f"wrote {out}")
+    return 0
 
-    rng = np.random.default_rng(seed)
-    net_class = ScalarMLP if scalar else MLP
-    net = net_class(layers, alpha=alpha, bias=bias, seed=rng)
-    inputs = rng.random(layers[0])
-    desired = np.zeros(layers[-1])
-    desired[rng.integers(layers[-1])] = 1.0
-    return net, inputs, desired
+
+def _without_prefix(error):
+    """An error's message without the ``draw: `` or ``explain: `` its function put first."""
+    return re.sub(r"^(draw|explain|compare): ", "", str(error))
+
+
+def _chain_rule_nodes(loss, net, parameter_name):
+    """The explanation of one parameter, named as in named_parameters, with an
+    element index for a tensor parameter (``v[1,0]``): what --highlight colours."""
+    parameters = dict(net.named_parameters())
+    index = None
+    if parameter_name in parameters:
+        parameter = parameters[parameter_name]
+    else:
+        match = re.match(r"^(.*)\[([\d,\s]+)\]$", parameter_name)
+        if not match or match.group(1) not in parameters:
+            raise ValueError(f"no parameter named {parameter_name!r}; choose from {', '.join(parameters)}")
+        parameter = parameters[match.group(1)]
+        parts = [part.strip() for part in match.group(2).split(",")]
+        if not all(parts):
+            raise ValueError(f"{parameter_name!r} is not a parameter name with an index such as 'v[1,0]'")
+        index = tuple(int(part) for part in parts)
+    return explain(loss, parameter, index)
+
+
+# ---------------------------------------------------------------------------
+# The parser
+# ---------------------------------------------------------------------------
+
+COMMANDS = {
+    "compare": (COMPARE_HELP, _compare_arguments, run_compare),
+    "explain": (EXPLAIN_HELP, _explain_arguments, run_explain),
+    "draw": (DRAW_HELP, _draw_arguments, run_draw),
+}
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(
-        prog="minigrad",
-        description="minigrad: reverse-mode autodiff built around the backpropagation chapter.")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, module_name in COMMANDS.items():
-        module = importlib.import_module(module_name)
-        sub = commands.add_parser(name, help=module.HELP, description=module.HELP)
-        add_network_arguments(sub)
-        module.add_arguments(sub)
-        sub.set_defaults(run=module.run)
+    parser = _Parser(prog="minigrad",
+                     description="minigrad: reverse-mode autodiff built around the backpropagation chapter.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+    for name, (help_text, add_arguments, run) in COMMANDS.items():
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        _network_arguments(sub)
+        add_arguments(sub)
+        sub.set_defaults(run=run)
     return parser
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
-    return args.run(args)
+    """Run one subcommand; returns its exit status (2 for a bad argument)."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exit:  # argparse's own usage errors, and --help
+        return exit.code
+    try:
+        return args.run(args)
+    except UsageError as error:
+        print(f"minigrad {args.command}: {error}", file=sys.stderr)
+        return 2

@@ -23,7 +23,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from .engine import Value, topological_order
+from .backward import topological_order
+from .value import Value
 from .files import write_atomically
 
 __all__ = ["to_dot", "draw", "write_drawing", "DotNotFoundError", "DEFAULT_MAX_NODES", "FILE_FORMATS"]
@@ -47,9 +48,6 @@ _NOT_COMPUTED_COLOR = "#909090"
 
 # The keyword options of to_dot (and of draw).
 _OPTIONS = ("params", "rankdir", "show_data", "show_grad", "highlight", "max_nodes", "group")
-
-# Ops whose result does not depend on the order of their arguments.
-_COMMUTATIVE = frozenset({"add", "mul"})
 
 # Tensors with at most this many elements show every value.
 _SMALL_TENSOR = 6
@@ -134,11 +132,11 @@ def draw(root, path=None, *, format=None, **options):
     body = _dot_body(root, **options)
     graph = _drawing_class()(name="minigrad", body=body)
     if path is not None:
-        file_format = _file_format(path, format)
-        if file_format in ("dot", "gv"):
+        chosen_format = file_format(path, format)
+        if chosen_format in ("dot", "gv"):
             data = graph.source.encode("utf-8")
         else:
-            data = graph.pipe(format=file_format)
+            data = graph.pipe(format=chosen_format)
         write_atomically(path, data, caller="draw")
     return graph
 
@@ -166,7 +164,7 @@ def _dot_body(root, *, params=None, rankdir="LR", show_data=True, show_grad=True
         '\tnode [fontname="Helvetica,Arial,sans-serif" fontsize=10]\n',
         f'\tedge [fontname="Helvetica,Arial,sans-serif" fontsize=9 color="{_BORDER_COLOR}" arrowsize=0.7]\n',
     ]
-    drawn_nodes = len(order) + sum(1 for node in order if node._op is not None)
+    drawn_nodes = len(order) + sum(1 for node in order if node.op is not None)
     if drawn_nodes > max_nodes:
         return lines + _summary_lines(root, order, names, drawn_nodes, max_nodes, show_data, show_grad)
 
@@ -180,7 +178,7 @@ def _dot_body(root, *, params=None, rankdir="LR", show_data=True, show_grad=True
         is_highlighted = node in highlighted
         statements[node] = [_value_statement(node, node_id, names.get(node, node.name), node is root,
                                              is_highlighted, show_data, show_grad)]
-        if node._op is not None:
+        if node.op is not None:
             statements[node].append(_op_statement(node, node_id, is_highlighted))
 
     # Framed layers first, then the rest.  Layers are ordered by their first
@@ -191,7 +189,7 @@ def _dot_body(root, *, params=None, rankdir="LR", show_data=True, show_grad=True
         layer = groups.get(node)
         if layer is not None:
             first_node.setdefault(layer, position)
-            if node._parents:
+            if node.parents:
                 first_result.setdefault(layer, position)
     cluster_order = sorted(first_node, key=lambda layer: (first_result.get(layer, len(order)), first_node[layer]))
     for number, layer in enumerate(cluster_order):
@@ -206,13 +204,13 @@ def _dot_body(root, *, params=None, rankdir="LR", show_data=True, show_grad=True
             lines.extend("\t" + statement for statement in statements[node])
 
     for node in order:
-        if node._op is None:
+        if node.op is None:
             continue
         node_id = ids[node]
         is_highlighted = node in highlighted
         lines.append(f"\t{node_id}_op -> {node_id}{_edge_attributes(None, is_highlighted)}\n")
-        labels = _argument_labels(node)
-        for parent, label in zip(node._parents, labels):
+        labels = node.op.argument_labels(node)
+        for parent, label in zip(node.parents, labels):
             edge_highlighted = is_highlighted and parent in highlighted
             lines.append(f"\t{ids[parent]} -> {node_id}_op{_edge_attributes(label, edge_highlighted)}\n")
     return lines
@@ -256,33 +254,18 @@ def _value_statement(node, node_id, name, is_root, is_highlighted, show_data, sh
 
 
 def _op_statement(node, node_id, is_highlighted):
-    """The op that made ``node``: its label (name and arguments) in an ellipse."""
-    text = [_escape(node._op.label(node._ctx))]
-    if node._op.name == "sse":
-        # The chapter's errors E_o = Desired_o − A_o live in the op's context.
-        errors = node._ctx
-        if type(errors) is list:
-            text.extend(_escape(f"E_{index} = {error:.4g}") for index, error in enumerate(errors))
+    """The op that made ``node``: its label and annotations (the SSE's errors E_o), in an ellipse."""
+    text = [_escape(node.op.label(node))]
+    for label, data in node.op.annotations(node):
+        if type(data) is float:
+            text.append(_escape(f"{label} = {data:.4g}"))
         else:
-            text.append(_lines_html(_describe_data(errors), prefix="E "))
+            text.append(_lines_html(_describe_data(data), prefix=f"{label} "))
     if is_highlighted:
         colors = f'fillcolor="{_HIGHLIGHT_FILL}" color="{_HIGHLIGHT_COLOR}" penwidth=2'
     else:
         colors = f'fillcolor="{_OP_FILL}" color="{_BORDER_COLOR}"'
     return f'{node_id}_op [label=<{"<br/>".join(text)}> shape=ellipse style=filled {colors} margin="0.05,0.02"]\n'
-
-
-def _argument_labels(node):
-    """Edge labels: the argument position where the op's argument order matters."""
-    parents = node._parents
-    if node._op.name == "sse":
-        half = len(parents) // 2
-        if half == 1:
-            return ["desired", "actual"]
-        return [f"desired {index}" for index in range(half)] + [f"actual {index}" for index in range(half)]
-    if len(parents) < 2 or node._op.name in _COMMUTATIVE:
-        return [None] * len(parents)
-    return [str(index) for index in range(len(parents))]
 
 
 def _edge_attributes(label, is_highlighted):
@@ -296,7 +279,7 @@ def _edge_attributes(label, is_highlighted):
 
 def _summary_lines(root, order, names, drawn_nodes, max_nodes, show_data, show_grad):
     """Too many nodes: the root's record and one box of counts instead of a hairball."""
-    op_counts = Counter(node._op.name for node in order if node._op is not None)
+    op_counts = Counter(node.op.name for node in order if node.op is not None)
     parameters = sum(1 for node in order if node.is_leaf and node.requires_grad)
     constants = sum(1 for node in order if _is_constant(node))
     ops_text = ", ".join(f"{count} × {label}" for label, count in sorted(op_counts.items(),
@@ -395,9 +378,9 @@ def _layer_groups(order, root, names):
         if _is_constant(node):
             continue
         layer = _layer_of_name(names.get(node, node.name))
-        if layer is None and node._parents:
-            from_parameters = [groups[parent] for parent in node._parents if parent.is_leaf and parent in groups]
-            from_others = [groups[parent] for parent in node._parents if parent in groups]
+        if layer is None and node.parents:
+            from_parameters = [groups[parent] for parent in node.parents if parent.is_leaf and parent in groups]
+            from_others = [groups[parent] for parent in node.parents if parent in groups]
             candidates = from_parameters or from_others
             layer = candidates[-1] if candidates else None
         if layer is not None:
@@ -511,7 +494,7 @@ def _drawing_class():
     return Drawing
 
 
-def _file_format(path, format, format_option="format="):
+def file_format(path, format, format_option="format="):
     """The file format: ``format``, else ``path``'s suffix (``format_option`` is named in the error)."""
     if format is None:
         suffix = os.path.splitext(os.fspath(path))[1].lower().lstrip(".")
@@ -523,92 +506,6 @@ def _file_format(path, format, format_option="format="):
     if format not in FILE_FORMATS:
         raise ValueError(f"draw: unsupported format {format!r}; use one of {', '.join(FILE_FORMATS)}")
     return format
-
-
-# ---------------------------------------------------------------------------
-# Command line: python -m minigrad draw
-# ---------------------------------------------------------------------------
-
-HELP = ("draw the chapter's network after one forward and backward pass: "
-        "values and gradients on every node (SVG, PNG, PDF or DOT)")
-
-# Nets with at most this many weights and biases are drawn weight by weight.
-_SCALAR_LIMIT = 40
-
-
-def add_arguments(parser):
-    """The draw subcommand's own options (the network options come from minigrad.cli)."""
-    parser.add_argument("--out", default=None, metavar="FILE",
-                        help="where to write the picture (default: graph.FORMAT)")
-    parser.add_argument("--format", choices=FILE_FORMATS, default=None,
-                        help="file format (default: from --out's suffix, else svg); dot writes DOT text")
-    view = parser.add_mutually_exclusive_group()
-    view.add_argument("--scalar", dest="scalar", action="store_const", const=True, default=None,
-                      help="draw the net weight by weight (w[0,1], H_1, A_0, ...); the default for nets "
-                           f"with at most {_SCALAR_LIMIT} weights and biases")
-    view.add_argument("--tensor", dest="scalar", action="store_const", const=False,
-                      help="draw the net with one node per weight matrix (the default for bigger nets)")
-    parser.add_argument("--rankdir", choices=("LR", "TB"), default="LR", help="layout direction (default LR)")
-    parser.add_argument("--highlight", metavar="PARAMETER", default=None,
-                        help="colour the chain-rule paths from the loss to one parameter, e.g. 'v[1,0]'")
-    parser.add_argument("--max-nodes", type=int, default=DEFAULT_MAX_NODES,
-                        help=f"beyond this many nodes draw a summary (default {DEFAULT_MAX_NODES})")
-
-
-def run(args):
-    """Build the network, run forward and backward, write the picture.
-
-    Returns 0 once the picture is written (also when graphviz's ``dot`` is
-    missing and the DOT text is written instead, with a note on stderr).  A
-    bad argument prints one line, ``minigrad draw: ...``, to stderr and
-    returns 2, as ``minigrad compare`` and ``minigrad explain`` do: --layers
-    or --max-nodes out of range, an --out whose format is unknown or that
-    cannot be written, a --highlight that names no parameter or element.
-    """
-    import sys
-
-    from .cli import example_network
-
-    def usage_error(message):
-        print(f"minigrad draw: {message}", file=sys.stderr)
-        return 2
-
-    if len(args.layers) < 2 or min(args.layers) < 1:
-        return usage_error(f"--layers needs at least two positive sizes (inputs ... outputs), got {args.layers}")
-    if args.max_nodes < 1:
-        return usage_error(f"--max-nodes must be a positive integer, got {args.max_nodes}")
-    out = args.out or f"graph.{args.format or 'svg'}"
-    try:
-        file_format = _file_format(out, args.format, format_option="--format")
-    except ValueError as error:
-        return usage_error(_without_prefix(error))
-
-    net, inputs, desired = example_network(args.layers, args.alpha, args.seed, args.bias, scalar=False)
-    scalar = args.scalar if args.scalar is not None else net.parameter_count() <= _SCALAR_LIMIT
-    if scalar:  # the same numbers, weight by weight
-        net, inputs, desired = example_network(args.layers, args.alpha, args.seed, args.bias, scalar=True)
-    loss = net.loss(inputs, desired)
-    loss.backward()
-
-    options = dict(params=net.named_parameters(), rankdir=args.rankdir, max_nodes=args.max_nodes)
-    if args.highlight is not None:
-        # Imported here: minigrad.explain is a sibling tool, not needed to draw.
-        from .explain import PathExplosionError
-
-        try:
-            options["highlight"] = _chain_rule_nodes(loss, net, args.highlight)
-        except (ValueError, IndexError, PathExplosionError) as error:
-            return usage_error(f"--highlight {args.highlight}: {_without_prefix(error)}")
-    try:
-        written = write_drawing(loss, out, format=file_format, **options)
-    except OSError as error:
-        return usage_error(_without_prefix(error))
-    if written != out:
-        print(f"graphviz's `dot` program is missing, so {out} was not rendered; wrote the DOT text to "
-              f"{written} instead. {_INSTALL_HINT}", file=sys.stderr)
-        return 0
-    print(f"wrote {out}")
-    return 0
 
 
 def write_drawing(root, path, *, format=None, **options):
@@ -629,33 +526,3 @@ def write_drawing(root, path, *, format=None, **options):
         dot_path = os.path.splitext(path)[0] + ".dot"
         draw(root, dot_path, format="dot", **options)
         return dot_path
-
-
-def _without_prefix(error):
-    """An error's message without the ``draw: `` or ``explain: `` its function put first."""
-    return re.sub(r"^(draw|explain): ", "", str(error))
-
-
-def _chain_rule_nodes(loss, net, parameter_name):
-    """The nodes on the paths from the loss to one parameter (named as in named_parameters,
-    with an element index for a tensor parameter: ``v[1,0]``).
-
-    A name that matches no parameter is a ValueError; an index that does not
-    fit the parameter an IndexError (from `minigrad.explain.explain`).
-    """
-    parameters = dict(net.named_parameters())
-    index = None
-    if parameter_name in parameters:
-        parameter = parameters[parameter_name]
-    else:
-        match = re.match(r"^(.*)\[([\d,\s]+)\]$", parameter_name)
-        if not match or match.group(1) not in parameters:
-            raise ValueError(f"no parameter named {parameter_name!r}; choose from {', '.join(parameters)}")
-        parameter = parameters[match.group(1)]
-        parts = [part.strip() for part in match.group(2).split(",")]
-        if not all(parts):
-            raise ValueError(f"{parameter_name!r} is not a parameter name with an index such as 'v[1,0]'")
-        index = tuple(int(part) for part in parts)
-    from .explain import explain
-
-    return explain(loss, parameter, index)

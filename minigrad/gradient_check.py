@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .engine import Value, no_grad
+from .modes import no_grad
+from .value import Value
 
 __all__ = ["gradcheck", "GradcheckError", "numerical_gradient"]
 

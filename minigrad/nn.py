@@ -25,10 +25,11 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from .engine import Value, sse
+from .value import Value, sse
 from .files import write_atomically
 
-__all__ = ["Module", "Linear", "Sigmoid", "Sequential", "MLP", "ScalarMLP", "initial_arrays", "parameter_names"]
+__all__ = ["Module", "Linear", "Sigmoid", "Sequential", "MLP", "ScalarMLP", "example_network", "initial_arrays",
+           "parameter_names"]
 
 
 class Module:
@@ -424,6 +425,24 @@ class ScalarMLP(Module):
         desired = [Value(float(d), name=f"Desired_{o}", requires_grad=False)
                    for o, d in enumerate(np.asarray(desired, dtype=np.float64).ravel())]
         return sse(desired, self.forward(inputs))
+
+
+def example_network(sizes=(2, 2, 2), alpha=1.0, seed=0, bias=True, scalar=False):
+    """The chapter's network with seeded weights and one seeded pattern.
+
+    Returns ``(net, inputs, desired)``: an `MLP` (or a `ScalarMLP` when
+    ``scalar``, holding the same numbers), inputs drawn from [0, 1) and a
+    one-hot desired output.  `minigrad.compare`, `minigrad.explain`'s command
+    line and the drawings all start from it.
+    """
+    sizes = list(sizes)
+    _check_sizes(sizes)
+    rng = np.random.default_rng(seed)
+    net = (ScalarMLP if scalar else MLP)(sizes, alpha=alpha, bias=bias, seed=rng)
+    inputs = rng.random(sizes[0])
+    desired = np.zeros(sizes[-1])
+    desired[rng.integers(sizes[-1])] = 1.0
+    return net, inputs, desired
 
 
 def _grid_reader(grid):

@@ -19,7 +19,8 @@ import numbers
 
 import numpy as np
 
-from .engine import Value, no_grad
+from .modes import no_grad
+from .value import Value
 
 __all__ = ["Optimizer", "SGD", "Adam"]
 

@@ -29,7 +29,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .engine import no_grad, sse
+from .modes import no_grad
+from .value import sse
 from .nn import ScalarMLP
 from .optim import SGD, Optimizer
 

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 import minigrad
-from minigrad import cli, textbook
-from minigrad import explain as explain_module
-from minigrad.compare import Comparison, compare, element_name, relative_difference
+from minigrad import cli, nn, textbook
+from minigrad import explaining as explain_module
+from minigrad.comparing import Comparison, compare, element_name, relative_difference
 from minigrad.nn import MLP, ScalarMLP
 from readme_text import assert_matches_readme
 
@@ -48,7 +48,7 @@ def test_every_alpha_and_the_largest_network():
 
 def test_rows_hold_the_formula_values_and_names():
     result = compare(sizes=(2, 3, 2), alpha=2.0, seed=5)
-    model, inputs, desired = cli.example_network([2, 3, 2], alpha=2.0, seed=5)
+    model, inputs, desired = nn.example_network([2, 3, 2], alpha=2.0, seed=5)
     formulas = textbook.gradients(inputs, desired, model.w.data, model.v.data, alpha=2.0,
                                   bias_hidden=model.bias_hidden.data, bias_output=model.bias_output.data)
     names = [row.name for row in result.rows]
@@ -275,7 +275,7 @@ def test_gradient_scales_bound_the_gradients_and_match_single_products():
 
 
 def test_an_alpha_that_contradicts_the_model_is_an_error():
-    model, inputs, desired = cli.example_network([2, 2, 2], alpha=2.0)
+    model, inputs, desired = nn.example_network([2, 2, 2], alpha=2.0)
     with pytest.raises(ValueError, match=r"compare: alpha=4.0 differs from the model's alpha=2.0"):
         compare(model, inputs, desired, alpha=4.0)
     assert compare(model, inputs, desired, alpha=2.0).ok and compare(model, inputs, desired).ok

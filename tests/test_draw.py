@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from minigrad import cli
+from minigrad import cli, nn
 import minigrad.drawing as draw_module
 from minigrad.drawing import DotNotFoundError, draw, to_dot
 from minigrad.nn import MLP
@@ -68,7 +68,7 @@ def svg_texts(svg_bytes):
 
 def chapter_scalar_net(seed=0):
     """The chapter's 2-2-2 net weight by weight, its inputs and targets (as the CLI builds it)."""
-    net, inputs, desired = cli.example_network([2, 2, 2], alpha=1.0, seed=seed, bias=True, scalar=True)
+    net, inputs, desired = nn.example_network([2, 2, 2], alpha=1.0, seed=seed, bias=True, scalar=True)
     return net, net.loss(inputs, desired)
 
 
@@ -99,7 +99,7 @@ def test_scalar_network_shows_the_chapter_names_and_the_errors():
                  "NdInpt_hidden_1", "H_0", "H_1", "NdInpt_0", "NdInpt_1", "A_0", "A_1"]:
         statement_of(dot, name)
     assert dot.count("sigmoid α=1>") == 4
-    errors = loss._ctx
+    errors = loss.saved
     sse_line = [line for line in node_lines(dot).values() if "label=<sse<br/>" in line]
     assert len(sse_line) == 1
     assert f"E_0 = {errors[0]:.4g}" in sse_line[0] and f"E_1 = {errors[1]:.4g}" in sse_line[0]
@@ -281,11 +281,11 @@ def test_show_data_and_show_grad_leave_out_fields_and_rankdir_is_passed_on():
 def chain_rule_nodes_by_hand(net, loss):
     """The nodes from the loss down to v[1,0]: v[1,0], v[1,0]·H_1, the sum, NdInpt_0, A_0, SSE."""
     v10 = named_parameter(net, "v[1,0]")
-    a0 = loss._parents[2]
-    ndinpt0 = a0._parents[0]
-    weighted_sum = ndinpt0._parents[0]
-    product = weighted_sum._parents[1]
-    assert (a0.name, ndinpt0.name, product._parents[0]) == ("A_0", "NdInpt_0", v10)
+    a0 = loss.parents[2]
+    ndinpt0 = a0.parents[0]
+    weighted_sum = ndinpt0.parents[0]
+    product = weighted_sum.parents[1]
+    assert (a0.name, ndinpt0.name, product.parents[0]) == ("A_0", "NdInpt_0", v10)
     return {loss, a0, ndinpt0, weighted_sum, product, v10}
 
 
@@ -322,7 +322,7 @@ def test_highlight_accepts_anything_with_nodes():
 
 
 def test_highlight_with_explain():
-    import minigrad.explain as explain_module
+    import minigrad.explaining as explain_module
 
     net, loss = chapter_scalar_net()
     v10 = named_parameter(net, "v[1,0]")
@@ -379,7 +379,7 @@ def test_draw_writes_an_svg_that_dot_rendered_with_the_labels(tmp_path):
     texts = svg_texts(path.read_bytes())
     v10 = named_parameter(net, "v[1,0]")
     for expected in ["v[1,0]", "w[0,1]", "NdInpt_0", "H_1", "A_0", "sse", "sigmoid α=1",
-                     f"E_0 = {loss._ctx[0]:.4g}", f"grad {v10.grad:.4g}", "hidden layer", "output layer"]:
+                     f"E_0 = {loss.saved[0]:.4g}", f"grad {v10.grad:.4g}", "hidden layer", "output layer"]:
         assert expected in texts, expected
     assert sorted(os.listdir(tmp_path)) == ["graph.svg"]  # no temporary file left behind
 
@@ -518,16 +518,13 @@ def test_draw_keeps_the_old_file_when_the_write_fails(tmp_path, monkeypatch):
 # ---------------------------------------------------------------------------
 
 
-def parse(argv):
-    parser = argparse.ArgumentParser()
-    cli.add_network_arguments(parser)
-    draw_module.add_arguments(parser)
-    return parser.parse_args(argv)
+def run_draw(argv):
+    return cli.main(["draw", *argv])
 
 
 def test_command_line_writes_dot_text_of_the_scalar_net_by_default(tmp_path, capsys):
     out = tmp_path / "net.dot"
-    assert draw_module.run(parse(["--layers", "2", "2", "2", "--seed", "0", "--out", str(out)])) == 0
+    assert run_draw(["--layers", "2", "2", "2", "--seed", "0", "--out", str(out)]) == 0
     text = out.read_text(encoding="utf-8")
     assert text.startswith("digraph minigrad {") and "<b>v[1,0]</b>" in text and NOT_COMPUTED not in text
     loss, options = _forward_backward(scalar=True)
@@ -536,7 +533,7 @@ def test_command_line_writes_dot_text_of_the_scalar_net_by_default(tmp_path, cap
 
 
 def _forward_backward(scalar, layers=(2, 2, 2)):
-    net, inputs, desired = cli.example_network(list(layers), 1.0, 0, True, scalar)
+    net, inputs, desired = nn.example_network(list(layers), 1.0, 0, True, scalar)
     loss = net.loss(inputs, desired)
     loss.backward()
     return loss, {"params": net.named_parameters()}
@@ -544,17 +541,17 @@ def _forward_backward(scalar, layers=(2, 2, 2)):
 
 def test_command_line_format_tensor_and_highlight(tmp_path):
     out = tmp_path / "graph.txt"
-    assert draw_module.run(parse(["--tensor", "--format", "dot", "--out", str(out), "--rankdir", "TB"])) == 0
+    assert run_draw(["--tensor", "--format", "dot", "--out", str(out), "--rankdir", "TB"]) == 0
     text = out.read_text(encoding="utf-8")
     assert "<b>v</b>" in text and "label=<@>" in text and "rankdir=TB" in text
     big = tmp_path / "big.dot"
-    draw_module.run(parse(["--layers", "8", "8", "2", "--out", str(big)]))
+    run_draw(["--layers", "8", "8", "2", "--out", str(big)])
     assert "<b>w</b>" in big.read_text(encoding="utf-8")  # bigger nets default to tensors
     marked = tmp_path / "marked.dot"
-    draw_module.run(parse(["--highlight", "v[1,0]", "--out", str(marked)]))
+    run_draw(["--highlight", "v[1,0]", "--out", str(marked)])
     check_highlight(marked.read_text(encoding="utf-8"), 6)
     marked_tensor = tmp_path / "marked_tensor.dot"
-    draw_module.run(parse(["--tensor", "--highlight", "v[1,0]", "--out", str(marked_tensor)]))
+    run_draw(["--tensor", "--highlight", "v[1,0]", "--out", str(marked_tensor)])
     assert HIGHLIGHT_FILL in statement_of(marked_tensor.read_text(encoding="utf-8"), "v")
 
 
@@ -583,10 +580,9 @@ def one_line_error(capsys):
      "minigrad draw: --highlight v[1]: index (1,) has 1 entries but param has shape (2, 2)"),
     (["--tensor", "--highlight", "v[1,,0]"],
      "minigrad draw: --highlight v[1,,0]: 'v[1,,0]' is not a parameter name with an index such as 'v[1,0]'"),
-    (["--layers", "2"], "minigrad draw: --layers needs at least two positive sizes (inputs ... outputs), got [2]"),
-    (["--layers", "2", "0", "2"],
-     "minigrad draw: --layers needs at least two positive sizes (inputs ... outputs), got [2, 0, 2]"),
-    (["--max-nodes", "0"], "minigrad draw: --max-nodes must be a positive integer, got 0"),
+    (["--layers", "2"], "minigrad draw: --layers needs at least two sizes (inputs ... outputs), got [2]"),
+    (["--layers", "2", "0", "2"], "minigrad draw: --layers: must be a positive integer, got 0"),
+    (["--max-nodes", "0"], "minigrad draw: --max-nodes: must be a positive integer, got 0"),
     (["--out", "{tmp}/missing/graph.dot"], "minigrad draw: cannot write '{tmp}/missing/graph.dot': "
                                            "folder '{tmp}/missing' does not exist; nothing was written"),
     (["--out", "{tmp}/folder.dot"], "minigrad draw: '{tmp}/folder.dot' is a folder, not a file name"),
@@ -597,7 +593,7 @@ def test_command_line_bad_arguments_are_one_line_errors_with_exit_code_2(tmp_pat
     arguments = [argument.replace("{tmp}", str(tmp_path)) for argument in arguments]
     if "--out" not in arguments:
         arguments += ["--out", str(tmp_path / "graph.dot")]
-    assert draw_module.run(parse(arguments)) == 2
+    assert run_draw(arguments) == 2
     assert one_line_error(capsys) == message.replace("{tmp}", str(tmp_path))
     assert sorted(os.listdir(tmp_path)) == ["folder.dot"]  # nothing written, no temporary file
 
@@ -607,7 +603,7 @@ def test_command_line_leaves_a_read_only_out_file_as_it_was(tmp_path, capsys):
     out.write_bytes(b"an older picture")
     out.chmod(0o444)
     try:
-        assert draw_module.run(parse(["--out", str(out)])) == 2
+        assert run_draw(["--out", str(out)]) == 2
         assert one_line_error(capsys) == f"minigrad draw: {str(out)!r} is read-only; it was left as it was"
         assert out.read_bytes() == b"an older picture"
         assert sorted(os.listdir(tmp_path)) == ["graph.dot"]
@@ -616,13 +612,13 @@ def test_command_line_leaves_a_read_only_out_file_as_it_was(tmp_path, capsys):
 
 
 def test_command_line_reports_too_many_chain_rule_paths_as_a_usage_error(monkeypatch, tmp_path, capsys):
-    from minigrad.explain import PathExplosionError
+    from minigrad.explaining import PathExplosionError
 
     def too_many(loss, net, parameter_name):
         raise PathExplosionError("explain: more than 10000 paths lead to w[0,0]; pass max_paths= to allow more")
 
-    monkeypatch.setattr(draw_module, "_chain_rule_nodes", too_many)
-    assert draw_module.run(parse(["--highlight", "w[0,0]", "--out", str(tmp_path / "graph.dot")])) == 2
+    monkeypatch.setattr(cli, "_chain_rule_nodes", too_many)
+    assert run_draw(["--highlight", "w[0,0]", "--out", str(tmp_path / "graph.dot")]) == 2
     assert one_line_error(capsys) == ("minigrad draw: --highlight w[0,0]: more than 10000 paths lead to w[0,0]; "
                                       "pass max_paths= to allow more")
     assert os.listdir(tmp_path) == []
@@ -631,7 +627,7 @@ def test_command_line_reports_too_many_chain_rule_paths_as_a_usage_error(monkeyp
 def test_command_line_without_dot_into_a_missing_folder_is_a_one_line_error(monkeypatch, tmp_path, capsys):
     hide_dot(monkeypatch, tmp_path)  # rendering fails, and so does the DOT fallback: the folder is missing
     out = tmp_path / "missing" / "graph.svg"
-    assert draw_module.run(parse(["--out", str(out)])) == 2
+    assert run_draw(["--out", str(out)]) == 2
     assert one_line_error(capsys) == (f"minigrad draw: cannot write {str(out.with_suffix('.dot'))!r}: "
                                       f"folder {str(out.parent)!r} does not exist; nothing was written")
 
@@ -639,7 +635,7 @@ def test_command_line_without_dot_into_a_missing_folder_is_a_one_line_error(monk
 @needs_dot
 def test_command_line_renders_svg(tmp_path):
     out = tmp_path / "graph.svg"
-    assert draw_module.run(parse(["--out", str(out), "--alpha", "0.5"])) == 0
+    assert run_draw(["--out", str(out), "--alpha", "0.5"]) == 0
     texts = svg_texts(out.read_bytes())
     assert "A_1" in texts and "sigmoid α=0.5" in texts
 
@@ -647,7 +643,7 @@ def test_command_line_renders_svg(tmp_path):
 def test_command_line_writes_dot_instead_when_dot_is_missing(monkeypatch, tmp_path, capsys):
     hide_dot(monkeypatch, tmp_path)
     out = tmp_path / "graph.svg"
-    assert draw_module.run(parse(["--out", str(out)])) == 0
+    assert run_draw(["--out", str(out)]) == 0
     assert not out.exists()
     assert (tmp_path / "graph.dot").read_text(encoding="utf-8").startswith("digraph minigrad {")
     message = capsys.readouterr().err

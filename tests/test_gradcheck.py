@@ -3,7 +3,7 @@
 import pytest
 
 import minigrad as mg
-from minigrad.engine import MUL, Op
+from minigrad.ops import MUL, Op
 
 
 def test_gradcheck_passes_correct_gradients(rng):
@@ -21,7 +21,7 @@ class WrongMul(Op):
         self.factor = factor
 
     def backward(self, grad, node):
-        a, b = node._parents
+        a, b = node.parents
         return grad * b.data * self.factor, grad * a.data
 
 

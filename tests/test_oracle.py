@@ -1,11 +1,12 @@
-"""Random expression graphs (every op of `minigrad.engine.OPS`, scalar and
+"""Random expression graphs (every op of `minigrad.ops.OPS`, scalar and
 tensor Values mixed, nodes reused, constants on either side) checked against
 the HIPS autograd package, an independent autodiff, and against central
 differences.  `tests/fuzz.py` runs the same checks on thousands of graphs."""
 
 from hypothesis import HealthCheck, given, seed, settings
 
-from minigrad.engine import GETITEM, MATMUL, OPS, POW, SSE_OP, _is_basic_index
+from minigrad.numerics import is_basic_index
+from minigrad.ops import GETITEM, MATMUL, OPS, POW, SSE_SCALARS
 from strategies import (ENGINE_OPS_EXERCISED, check_against_autograd, check_against_central_differences,
                         make_leaves, programs, run)
 
@@ -40,13 +41,13 @@ def _features(loss):
         seen.add(id(node))
         found.add(node.op.name)
         parents = node.parents
-        if node.op is GETITEM and not _is_basic_index(node._ctx):
+        if node.op is GETITEM and not is_basic_index(node.saved):
             found.add("getitem with an integer array")
         if node.op is MATMUL and all(parent.requires_grad for parent in parents):
             found.add("matmul of two Values")
         if node.op is POW and all(parent.requires_grad for parent in parents):
             found.add("pow with a Value base and exponent")
-        if node.op is SSE_OP and type(node._ctx) is list:
+        if node.op is SSE_SCALARS:
             found.add("sse of scalar lists")
         kinds = {type(parent.data) is float for parent in parents}
         if kinds == {True, False}:

@@ -116,7 +116,7 @@ def test_matmul_stack_and_sse_mismatches():
         mg.stack([])
     with pytest.raises(ValueError, match=r"sse: desired has shape \(\) but actual has shape \(1,\)"):
         mg.sse(mg.Value(1.0), mg.Value(np.ones(1)))
-    with pytest.raises(ValueError, match=r"sse: a list of Values must hold scalars, got an entry of shape \(2,\)"):
+    with pytest.raises(ValueError, match=r"sse: a list of Values must hold Python-float scalars, but actual\[1\] holds an array of shape \(2,\)"):
         mg.sse([0.0, 0.0], [mg.Value(1.0), mg.Value(np.ones(2))])
 
 

@@ -44,18 +44,14 @@ from typing import Optional
 
 import numpy as np
 
-from .compare import element_name, relative_difference
-from .engine import Value, _reduce_to_shape, topological_order
+from . import ops
+from .backward import topological_order, unbroadcast
+from .comparing import element_name, relative_difference
+from .value import Value
 
-__all__ = ["explain", "Explanation", "Factor", "PathExplosionError", "HELP", "add_arguments", "run"]
-
-HELP = "list every chain-rule path from the loss to one weight, factor by factor, beside its gradient"
+__all__ = ["explain", "Explanation", "Factor", "PathExplosionError"]
 
 DEFAULT_MAX_PATHS = 10_000
-
-# Ops whose local derivative is exactly 1 (they only add or move elements):
-# folded into the next factor when the chain is printed, as the chapter does.
-_IDENTITY_OPS = {"add", "reshape", "transpose", "getitem", "stack", "sum"}
 
 
 class PathExplosionError(RuntimeError):
@@ -91,8 +87,9 @@ class Factor:
 
     @property
     def is_identity(self):
-        """True for a factor that is 1 by the op's nature (add, reshape, ...)."""
-        return self.op.name in _IDENTITY_OPS or (self.op.name == "sub" and self.position == 0)
+        """True for a factor that is 1 by the op's nature (add, reshape, ...): folded
+        into the next factor when the chain is printed, as the chapter does."""
+        return self.op.passes_gradient(self.position, self.child)
 
 
 class Explanation:
@@ -249,7 +246,7 @@ def _graph_names(loss, nodes, weight_names):
     sigmoid_depth = 0
     role = {}
     # Roles, from the loss down (breadth-first, so the output layer comes first).
-    if loss.op is not None and loss.op.name == "sse":
+    if loss.op in _SSE_OPS:
         parents = loss.parents
         for position, parent in enumerate(parents):
             if parent.name is None:
@@ -257,7 +254,7 @@ def _graph_names(loss, nodes, weight_names):
                 stem = "A" if is_actual else "Desired"
                 role.setdefault(parent, stem if o is None else f"{stem}_{o}")
     for node in nodes:  # nodes come loss-first
-        if node.op is not None and node.op.name == "sigmoid":
+        if node.op is ops.SIGMOID:
             if node.name is None and node not in role:
                 sigmoid_depth += 1
                 role[node] = "H" if sigmoid_depth == 1 else f"H{sigmoid_depth}"
@@ -274,7 +271,7 @@ def _graph_names(loss, nodes, weight_names):
         elif node in role:
             names[node] = role[node]
         elif node is loss:
-            names[node] = "SSE" if node.op is not None and node.op.name == "sse" else "loss"
+            names[node] = "SSE" if node.op in _SSE_OPS else "loss"
         elif node.op is None:
             names[node] = _leaf_name(node, weight_names)
         else:
@@ -294,7 +291,7 @@ def _leaf_name(node, weight_names):
 
 
 def _expression(node, names, weight_names):
-    symbol = {"add": "+", "sub": "−", "mul": "·", "matmul": "@", "div": "/"}.get(node.op.name)
+    symbol = node.op.infix
     operands = []
     for parent in node.parents:
         if parent not in names:
@@ -312,7 +309,7 @@ def _input_multipliers(nodes):
     """{(a, b) parents of a mul/matmul with a ``w`` weight: (weight name, i)} for naming inputs I_i."""
     found = {}
     for node in nodes:
-        if node.op is None or node.op.name not in ("mul", "matmul"):
+        if node.op is None or not node.op.product:
             continue
         for parent in node.parents:
             name = parent.name or ""
@@ -333,28 +330,17 @@ def _is_activation(name):
     return bool(re.fullmatch(r"(H\d*|I|A)(_\d+)?", name))
 
 
+_SSE_OPS = (ops.SSE, ops.SSE_SCALARS)
+
+
 def _sse_parent_role(node, position):
-    """(is_actual, o) for parent ``position`` of an ``sse`` node; o is the
-    output's index in the list form, None in the tensor form.
-
-    The list form (a network built weight by weight) has the parents
-    desired_0 … desired_{O−1}, actual_0 … actual_{O−1}, and records its errors
-    as a list (``_ctx``); the tensor form has the parents (desired, actual)
-    and records an array or a float.  The parent count cannot tell them
-    apart: a single-output list form also has two parents.
-    """
-    if isinstance(node._ctx, list):
-        half = len(node.parents) // 2
-        return position >= half, position % half
-    return position == 1, None
-
-
-def _partial_text(node, position):
-    op = node.op
-    partials = op.partials or ("?",)
-    if op.name == "sse":
-        return partials[1] if _sse_parent_role(node, position)[0] else partials[0]
-    return partials[min(position, len(partials) - 1)]
+    """(is_actual, o) for parent ``position`` of an SSE node: whether it is the
+    actual (not the desired) side, and the output o it belongs to (None for
+    the array form, whose element index says it)."""
+    is_actual = node.op.equation(position, node) == ops.SSE.equations[1]
+    if node.op is ops.SSE_SCALARS:
+        return is_actual, node.op.output_index(position, node)
+    return is_actual, None
 
 
 def _is_output_activation(name):
@@ -362,45 +348,46 @@ def _is_output_activation(name):
 
 
 def _formula(node, child_index, parent, parent_index, position, names):
-    """(partial, formula in the graph's names, chapter equation) for one factor."""
+    """(partial, formula in the graph's names, chapter equation) for one factor.
+
+    The op's own partial (its template in ``op.partials``), filled with the
+    names of the elements it involves; the chapter's equation from the op,
+    refined where the names say which layer a factor belongs to.
+    """
     op = node.op
-    partial = _partial_text(node, position)
-    name = op.name
-    if name == "sse":
+    partial = op.partial(position, node)
+    equation = op.equation(position, node)
+    symbols = {"out": element_name(names[node], child_index)}
+    if op in _SSE_OPS:
         is_actual, o = _sse_parent_role(node, position)
-        if o is None and parent_index:  # tensor form: the element's index
+        if o is None and parent_index:  # the array form: the element's index
             o = ",".join(map(str, parent_index))
-        error = "E" if o is None else f"E_{o}"
-        if is_actual:
-            return partial, f"−{error} = {error}·(−1)", "6.17·6.21"
-        return partial, error, "6.17"
-    if name == "sigmoid":
+        symbols["E"] = "E" if o is None else f"E_{o}"
+    elif op is ops.SIGMOID:
         # Eq. 6.23 is Eq. 6.2 at an output node (A_o = F_o); at a hidden node
         # (H_h), or any other sigmoid, the slope is Eq. 6.2 itself.
-        F = element_name(names[node], child_index)
-        return partial, f"α·{F}·(1 − {F})", "6.23" if _is_output_activation(names[node]) else "6.2"
-    if name in ("mul", "matmul"):
-        other_position = 1 - position
-        other = node.parents[other_position]
-        other_index = _matmul_partner_index(node, child_index, parent_index, position) if name == "matmul" \
+        if _is_output_activation(names[node]):
+            equation = "6.23"
+    elif op.product:  # mul, matmul: the partial for one operand is the other
+        other = node.parents[1 - position]
+        other_index = _matmul_partner_index(node, child_index, parent_index, position) if op is ops.MATMUL \
             else _broadcast_index(other, child_index)
         other_name = element_name(names[other], other_index) if other_index is not None else names[other]
-        equation = None
+        symbols["a" if position == 1 else "b"] = other_name
         if parent.is_leaf and _is_activation(other_name):
             # ∂NdInpt/∂weight is the activation it multiplies: Eq. 6.27 at the
             # output layer (H_h), the same step one layer down for w (I_i).
             equation = "6.27 one layer down" if other_name.startswith("I") else "6.27"
-        if equation is None and _is_activation(element_name(names[parent], parent_index)) \
-                and re.match(r"v(\[|$)", names[other]):
+        elif _is_activation(element_name(names[parent], parent_index)) and re.match(r"v(\[|$)", names[other]):
             equation = "6.25"  # ∂NdInpt_o/∂H_h = v[h,o], from NdInpt_o = Σ_h v[h,o] H_h
-        return partial, other_name, equation
-    if name in ("add", "reshape", "transpose", "getitem", "stack", "sum"):
-        return partial, "1", None
-    if name == "sub":
-        return partial, "1" if position == 0 else "−1", "6.21" if position == 1 else None
-    if name == "neg":
-        return partial, "−1", None
-    return partial, partial, None
+    elif len(node.parents) >= 1:
+        for symbol, parent_position in (("a", 0), ("b", 1)):
+            if parent_position < len(node.parents):
+                other = node.parents[parent_position]
+                other_index = _broadcast_index(other, child_index)
+                symbols[symbol] = element_name(names[other], other_index) if other_index is not None \
+                    else names[other]
+    return partial, op.partial(position, node, **symbols), equation
 
 
 def _broadcast_index(other, child_index):
@@ -458,9 +445,9 @@ def _jacobian_rows(node, index):
         if value is None or not parent.requires_grad:
             rows.append(None)
             continue
-        value = _reduce_to_shape(value, parent.data)
+        value = unbroadcast(value, parent.data)
         with np.errstate(invalid="ignore"):
-            mark = _reduce_to_shape(mark, parent.data) if mark is not None else value
+            mark = unbroadcast(mark, parent.data) if mark is not None else value
         connected = np.isnan(mark) | (np.asarray(value) != 0)
         rows.append((np.asarray(value, dtype=np.float64), connected))
     return rows
@@ -575,58 +562,3 @@ def explain(loss, param, index=None, *, max_paths=DEFAULT_MAX_PATHS):
     steps = [[step for step, _ in path] + [target] for path in found_paths]
     factors = [[factor for _, factor in path] for path in found_paths]
     return Explanation(loss, param, index if np.ndim(param.data) else (), steps, factors, names)
-
-
-# ---------------------------------------------------------------------------
-# Command line
-# ---------------------------------------------------------------------------
-
-
-def add_arguments(parser):
-    parser.add_argument("--weight", choices=("v", "w", "bias_output", "bias_hidden"), default="v",
-                        help="which parameter (default v, the hidden→output weights of Eq. 6.30)")
-    parser.add_argument("--index", type=int, nargs="+", default=None, metavar="K",
-                        help="the element, e.g. --index 1 0 for v[1,0] (default: the first element)")
-    parser.add_argument("--scalar", action="store_true",
-                        help="build the network weight by weight from scalar Values (nodes named as in the chapter)")
-    parser.add_argument("--latex", action="store_true", help="also print the chain rule as LaTeX")
-
-
-def run(args):
-    import sys
-
-    from .cli import example_network
-
-    if len(args.layers) != 3:
-        print(f"minigrad explain: --weight names the chapter's one-hidden-layer parameters; --layers needs three "
-              f"sizes (inputs hidden outputs), got {args.layers}", file=sys.stderr)
-        return 2
-    if args.weight.startswith("bias") and not args.bias:
-        print(f"minigrad explain: --weight {args.weight} needs the biases (drop --no-bias)", file=sys.stderr)
-        return 2
-    net, inputs, desired = example_network(args.layers, alpha=args.alpha, seed=args.seed, bias=args.bias,
-                                           scalar=args.scalar)
-    dims = 1 if args.weight.startswith("bias") else 2
-    index = tuple(args.index) if args.index is not None else (0,) * dims
-    if len(index) != dims:
-        print(f"minigrad explain: {args.weight} needs {dims} index value{'s' if dims > 1 else ''}, got {list(index)}",
-              file=sys.stderr)
-        return 2
-    parameter = getattr(net, args.weight)
-    try:
-        if args.scalar:
-            for k in index:
-                if not 0 <= k < len(parameter):
-                    raise IndexError(f"explain: index {list(index)} is out of range for {args.weight}")
-                parameter = parameter[k]
-            explanation = explain(net.loss(inputs, desired), parameter)
-        else:
-            explanation = explain(net.loss(inputs, desired), parameter, index)
-    except (IndexError, ValueError, PathExplosionError) as error:
-        print(f"minigrad {error}", file=sys.stderr)
-        return 2
-    print(explanation)
-    if args.latex:
-        print()
-        print(explanation.to_latex())
-    return 0 if explanation.agrees() else 1

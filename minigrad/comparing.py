@@ -6,12 +6,9 @@ own forward pass, made of the engine's primitive ops, then ``backward()``) and
 with `minigrad.textbook` (the chapter's hand-derived formulas in numpy, which
 share no code with the engine), and lists every weight element side by side.
 
-Command line::
-
-    python -m minigrad compare --layers 2 2 2 --alpha 1.0 --seed 0
-
-prints the table and exits with status 1 when any row differs by more than
-the tolerance (printed under the table).
+The command line ``python -m minigrad compare --layers 2 2 2`` prints the
+table and exits with status 1 when any row differs by more than the
+tolerance (printed under the table).
 """
 
 from __future__ import annotations
@@ -23,11 +20,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import textbook
-from .nn import MLP, ScalarMLP
+from .nn import MLP, ScalarMLP, example_network
 
-__all__ = ["compare", "Comparison", "Row", "relative_difference", "element_name", "HELP", "add_arguments", "run"]
-
-HELP = "compare reverse mode with the chapter's hand-derived gradients (Eq. 6.30 and the w[i,h] formula)"
+__all__ = ["compare", "Comparison", "Row", "relative_difference", "element_name"]
 
 #: Order of the rows: the chapter's order (hidden → output first), then one layer down.
 PARAMETER_ORDER = ("v", "bias_output", "w", "bias_hidden")
@@ -181,7 +176,7 @@ def compare(model=None, inputs=None, desired=None, *, sizes=(2, 2, 2), alpha=Non
     ``model``: a one-hidden-layer `minigrad.nn.MLP` or `ScalarMLP`, whose
     weights, α and biases are used (an ``alpha`` given too must equal the
     model's); without one, a seeded network of ``sizes``, ``alpha`` (default
-    1.0), ``bias`` from `minigrad.cli.example_network`.
+    1.0), ``bias`` from `minigrad.nn.example_network`.
     ``inputs`` (one pattern) and ``desired`` default to that function's
     seeded pattern for ``seed``.  ``scalar`` differentiates the network
     built weight by weight from scalar Values instead of tensors and ``@``.
@@ -195,8 +190,6 @@ def compare(model=None, inputs=None, desired=None, *, sizes=(2, 2, 2), alpha=Non
     elements in row-major order.  The relative difference of a row is
     `relative_difference`.
     """
-    from .cli import example_network
-
     if model is None:
         sizes = tuple(int(n) for n in sizes)
         if len(sizes) != 3:
@@ -244,36 +237,3 @@ def compare(model=None, inputs=None, desired=None, *, sizes=(2, 2, 2), alpha=Non
                    f"{'with' if has_bias else 'without'} biases; autodiff {built}, formula from "
                    f"minigrad.textbook (Eq. 6.30 and the w[i,h] formula)")
     return Comparison(rows, tolerance, description)
-
-
-# ---------------------------------------------------------------------------
-# Command line
-# ---------------------------------------------------------------------------
-
-
-def add_arguments(parser):
-    parser.add_argument("--tolerance", type=float, default=1e-10,
-                        help="largest relative difference accepted (default 1e-10)")
-    parser.add_argument("--scalar", action="store_true",
-                        help="differentiate the network built weight by weight from scalar Values")
-
-
-def run(args):
-    import sys
-
-    if len(args.layers) != 3:
-        print(f"minigrad compare: the chapter's formulas cover exactly one hidden layer: "
-              f"--layers needs three sizes (inputs hidden outputs), got {len(args.layers)}: {args.layers}",
-              file=sys.stderr)
-        return 2
-    if not (args.alpha > 0 and math.isfinite(args.alpha)):
-        print(f"minigrad compare: --alpha must be finite and > 0, got {args.alpha}", file=sys.stderr)
-        return 2
-    try:
-        result = compare(sizes=tuple(args.layers), alpha=args.alpha, seed=args.seed, bias=args.bias,
-                         scalar=args.scalar, tolerance=args.tolerance)
-    except ValueError as error:
-        print(f"minigrad compare: {error}", file=sys.stderr)
-        return 2
-    print(result)
-    return 0 if result.ok else 1

@@ -1,0 +1,188 @@
+"""Reverse mode: walk the recorded graph from the loss back to the leaves.
+
+The algorithm (Kahn's, so no recursion: a graph a million ops deep is fine):
+
+1. Count, for every node that needs a gradient, how many edges lead into it
+   from the nodes that consume it.
+2. Start at the root with the seed.  Take a node whose consumers have all
+   delivered (its gradient is then complete), ask its op for the gradient of
+   each parent, undo broadcasting (`unbroadcast`, the one place it is done),
+   and add it to what the parent has received.  A parent whose count drops
+   to zero is ready.
+3. Leaves add this pass's gradient to what they hold (they accumulate across
+   calls, as in PyTorch), all at once at the end and under a lock, so a pass
+   that fails half-way leaves them as they were and concurrent passes over
+   shared parameters add up exactly.
+
+The bookkeeping lives in this call's own dicts, never on the nodes, so
+several threads may walk graphs that share nodes.  Every node keeps this
+pass's gradient in ``.grad`` afterwards (drawings and `explain` show them).
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from .modes import AnomalyError, describe_node, state
+
+__all__ = ["backward", "unbroadcast", "topological_order", "StaleGraphError"]
+
+_ndarray = np.ndarray
+_leaf_lock = threading.Lock()
+
+
+class StaleGraphError(RuntimeError):
+    """A Value in the graph changed (``.data`` assigned) after the graph recorded it."""
+
+
+def backward(root, seed):
+    """Fill ``.grad`` on every node of ``root``'s graph that needs one; ``seed`` is ∂root/∂root."""
+    if not root.parents:  # backward on a leaf: d root / d root = 1
+        with _leaf_lock:
+            root.grad = seed if root.grad is None else _add(root.grad, seed)
+        return
+    _check_fresh(root, root)
+
+    # 1. For every inner node that needs a gradient: [gradient so far, consumers still to deliver].
+    inner = {}
+    stack = [root]
+    while stack:
+        for parent in stack.pop().parents:
+            if parent.requires_grad and parent.parents:
+                entry = inner.get(parent)
+                if entry is None:
+                    inner[parent] = [None, 1]
+                    stack.append(parent)
+                else:
+                    entry[1] += 1
+
+    # 2. Hand gradients down, each node once its gradient is complete.
+    anomaly = state.anomaly
+    leaves = {}
+    inner[root] = [seed, 0]
+    ready = [root]
+    while ready:
+        node = ready.pop()
+        grad = node.grad = inner.pop(node)[0]
+        parent_grads = node.op.backward(grad, node)
+        if anomaly:
+            _check_backward(node, parent_grads)
+        born = node._born
+        for parent, parent_grad in zip(node.parents, parent_grads):
+            if parent._version > born:
+                _stale(parent, node)
+            if not parent.requires_grad:
+                continue
+            data = parent._data
+            # NOTE: the common cases (floats; arrays of the parent's shape and dtype) are
+            # decided here without a call: it pays on small graphs.
+            if type(parent_grad) is _ndarray and type(data) is _ndarray:
+                if parent_grad.dtype is not data.dtype or parent_grad.shape != data.shape:
+                    parent_grad = unbroadcast(parent_grad, data)
+            elif type(parent_grad) is not float or type(data) is not float:
+                parent_grad = unbroadcast(parent_grad, data)
+            entry = inner.get(parent)
+            if entry is not None:
+                entry[0] = parent_grad if entry[0] is None else _add(entry[0], parent_grad)
+                entry[1] -= 1
+                if entry[1] == 0:
+                    ready.append(parent)
+            elif parent in leaves:
+                leaves[parent] = _add(leaves[parent], parent_grad)
+            elif type(parent_grad) is _ndarray and (parent_grad is grad or parent_grad.base is not None):
+                leaves[parent] = parent_grad.copy()  # NOTE: a leaf owns its gradient, never another's or a view
+            else:
+                leaves[parent] = parent_grad
+
+    # 3. Leaves accumulate across calls.
+    with _leaf_lock:
+        for leaf, grad in leaves.items():
+            leaf.grad = grad if leaf.grad is None else _add(leaf.grad, grad)
+
+
+def unbroadcast(grad, like):
+    """The one place where broadcasting is undone.
+
+    A gradient computed for a broadcast result is summed over the axes that
+    broadcasting added or stretched, so that it has the shape of ``like``
+    (the input's data), and its dtype: float32 inputs get float32 gradients,
+    float inputs get floats, 0-d arrays get 0-d arrays.
+    """
+    if type(like) is float:
+        return grad if type(grad) is float else float(np.sum(grad))
+    if type(grad) is _ndarray and grad.dtype is like.dtype and grad.shape == like.shape:
+        return grad
+    grad = np.asarray(grad)
+    shape = like.shape
+    if grad.shape != shape:
+        # NOTE: np.add.reduce is ndarray.sum without its Python-level wrapper.
+        extra = grad.ndim - len(shape)
+        if extra > 0:  # axes that broadcasting added in front
+            grad = np.add.reduce(grad, axis=0 if extra == 1 else tuple(range(extra)))
+        if grad.shape != shape:  # axes of size 1 that broadcasting stretched
+            stretched = tuple(axis for axis, size in enumerate(shape) if size == 1 and grad.shape[axis] != 1)
+            if stretched:
+                grad = np.add.reduce(grad, axis=stretched, keepdims=True)
+            if grad.shape != shape:
+                grad = np.broadcast_to(grad, shape)  # a scalar gradient for an array input
+    if grad.dtype is not like.dtype:
+        grad = grad.astype(like.dtype)
+    return grad
+
+
+def topological_order(root):
+    """Every node of ``root``'s graph, each after all of its parents (root last).
+
+    Iterative depth-first search, visiting parents in argument order, so the
+    order is the same for the same graph (drawings and `explain` rely on it).
+    Constants are included; backward visits only the nodes that need a gradient.
+    """
+    order = []
+    started = set()
+    stack = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if node in started:  # NOTE: marked when expanded, not when pushed, so a
+            continue         # parent pushed late still lands before its children
+        started.add(node)
+        stack.append((node, True))
+        for parent in reversed(node.parents):  # reversed: the first argument is visited first
+            if parent not in started:
+                stack.append((parent, False))
+    return order
+
+
+def _add(running, more):
+    """running + more, keeping 0-d arrays arrays (numpy's 0-d sums are scalars)."""
+    total = running + more
+    if type(total) is float or type(total) is _ndarray:
+        return total
+    return np.asarray(total)
+
+
+def _check_fresh(node, consumer):
+    if node._version > consumer._born:
+        _stale(node, consumer)
+
+
+def _stale(value, consumer):
+    name = f"'{value.name}'" if value.name else f"of shape {value.shape}"
+    kind = "leaf" if value.is_leaf else f"result of op '{value.op.name}'"
+    user = "the graph's root" if value is consumer else f"op '{consumer.op.name}'"
+    raise StaleGraphError(
+        f"backward: the Value {name} (a {kind}) was changed after {user} recorded it (its .data was assigned, "
+        "e.g. by an optimizer step), so this graph mixes old and new numbers; compute the loss again from the "
+        "current values, then call backward on the new graph")
+
+
+def _check_backward(node, grads):
+    for position, grad in enumerate(grads):
+        if grad is not None and not np.all(np.isfinite(grad)):
+            bad = "nan" if np.any(np.isnan(grad)) else "inf"
+            raise AnomalyError(
+                f"detect_anomaly: backward gradient for input {position} contains {bad}: {describe_node(node)}")

@@ -1,0 +1,602 @@
+"""The op table: every primitive, with everything about it side by side.
+
+Each op is one object that holds
+
+* its **forward** rule: ``forward(*inputs, **options) -> (data, saved)``,
+  numbers or arrays in, the result and whatever backward will need out;
+* its **backward** rule: ``backward(grad, node)`` returns ∂loss/∂(each
+  parent), given ∂loss/∂node, *before* broadcasting is undone (that happens
+  in one place, `minigrad.backward.unbroadcast`);
+* its **display facts**: ``name`` (unique: errors and tools name it),
+  ``symbol`` (what a drawing shows), ``formula``, ``partials`` (the local
+  derivative with respect to each input, as a template that tools fill with
+  the graph's names), the chapter's ``equations``, whether it is
+  ``commutative`` and where it ``passes`` the gradient through unchanged.
+
+Drawings, `explain`, error messages and every other view ask the op; none
+keeps a list of op names of its own.  `OPS` lists them all.
+
+Templates in ``partials`` name the op's inputs ``{a}``, ``{b}``, its output
+``{out}`` and, for the SSE, the error ``{E}``; `Op.partial` fills them (with
+the op's own symbols when no names are given).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import numerics
+
+__all__ = ["Op", "OPS", "ADD", "SUB", "MUL", "DIV", "NEG", "POW_CONST", "POW", "EXP", "LOG", "TANH", "RELU",
+           "SIGMOID", "SUM", "MEAN", "RESHAPE", "TRANSPOSE", "GETITEM", "MATMUL", "SSE", "SSE_SCALARS", "STACK"]
+
+
+class Op:
+    """One primitive: its forward rule, its backward rule and how to show it."""
+
+    name = "op"
+    symbol = None          # what a drawing writes in the op's ellipse (default: name)
+    formula = ""           # the forward rule in the op's own symbols
+    out_symbol = "out"     # the output's symbol in the partials (sigmoid: F)
+    partials: tuple = ()   # ∂out/∂(input k): templates with {a} {b} {out} {E}
+    equations: tuple = ()  # the chapter's equation for partial k, or None
+    passes: tuple = ()     # True for input k when ∂out/∂(input k) is exactly 1
+    commutative = False    # the result does not depend on the order of the inputs
+    product = False        # a product of its two inputs: each one's partial is the other
+    infix = None           # how an expression writes it between its operands (a · b)
+    broadcasts = False     # elementwise under numpy broadcasting
+    reads_inputs = False   # backward reads the inputs' data (so a constant input is copied when recorded)
+
+    def forward(self, *inputs, **options):  # pragma: no cover - every op overrides
+        raise NotImplementedError
+
+    def backward(self, grad, node):  # pragma: no cover - every op overrides
+        raise NotImplementedError
+
+    # -- display facts --------------------------------------------------------
+
+    def label(self, node):
+        """Short text for a drawing: the symbol and any options (``sum axis=1``)."""
+        return self.symbol or self.name
+
+    def _slot(self, position, node):
+        """Which entry of ``partials``/``equations``/``passes`` speaks for input ``position``."""
+        return min(position, len(self.partials) - 1)
+
+    def partial(self, position, node=None, **names):
+        """∂out/∂(input ``position``) as text, in ``names`` (a, b, out, E) where given."""
+        symbols = {"a": "a", "b": "b", "out": self.out_symbol, "E": "E"}
+        symbols.update(names)
+        return self.partials[self._slot(position, node)].format(**symbols)
+
+    def equation(self, position, node=None):
+        """The chapter's equation for this partial, or None."""
+        slot = self._slot(position, node)
+        return self.equations[slot] if slot < len(self.equations) else None
+
+    def passes_gradient(self, position, node=None):
+        """True when this op hands input ``position`` the incoming gradient unchanged (factor 1)."""
+        slot = self._slot(position, node)
+        return slot < len(self.passes) and self.passes[slot]
+
+    def argument_labels(self, node):
+        """Edge labels for a drawing: positions where the order of the inputs matters."""
+        count = len(node.parents)
+        if count < 2 or self.commutative:
+            return [None] * count
+        return [str(position) for position in range(count)]
+
+    def annotations(self, node):
+        """Extra ``(label, data)`` pairs a view may show beside the op (the SSE's errors)."""
+        return []
+
+    def __repr__(self):
+        return f"<op {self.name}>"
+
+
+# ---------------------------------------------------------------------------
+# Elementwise arithmetic
+# ---------------------------------------------------------------------------
+
+
+class Add(Op):
+    """out = a + b.   ∂out/∂a = 1,  ∂out/∂b = 1."""
+
+    name, symbol, formula, infix = "add", "+", "a + b", "+"
+    partials, passes = ("1", "1"), (True, True)
+    commutative = broadcasts = True
+
+    def forward(self, a, b):
+        return a + b, None
+
+    def backward(self, grad, node):
+        return grad, grad
+
+
+class Sub(Op):
+    """out = a − b.   ∂out/∂a = 1,  ∂out/∂b = −1  (the −1 of Eq. 6.20/6.21)."""
+
+    name, symbol, formula, infix = "sub", "−", "a − b", "−"
+    partials, equations, passes = ("1", "−1"), (None, "6.21"), (True, False)
+    broadcasts = True
+
+    def forward(self, a, b):
+        return a - b, None
+
+    def backward(self, grad, node):
+        return grad, -grad
+
+
+class Mul(Op):
+    """out = a · b.   ∂out/∂a = b,  ∂out/∂b = a  (Eq. 6.27 for a weight times an activation)."""
+
+    name, symbol, formula, infix = "mul", "×", "a · b", "·"
+    partials = ("{b}", "{a}")
+    commutative = broadcasts = product = True
+    reads_inputs = True
+
+    def forward(self, a, b):
+        return a * b, None
+
+    def backward(self, grad, node):
+        a, b = node.parents
+        return grad * b._data, grad * a._data
+
+
+class Div(Op):
+    """out = a / b.   ∂out/∂a = 1/b,  ∂out/∂b = −a/b² = −out/b."""
+
+    name, symbol, formula, infix = "div", "÷", "a / b", "/"
+    partials = ("1/{b}", "−{a}/{b}²")
+    reads_inputs = True
+    broadcasts = True
+
+    def forward(self, a, b):
+        return numerics.quotient(a, b), None
+
+    def backward(self, grad, node):
+        a, b = node.parents
+        grad_a = numerics.quotient(grad, b._data)
+        return grad_a, (-grad_a * node._data if b.requires_grad else None)
+
+
+class Neg(Op):
+    """out = −a.   ∂out/∂a = −1."""
+
+    name, symbol, formula = "neg", "−a", "−a"
+    partials = ("−1",)
+
+    def forward(self, a):
+        return -a, None
+
+    def backward(self, grad, node):
+        return (-grad,)
+
+
+class PowConst(Op):
+    """out = aⁿ for a constant number n.   ∂out/∂a = n·aⁿ⁻¹."""
+
+    name, formula = "pow_const", "aⁿ"
+    partials = ("n·{a}ⁿ⁻¹",)
+    reads_inputs = True
+
+    def forward(self, a, exponent):
+        return numerics.power(a, exponent), exponent
+
+    def backward(self, grad, node):
+        exponent = node.saved
+        base = node.parents[0]._data
+        if exponent == 2.0:
+            return (grad * 2.0 * base,)
+        return (grad * numerics.power_slope(base, exponent),)
+
+    def label(self, node):
+        return f"**{node.saved:g}"
+
+    def partial(self, position, node=None, **names):
+        if node is None:
+            return super().partial(position, **names)
+        n = node.saved
+        a = names.get("a", "a")
+        return f"{n:g}·{a}" if n == 2.0 else f"{n:g}·{a}^{n - 1:g}"
+
+
+class Pow(Op):
+    """out = aᵇ with b a Value.   ∂out/∂a = b·aᵇ⁻¹,  ∂out/∂b = aᵇ·ln a."""
+
+    name, symbol, formula, out_symbol = "pow", "**", "aᵇ", "aᵇ"
+    partials = ("{b}·{a}^({b}−1)", "{out}·ln {a}")
+    reads_inputs = True
+    broadcasts = True
+
+    def forward(self, a, b):
+        return numerics.power(a, b), None
+
+    def backward(self, grad, node):
+        a, b = node.parents
+        grad_a = grad * numerics.power_slope(a._data, b._data) if a.requires_grad else None
+        # NOTE: at a = 0, aᵇ·ln a reads 0·(−inf); its limit is 0, so ln 1 is used there.
+        grad_b = grad * node._data * numerics.log(numerics.one_where_zero(a._data)) if b.requires_grad else None
+        return grad_a, grad_b
+
+
+# ---------------------------------------------------------------------------
+# Elementwise functions
+# ---------------------------------------------------------------------------
+
+
+class Exp(Op):
+    """out = exp(a).   ∂out/∂a = exp(a) = out."""
+
+    name, formula, out_symbol = "exp", "exp(a)", "exp(a)"
+    partials = ("{out}",)
+
+    def forward(self, a):
+        return numerics.exp(a), None
+
+    def backward(self, grad, node):
+        return (grad * node._data,)
+
+
+class Log(Op):
+    """out = ln(a).   ∂out/∂a = 1/a.
+
+    As in numpy, ln(0) = −inf and ln of a negative number is nan, with numpy's
+    RuntimeWarning; inside `detect_anomaly()` either raises `AnomalyError`.
+    """
+
+    name, formula = "log", "ln a"
+    partials = ("1/{a}",)
+    reads_inputs = True
+
+    def forward(self, a):
+        return numerics.log(a), None
+
+    def backward(self, grad, node):
+        return (numerics.quotient(grad, node.parents[0]._data),)
+
+
+class Tanh(Op):
+    """out = tanh(a).   ∂out/∂a = 1 − tanh²(a) = (1 − out)(1 + out)."""
+
+    name, formula, out_symbol = "tanh", "tanh(a)", "tanh(a)"
+    partials = ("1 − {out}²",)
+
+    def forward(self, a):
+        return (math.tanh(a) if type(a) is float else np.tanh(a)), None
+
+    def backward(self, grad, node):
+        t = node._data
+        return (grad * ((1.0 - t) * (1.0 + t)),)
+
+
+class ReLU(Op):
+    """out = max(a, 0).   ∂out/∂a = 1 where a > 0, else 0 (0 at a = 0)."""
+
+    name, formula = "relu", "max(a, 0)"
+    partials = ("[{a} > 0]",)
+    reads_inputs = True
+
+    def forward(self, a):
+        if type(a) is float:
+            return (0.0 if a <= 0.0 else a), None  # nan stays nan, as with np.maximum
+        return np.maximum(a, 0), None
+
+    def backward(self, grad, node):
+        a = node.parents[0]._data
+        if type(a) is float:
+            return (grad if a > 0.0 else 0.0,)
+        return (grad * (a > 0),)
+
+
+class Sigmoid(Op):
+    """The chapter's transfer function with gain α (Eq. 6.1):
+
+        F(x) = 1 / (1 + exp(−αx))
+
+    and its derivative (Eq. 6.2; Eq. 6.23 at an output node):
+
+        ∂F/∂x = α · F · (1 − F)
+
+    # NOTE: 1 − F is never computed by subtraction.  With e = exp(−|αx|) and
+    # r = 1/(1 + e), F·(1 − F) = e·r² exactly, so the derivative keeps full
+    # relative accuracy deep in saturation (at αx = 30 it is 9.4e−14, not 0).
+    """
+
+    name, formula, out_symbol = "sigmoid", "F(x) = 1/(1 + exp(−αx))", "F"
+    partials, equations = ("α·{out}·(1 − {out})",), ("6.2",)
+
+    def forward(self, x, alpha):
+        value, e, r = numerics.sigmoid_parts(x, alpha)
+        return value, (alpha, e, r)
+
+    def backward(self, grad, node):
+        alpha, e, r = node.saved
+        slope = e * r * r  # F·(1 − F)
+        return (grad * (slope if alpha == 1.0 else alpha * slope),)
+
+    def label(self, node):
+        return f"sigmoid α={node.saved[0]:g}"
+
+
+# ---------------------------------------------------------------------------
+# Reductions, shapes and indexing
+# ---------------------------------------------------------------------------
+
+
+class Sum(Op):
+    """out = Σ a over `axis` (all axes when None).   ∂out/∂a[j] = 1."""
+
+    name, formula = "sum", "Σ a"
+    partials, passes = ("1",), (True,)
+
+    def forward(self, a, axis=None, keepdims=False):
+        if type(a) is float:
+            return a, (None, keepdims)
+        return a.sum(axis=axis, keepdims=keepdims), (axis, keepdims)
+
+    def backward(self, grad, node):
+        axis, keepdims = node.saved
+        data = node.parents[0]._data
+        if type(data) is float:
+            return (grad,)
+        return (numerics.expand_reduced(grad, data.shape, axis, keepdims),)
+
+    def label(self, node):
+        axis = node.saved[0]
+        return "sum" if axis is None else f"sum axis={axis}"
+
+
+class Mean(Op):
+    """out = (1/N) Σ a over `axis`.   ∂out/∂a[j] = 1/N."""
+
+    name, formula = "mean", "(1/N) Σ a"
+    partials = ("1/N",)
+
+    def forward(self, a, axis=None, keepdims=False):
+        if type(a) is float:
+            return a, (None, keepdims)
+        return a.mean(axis=axis, keepdims=keepdims), (axis, keepdims)
+
+    def backward(self, grad, node):
+        axis, keepdims = node.saved
+        data = node.parents[0]._data
+        if type(data) is float:
+            return (grad,)
+        count = data.size // max(np.size(node._data), 1) if data.size else 1
+        return (numerics.expand_reduced(grad, data.shape, axis, keepdims) / count,)
+
+    def label(self, node):
+        axis = node.saved[0]
+        return "mean" if axis is None else f"mean axis={axis}"
+
+
+class Reshape(Op):
+    """out = a with a new shape.   ∂out/∂a is the identity, reshaped back."""
+
+    name, formula = "reshape", "reshape(a)"
+    partials, passes = ("1",), (True,)
+
+    def forward(self, a, shape):
+        try:
+            out = np.reshape(a, shape)
+        except ValueError:
+            raise ValueError(f"reshape: cannot reshape shape {np.shape(a)} into {shape}") from None
+        return out, tuple(out.shape)
+
+    def backward(self, grad, node):
+        return (np.reshape(grad, np.shape(node.parents[0]._data)),)
+
+    def label(self, node):
+        return f"reshape {node.saved}"
+
+
+class Transpose(Op):
+    """out = aᵀ (axes permuted).   ∂out/∂a is the inverse permutation."""
+
+    name, formula = "transpose", "aᵀ"
+    partials, passes = ("1",), (True,)
+
+    def forward(self, a, axes=None):
+        a = np.asarray(a)
+        try:
+            out = np.transpose(a, axes)
+        except ValueError as error:
+            raise ValueError(f"transpose: axes {axes} do not fit shape {a.shape} ({error})") from None
+        if axes is not None:
+            axes = tuple(int(axis) % a.ndim for axis in axes)  # argsort in backward needs them >= 0
+        return out, axes
+
+    def backward(self, grad, node):
+        axes = node.saved
+        return (np.transpose(grad) if axes is None else np.transpose(grad, np.argsort(axes)),)
+
+    def label(self, node):
+        return "transpose" if node.saved is None else f"transpose {node.saved}"
+
+
+class GetItem(Op):
+    """out = a[index].   ∂out/∂a scatters the gradient back into a's shape
+    (summing where an integer-array index repeats an element)."""
+
+    name, formula = "getitem", "a[index]"
+    partials, passes = ("1",), (True,)
+
+    def forward(self, a, index):
+        if type(a) is float or a.ndim == 0:
+            raise TypeError("getitem: a scalar Value cannot be indexed")
+        try:
+            out = a[index]
+        except IndexError as error:
+            raise IndexError(
+                f"getitem: index [{numerics.format_index(index)}] does not fit shape {a.shape} ({error})") from None
+        return out, index
+
+    def backward(self, grad, node):
+        data = node.parents[0]._data
+        full = np.zeros(data.shape, dtype=data.dtype)
+        index = node.saved
+        if numerics.is_basic_index(index):
+            full[index] = grad
+        else:
+            np.add.at(full, index, grad)
+        return (full,)
+
+    def label(self, node):
+        return f"[{numerics.format_index(node.saved)}]"
+
+
+class MatMul(Op):
+    """out = a @ b (matrix, vector or batched, as numpy's matmul).
+
+    ∂out[i,j]/∂a[i,k] = b[k,j],  ∂out[i,j]/∂b[k,j] = a[i,k];  as products,
+    grad_a = grad @ bᵀ and grad_b = aᵀ @ grad (Eq. 6.27 for every weight at once).
+    """
+
+    name, symbol, formula, infix = "matmul", "@", "a @ b", "@"
+    partials = ("{b}", "{a}")
+    product = True
+    reads_inputs = True
+
+    def forward(self, a, b):
+        return numerics.matmul(a, b), None
+
+    def backward(self, grad, node):
+        a_node, b_node = node.parents
+        a, b = a_node._data, b_node._data
+        if a.ndim == 1 and b.ndim == 1:
+            return (grad * b if a_node.requires_grad else None,
+                    grad * a if b_node.requires_grad else None)
+        # NOTE: 1-D operands are promoted to matrices (a as a row, b as a
+        # column) and the gradient gets the matching axes; both go away after.
+        if a.ndim == 1:
+            a = a[np.newaxis, :]
+            grad = np.expand_dims(grad, -2)
+        if b.ndim == 1:
+            b = b[:, np.newaxis]
+            grad = np.expand_dims(grad, -1)
+        grad_a = grad_b = None
+        if a_node.requires_grad:
+            grad_a = grad @ (b.T if b.ndim == 2 else b.swapaxes(-1, -2))
+            if a_node._data.ndim == 1:
+                grad_a = grad_a.reshape(grad_a.shape[:-2] + grad_a.shape[-1:])
+        if b_node.requires_grad:
+            grad_b = (a.T if a.ndim == 2 else a.swapaxes(-1, -2)) @ grad
+            if b_node._data.ndim == 1:
+                grad_b = grad_b[..., 0]
+        return grad_a, grad_b
+
+
+class Stack(Op):
+    """out = [a₀, a₁, …] stacked along a new axis.   ∂out[k]/∂a_k = 1."""
+
+    name, formula = "stack", "[a₀, a₁, …]"
+    partials, passes = ("1",), (True,)
+
+    def forward(self, *inputs, axis=0):
+        shapes = {np.shape(data) for data in inputs}
+        if len(shapes) != 1:
+            raise ValueError(f"stack: all inputs must have one shape, got {sorted(shapes)}")
+        ndim = len(shapes.pop()) + 1
+        if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool) or not -ndim <= axis < ndim:
+            raise ValueError(f"stack: axis {axis!r} is out of range for a result with {ndim} dimensions")
+        return np.stack([np.asarray(data) for data in inputs], axis=axis), axis
+
+    def backward(self, grad, node):
+        return tuple(np.moveaxis(grad, node.saved, 0))
+
+    def label(self, node):
+        return "stack" if node.saved == 0 else f"stack axis={node.saved}"
+
+
+# ---------------------------------------------------------------------------
+# The chapter's loss
+# ---------------------------------------------------------------------------
+
+
+class SummedSquaredError(Op):
+    """The chapter's summed squared error (Eq. 6.5, 6.13), over two arrays:
+
+        SSE = ½ Σ_o (Desired_o − Actual_o)² = ½ Σ_o E_o²
+
+    ∂SSE/∂Desired_o = E_o                      (Eq. 6.17)
+    ∂SSE/∂Actual_o  = E_o · (−1) = −E_o        (Eq. 6.17 times Eq. 6.21)
+
+    Parents (desired, actual); ``saved`` is E = desired − actual.
+    """
+
+    name, symbol, formula = "sse", "sse", "½ Σ (Desired − Actual)²,  E = Desired − Actual"
+    partials, equations = ("{E}", "−{E} = {E}·(−1)"), ("6.17", "6.17·6.21")
+
+    def forward(self, desired, actual):
+        if type(desired) is float and type(actual) is float:
+            error = desired - actual
+            return 0.5 * error * error, error
+        if numerics.shape(desired) != numerics.shape(actual):  # NOTE: broadcasting would sum the wrong errors
+            raise ValueError(f"sse: desired has shape {np.shape(desired)} but actual has shape {np.shape(actual)}; "
+                             "they must match exactly")
+        error = desired - actual
+        return np.asarray(0.5 * np.vdot(error, error), dtype=error.dtype), error
+
+    def backward(self, grad, node):
+        error = node.saved
+        desired, actual = node.parents
+        return (grad * error if desired.requires_grad else None,
+                -grad * error if actual.requires_grad else None)
+
+    def argument_labels(self, node):
+        return ["desired", "actual"]
+
+    def annotations(self, node):
+        return [("E", node.saved)]
+
+
+class SummedSquaredErrorOfScalars(SummedSquaredError):
+    """The same SSE over two equal lists of scalar Values (a network built
+    weight by weight), so each output node A_o connects straight to the loss.
+
+    Parents desired_0 … desired_{O−1}, then actual_0 … actual_{O−1};
+    ``saved`` is the list of errors E_o.  Partials as for `SummedSquaredError`, per element.
+    """
+
+    name = "sse_scalars"
+
+    def forward(self, *pairs):
+        half = len(pairs) // 2
+        errors = [d - a for d, a in zip(pairs[:half], pairs[half:])]
+        return 0.5 * math.fsum(error * error for error in errors), errors
+
+    def backward(self, grad, node):
+        errors = node.saved
+        return [grad * e for e in errors] + [-grad * e for e in errors]
+
+    def _slot(self, position, node):
+        if node is None:
+            return min(position, 1)
+        return 0 if position < len(node.parents) // 2 else 1
+
+    def output_index(self, position, node):
+        """The output o that parent ``position`` belongs to."""
+        return position % (len(node.parents) // 2)
+
+    def argument_labels(self, node):
+        half = len(node.parents) // 2
+        if half == 1:
+            return ["desired", "actual"]
+        return [f"desired {o}" for o in range(half)] + [f"actual {o}" for o in range(half)]
+
+    def annotations(self, node):
+        return [(f"E_{o}", error) for o, error in enumerate(node.saved)]
+
+
+ADD, SUB, MUL, DIV, NEG = Add(), Sub(), Mul(), Div(), Neg()
+POW_CONST, POW = PowConst(), Pow()
+EXP, LOG, TANH, RELU, SIGMOID = Exp(), Log(), Tanh(), ReLU(), Sigmoid()
+SUM, MEAN, RESHAPE, TRANSPOSE, GETITEM, MATMUL, STACK = Sum(), Mean(), Reshape(), Transpose(), GetItem(), MatMul(), Stack()
+SSE, SSE_SCALARS = SummedSquaredError(), SummedSquaredErrorOfScalars()
+
+#: Every primitive.
+OPS = (ADD, SUB, MUL, DIV, NEG, POW_CONST, POW, EXP, LOG, TANH, RELU, SIGMOID,
+       SUM, MEAN, RESHAPE, TRANSPOSE, GETITEM, MATMUL, STACK, SSE, SSE_SCALARS)

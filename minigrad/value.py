@@ -1,0 +1,582 @@
+"""The Value: a number or an array that remembers how it was computed.
+
+Forward records, backward walks.  Every operator and method of `Value` is
+one line that hands its op (from `minigrad.ops`) to `apply`, the one path
+by which a node is made: it turns plain numbers and arrays into constants,
+runs the op's forward rule on the data and records the result, its op, its
+parents and what the op saved for backward.  `Value.backward` then hands the
+graph to `minigrad.backward`.
+
+A node's public face, for tools: ``op`` (an `Op` from the table, None for a
+leaf), ``parents`` (a tuple, in argument order), ``saved`` (what the op's
+forward kept for its backward), ``data``, ``grad``, ``name``, ``version``.
+Treat ``op``, ``parents`` and ``saved`` as read-only.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import backward as _backward
+from . import numerics, ops
+from .modes import AnomalyError, creation_site, describe_node, state
+
+__all__ = ["Value", "apply", "sse", "stack"]
+
+_ndarray = np.ndarray
+_new = object.__new__
+_FLOAT64, _FLOAT32 = np.dtype(np.float64), np.dtype(np.float32)
+
+
+class Value:
+    """A scalar or numpy array that records the operations applied to it.
+
+    ``Value(data, name=None, requires_grad=True)``: a Python number becomes a
+    float (the fast scalar path, no numpy); a list or array is copied into a
+    float64 array, and float32 stays float32 end to end, gradients included.
+
+    After ``loss.backward()`` every node of the graph carries ``.grad``.
+    Leaves (Values you made) *accumulate* across calls, as in PyTorch, until
+    ``zero_grad()``; intermediate nodes are *overwritten* by each backward, so
+    calling it twice never double counts them.
+
+    Assigning ``.data`` (an optimizer step does) raises ``.version``; backward
+    refuses a graph recorded before such a change instead of mixing old and
+    new numbers.  Writing into the array in place (``v.data[0] = 1``) is not
+    seen: assign instead.
+
+    ``==`` compares identity (Values are dict keys); ``<``, ``<=``, ``>``,
+    ``>=`` compare the data and return plain booleans or arrays: no graph.
+    """
+
+    # `_born` is the data clock when the node was recorded (see `_tick`);
+    # `_origin` (file:line of creation) is set only under detect_anomaly().
+    __slots__ = ("_data", "grad", "name", "requires_grad", "op", "parents", "saved", "_version", "_born",
+                 "_origin", "__weakref__")
+
+    # Let Value's reflected operators win over numpy's elementwise dispatch.
+    __array_ufunc__ = None
+
+    def __init__(self, data, name=None, requires_grad=True):
+        self._data = as_data(data, "Value", copy=True)
+        self.grad = None
+        self.name = name
+        self.requires_grad = bool(requires_grad)
+        self.op = None
+        self.parents = ()
+        self.saved = None
+        self._version = 0
+        self._born = _clock
+        if state.anomaly:
+            self._origin = creation_site()
+
+    # -- data and its version -------------------------------------------------
+
+    @property
+    def data(self):
+        """The number (a Python float) or the numpy array."""
+        return self._data
+
+    @data.setter
+    def data(self, value):
+        kind = type(value)
+        if kind is not float and (kind is not _ndarray or value.dtype is not _FLOAT64 and value.dtype is not _FLOAT32):
+            if isinstance(value, np.generic) and type(self._data) is _ndarray:
+                value = np.asarray(value)  # numpy gives scalars for 0-d arithmetic; keep the array
+            value = as_data(value, "Value.data")
+        self._data = value
+        self._version = _tick()
+
+    @property
+    def version(self):
+        """0 until ``.data`` is first assigned; after that it grows with every assignment."""
+        return self._version
+
+    # -- description ------------------------------------------------------------
+
+    @property
+    def shape(self):
+        return () if type(self._data) is float else self._data.shape
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    @property
+    def size(self):
+        return 1 if type(self._data) is float else self._data.size
+
+    @property
+    def dtype(self):
+        return _FLOAT64 if type(self._data) is float else self._data.dtype
+
+    @property
+    def is_leaf(self):
+        """True for a Value that no recorded op made (parameters, inputs, constants)."""
+        return not self.parents
+
+    def item(self):
+        """The data as a Python float (one element only)."""
+        if type(self._data) is float:
+            return self._data
+        if self._data.size != 1:
+            raise ValueError(f"item: only a one-element Value converts to a float, this one has shape {self.shape}")
+        return float(self._data.reshape(()))
+
+    def numpy(self):
+        """The data as a numpy array (0-d for a scalar)."""
+        return np.asarray(self._data)
+
+    def detach(self):
+        """A new leaf with the same data and no history (requires_grad=False)."""
+        return leaf(self._data, requires_grad=False)
+
+    def zero_grad(self):
+        """Forget the accumulated gradient (``.grad`` becomes None)."""
+        self.grad = None
+
+    def __repr__(self):
+        parts = [numerics.format_number(self._data) if self.size <= 6 else f"shape={self.shape}"]
+        if self.name is not None:
+            parts.append(f"name={self.name!r}")
+        if type(self._data) is not float and self._data.dtype != np.float64:
+            parts.append(f"dtype={self._data.dtype}")
+        if self.grad is not None:
+            parts.append(f"grad={numerics.format_number(self.grad)}" if np.size(self.grad) <= 6 else "grad=...")
+        if self.op is not None:
+            parts.append(f"op={self.op.name}")
+        elif not self.requires_grad:
+            parts.append("requires_grad=False")
+        return f"Value({', '.join(parts)})"
+
+    def __len__(self):
+        if self.ndim == 0:
+            raise TypeError("len() of a scalar Value")
+        return len(self._data)
+
+    def __iter__(self):
+        for index in range(len(self)):
+            yield self[index]
+
+    def __bool__(self):
+        return bool(self._data)
+
+    def __float__(self):
+        return self.item()
+
+    __hash__ = object.__hash__
+
+    # -- operators: each one op ----------------------------------------------------
+
+    def __add__(self, other):
+        return apply(ops.ADD, self, other)
+
+    def __radd__(self, other):
+        return apply(ops.ADD, other, self)
+
+    def __sub__(self, other):
+        return apply(ops.SUB, self, other)
+
+    def __rsub__(self, other):
+        return apply(ops.SUB, other, self)
+
+    def __mul__(self, other):
+        return apply(ops.MUL, self, other)
+
+    def __rmul__(self, other):
+        return apply(ops.MUL, other, self)
+
+    def __truediv__(self, other):
+        return apply(ops.DIV, self, other)
+
+    def __rtruediv__(self, other):
+        return apply(ops.DIV, other, self)
+
+    def __neg__(self):
+        return apply(ops.NEG, self)
+
+    def __pos__(self):
+        return self
+
+    def __pow__(self, exponent):
+        """``x ** n`` with a plain number n is one op (pow_const); with a Value or an array, pow."""
+        if type(exponent) is not Value:
+            exponent = as_data(exponent, "pow")
+            if type(exponent) is float:
+                return apply(ops.POW_CONST, self, exponent=exponent)
+        return apply(ops.POW, self, exponent)
+
+    def __rpow__(self, base):
+        return apply(ops.POW, base, self)
+
+    def __matmul__(self, other):
+        return apply(ops.MATMUL, self, other)
+
+    def __rmatmul__(self, other):
+        return apply(ops.MATMUL, other, self)
+
+    # -- comparisons: plain data, no graph ------------------------------------------
+
+    def __lt__(self, other):
+        return self._data < _data_of(other)
+
+    def __le__(self, other):
+        return self._data <= _data_of(other)
+
+    def __gt__(self, other):
+        return self._data > _data_of(other)
+
+    def __ge__(self, other):
+        return self._data >= _data_of(other)
+
+    # -- elementwise functions ---------------------------------------------------------
+
+    def exp(self):
+        """exp(x); derivative exp(x)."""
+        return apply(ops.EXP, self)
+
+    def log(self):
+        """ln(x); derivative 1/x.  ln(0) = −inf, ln(x<0) = nan, as in numpy."""
+        return apply(ops.LOG, self)
+
+    def tanh(self):
+        """tanh(x); derivative 1 − tanh²(x)."""
+        return apply(ops.TANH, self)
+
+    def relu(self):
+        """max(x, 0); derivative 1 for x > 0, else 0."""
+        return apply(ops.RELU, self)
+
+    def sigmoid(self, alpha=1.0):
+        """The chapter's transfer function F(x) = 1/(1 + exp(−αx)) (Eq. 6.1).
+
+        Its derivative α·F·(1 − F) (Eq. 6.2) is used by backward.  ``alpha``
+        (the gain) must be a finite number > 0.  Stable for every finite
+        input: no overflow, no warning, and 1 − F kept exact in saturation.
+        """
+        if type(alpha) is not float or not 0.0 < alpha < math.inf:  # the common case costs no call
+            alpha = _check_alpha(alpha)
+        return apply(ops.SIGMOID, self, alpha=alpha)
+
+    # -- reductions, shapes, indexing ---------------------------------------------------
+
+    def sum(self, axis=None, keepdims=False):
+        """Σ over ``axis`` (all when None); gradient 1 for every summed element."""
+        axis = numerics.check_axis(axis, self.ndim, "sum")
+        return apply(ops.SUM, self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis=None, keepdims=False):
+        """(1/N) Σ over ``axis``; gradient 1/N for every averaged element."""
+        axis = numerics.check_axis(axis, self.ndim, "mean")
+        return apply(ops.MEAN, self, axis=axis, keepdims=keepdims)
+
+    def reshape(self, *shape):
+        """The same elements in a new shape (numpy's rules, -1 allowed)."""
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return apply(ops.RESHAPE, self, shape=shape)
+
+    def transpose(self, *axes):
+        """Axes reversed (or permuted as given)."""
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        return apply(ops.TRANSPOSE, self, axes=axes or None)
+
+    @property
+    def T(self):
+        """The transpose (axes reversed)."""
+        return self.transpose()
+
+    def __getitem__(self, index):
+        if isinstance(index, Value):
+            raise TypeError("getitem: index with ints, slices or integer arrays, not a Value")
+        if isinstance(index, list):
+            index = np.asarray(index)
+        return apply(ops.GETITEM, self, index=index)
+
+    # -- reverse mode -----------------------------------------------------------------------
+
+    def backward(self, gradient=None):
+        """Fill ``.grad`` on every node of the graph that ends here.
+
+        A one-element root is seeded with 1; any other root needs
+        ``gradient`` of its own shape (the vector in a vector-Jacobian
+        product).  Leaves add to their ``.grad``; intermediate nodes get
+        this pass's gradient, replacing any earlier one.
+        """
+        if not self.requires_grad:
+            raise RuntimeError(
+                "backward: this Value does not require grad (it was made from constants only, "
+                "or under no_grad()), so there is no path to any leaf to differentiate")
+        data = self._data
+        if gradient is None:
+            if self.size != 1:
+                raise ValueError(
+                    f"backward: the root has shape {self.shape}; pass gradient= of that shape, "
+                    "or reduce it to a scalar first (e.g. .sum())")
+            seed = 1.0 if type(data) is float else np.array(1.0, dtype=data.dtype)
+            if seed.__class__ is _ndarray and data.ndim:
+                seed = seed.reshape(data.shape)
+        else:
+            seed = as_data(gradient, "backward", copy=True)
+            if np.shape(seed) != self.shape:
+                raise ValueError(f"backward: gradient has shape {np.shape(seed)} but the root has shape {self.shape}")
+            seed = _backward.unbroadcast(seed, data)
+        _backward.backward(self, seed)
+
+
+# ---------------------------------------------------------------------------
+# Making nodes
+# ---------------------------------------------------------------------------
+
+# NOTE: the data clock.  Every assignment to some Value's .data moves it on
+# and stamps that Value; every node remembers the clock when it was recorded.
+# A parent stamped later than its consumer changed after the graph used it:
+# one integer per node instead of a tuple of its parents' versions.
+_clock = 0
+
+
+def _tick():
+    global _clock
+    _clock += 1
+    return _clock
+
+
+def apply(op, *args, **options):
+    """Run ``op``'s forward rule on the arguments and record the result.
+
+    The one way a node is made.  Arguments that are not Values (numbers,
+    lists, arrays) become constants: leaves that need no gradient.  Where the
+    op's backward will read them (``op.reads_inputs``) they hold a copy, so
+    changing the array afterwards cannot change a gradient.
+    """
+    parents = args
+    for arg in args:
+        if type(arg) is not Value:
+            parents = _with_constants(op, args)
+            break
+    # NOTE: one and two inputs spelled out: on scalars a list comprehension
+    # and an empty **options each cost more than the op's own arithmetic.
+    try:
+        if len(parents) == 2 and not options:
+            data, saved = op.forward(parents[0]._data, parents[1]._data)
+        elif len(parents) == 1:
+            data, saved = op.forward(parents[0]._data, **options)
+        else:
+            data, saved = op.forward(*[parent._data for parent in parents], **options)
+    except ValueError:
+        if op.broadcasts:
+            shapes = " and ".join(str(parent.shape) for parent in parents)
+            raise ValueError(f"{op.name}: shapes {shapes} cannot be broadcast together") from None
+        raise
+    if data.__class__ is not float and data.__class__ is not _ndarray:
+        data = np.asarray(data)  # numpy returns scalars for 0-d operands; a Value holds 0-d arrays
+    out = _new(Value)
+    out._data = data
+    out.grad = None
+    out.name = None
+    out._version = 0
+    out._born = _clock
+    if state.plain:
+        for parent in parents:
+            if parent.requires_grad:
+                out.requires_grad, out.op, out.parents, out.saved = True, op, parents, saved
+                return out
+        out.requires_grad, out.op, out.parents, out.saved = False, None, (), None
+        return out
+    # Under no_grad() or detect_anomaly().
+    if state.recording and any(parent.requires_grad for parent in parents):
+        out.requires_grad, out.op, out.parents, out.saved = True, op, parents, saved
+    else:
+        out.requires_grad, out.op, out.parents, out.saved = False, None, (), None
+    if state.anomaly:
+        _check_forward(out, op, parents)
+    return out
+
+
+def leaf(data, requires_grad=False, name=None):
+    """A Value around data that is already a float or a float64/float32 array (no copy, no checks)."""
+    out = _new(Value)
+    out._data = data
+    out.grad = None
+    out.name = name
+    out.requires_grad = requires_grad
+    out.op, out.parents, out.saved = None, (), None
+    out._version = 0
+    out._born = _clock
+    return out
+
+
+def _with_constants(op, args):
+    """The arguments with every non-Value made a constant.
+
+    # NOTE: a float64 array meeting a float32 Value takes its dtype, as
+    # Python numbers do under numpy's rules, so float32 models stay float32
+    # when fed float64 data.
+    """
+    float32 = False
+    for arg in args:
+        if type(arg) is Value:
+            float32 = type(arg._data) is _ndarray and arg._data.dtype is _FLOAT32
+            break
+    parents = []
+    for arg in args:
+        if type(arg) is not Value:
+            data = as_data(arg, op.name, copy=op.reads_inputs)
+            if float32 and type(data) is _ndarray and data.dtype is _FLOAT64:
+                data = data.astype(np.float32)
+            arg = leaf(data)
+        parents.append(arg)
+    return tuple(parents)
+
+
+# ---------------------------------------------------------------------------
+# Functions that are ops of their own
+# ---------------------------------------------------------------------------
+
+
+def sse(desired, actual):
+    """The chapter's summed squared error, one op (Eq. 6.5):
+
+        SSE = ½ Σ (Desired − Actual)²      over all elements, a scalar
+
+    Its gradient with respect to ``actual`` is −E = −(Desired − Actual)
+    (Eq. 6.17 times Eq. 6.21).  The two shapes must match exactly: no
+    broadcasting, which here would silently sum the wrong errors.
+
+    ``desired`` and ``actual`` are Values (or numbers/arrays), or two equally
+    long lists of scalar Values, as a network built weight by weight
+    produces: that is the op ``sse_scalars``, whose parents are the desired
+    values followed by the actual ones, so each output node A_o connects
+    straight to the SSE.
+    """
+    if type(actual) is not Value and isinstance(actual, (list, tuple)) and (
+            _holds_values(actual) or _holds_values(desired)):
+        return _sse_of_scalars(desired, actual)
+    return apply(ops.SSE, desired, actual)
+
+
+def _holds_values(x):
+    return isinstance(x, (list, tuple)) and any(type(item) is Value for item in x)
+
+
+def _sse_of_scalars(desired, actual):
+    def count(side):
+        return len(side) if isinstance(side, (list, tuple, np.ndarray)) else None
+
+    if count(desired) is None or count(actual) is None or count(desired) != count(actual):
+        raise ValueError(f"sse: desired has {count(desired)} entries but actual has {count(actual)}; "
+                         "they must be two lists of equal length")
+    for side, items in (("desired", desired), ("actual", actual)):
+        for position, item in enumerate(items):
+            if type(item) is Value and type(item._data) is not float:
+                kind = "a 0-d array" if item.ndim == 0 else f"an array of shape {item.shape}"
+                raise ValueError(
+                    f"sse: a list of Values must hold Python-float scalars, but {side}[{position}] holds {kind}; "
+                    "pass one array Value instead (minigrad.stack(...) makes one from a list)")
+    return apply(ops.SSE_SCALARS, *desired, *actual)
+
+
+def stack(values, axis=0):
+    """Stack Values (scalars or arrays of one shape) along a new axis."""
+    values = list(values)
+    if not values:
+        raise ValueError("stack: needs at least one Value")
+    return apply(ops.STACK, *values, axis=axis)
+
+
+# ---------------------------------------------------------------------------
+# Turning user data into Value data
+# ---------------------------------------------------------------------------
+
+
+def describe(x):
+    """How an error message names a bad argument."""
+    if isinstance(x, np.ndarray):
+        return f"numpy array of dtype {x.dtype}"
+    return f"{type(x).__name__} {x!r}" if isinstance(x, (str, bytes)) else type(x).__name__
+
+
+def as_data(x, where="Value", copy=False):
+    """Python numbers become floats; arrays become float64 or float32 ndarrays.
+
+    Booleans, complex numbers, strings, None, objects and arrays of such dtypes
+    are refused with a TypeError naming the op (``where``) and the type.
+    """
+    kind = type(x)
+    if kind is float:
+        return x
+    if kind is _ndarray and (x.dtype is _FLOAT64 or x.dtype is _FLOAT32):  # the common case, decided first
+        return x.copy() if copy else x
+    if isinstance(x, (bool, np.bool_)):
+        raise TypeError(f"{where}: got a boolean ({x!r}); use 0.0/1.0 if a number is meant")
+    if isinstance(x, Value):
+        raise TypeError(f"{where}: got a Value; pass it directly, or use .detach() for a copy without history")
+    if isinstance(x, (float, int, np.integer)):  # np.float64 is a float
+        try:
+            return float(x)
+        except OverflowError:
+            raise OverflowError(f"{where}: the integer {_abbreviate(x)} is too large for a float "
+                                "(the largest is about 1.8e308)") from None
+    if isinstance(x, (np.ndarray, np.generic, list, tuple)):
+        return _as_array(x, where, copy)
+    raise TypeError(f"{where}: expected a number, a list of numbers or a numpy array, got {describe(x)}")
+
+
+def _abbreviate(number):
+    text = str(number)
+    return text if len(text) <= 20 else f"{text[:8]}…({len(text)} digits)"
+
+
+def _as_array(x, where, copy):
+    try:
+        array = np.array(x, copy=copy) if isinstance(x, np.ndarray) else np.asarray(x)
+    except OverflowError:
+        raise OverflowError(f"{where}: an integer in the data is too large for a float or int64") from None
+    except ValueError as error:
+        raise ValueError(f"{where}: data must be a rectangular array of numbers ({error})") from None
+    kind = array.dtype.kind
+    if kind == "f":
+        if array.dtype == np.float64 or array.dtype == np.float32:
+            return array
+        if not array.dtype.isnative:
+            raise TypeError(f"{where}: the array's byte order is not this machine's (dtype {array.dtype.str}); "
+                            "convert it first, e.g. x.astype(x.dtype.newbyteorder('='))")
+        if array.dtype == np.float16:
+            return array.astype(np.float32)
+        raise TypeError(f"{where}: dtype {array.dtype} is not supported; use float64 or float32")
+    if kind in "iu":
+        return array.astype(np.float64)
+    if kind == "b":
+        raise TypeError(f"{where}: got a boolean array; convert it with .astype(float) if numbers are meant")
+    if kind == "c":
+        raise TypeError(f"{where}: complex data is not supported (dtype {array.dtype})")
+    if kind == "O" and array.size and any(isinstance(item, Value) for item in array.flat):
+        raise TypeError(f"{where}: got a list of Values; combine them with minigrad.stack(...)")
+    if kind == "O" and array.size and any(isinstance(item, int) for item in array.flat):
+        raise OverflowError(f"{where}: an integer in the data is too large for a float or int64")
+    raise TypeError(f"{where}: expected numbers, got an array of dtype {array.dtype}")
+
+
+def _data_of(x):
+    return x._data if type(x) is Value else x
+
+
+def _check_alpha(alpha):
+    if isinstance(alpha, Value):
+        raise TypeError("sigmoid: alpha must be a plain number, not a Value")
+    if isinstance(alpha, (bool, np.bool_)) or not isinstance(alpha, (int, float, np.integer, np.floating)):
+        raise TypeError(f"sigmoid: alpha must be a real number, got {describe(alpha)}")
+    alpha = float(alpha)
+    if not (alpha > 0.0 and math.isfinite(alpha)):
+        raise ValueError(f"sigmoid: alpha (the gain) must be finite and > 0, got {alpha!r}")
+    return alpha
+
+
+def _check_forward(node, op, parents):
+    node._origin = creation_site()
+    if not np.all(np.isfinite(node._data)):
+        bad = "nan" if np.any(np.isnan(node._data)) else "inf"
+        raise AnomalyError(f"detect_anomaly: forward output contains {bad}: {describe_node(node, op, parents)}")
