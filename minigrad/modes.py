@@ -15,21 +15,22 @@ __all__ = ["no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly", "is_an
 
 
 class _ThreadState(threading.local):
-    """This thread's flags, and the values the open with-blocks replaced (innermost last).
-
-    ``plain`` is True while recording is on and anomaly checks are off: the
-    one flag every op reads (a thread-local read costs as much as a float
-    multiply, so ops read one, not two).
-    """
+    """This thread's flags, and the values the open with-blocks replaced (innermost last)."""
 
     def __init__(self):
         self.recording = True
         self.anomaly = False
-        self.plain = True
         self.replaced = []
 
 
 state = _ThreadState()
+
+# NOTE: True while no thread is inside any switch.  Every op reads this one
+# global (a thread-local read costs as much as a float multiply) and consults
+# its own thread's flags only while it is False.
+plain = True
+_open_switches = 0
+_count_lock = threading.Lock()
 
 
 class _Switch:
@@ -45,14 +46,20 @@ class _Switch:
         self.value = value
 
     def __enter__(self):
+        global plain, _open_switches
+        with _count_lock:
+            _open_switches += 1
+            plain = False
         state.replaced.append(getattr(state, self.flag))
         setattr(state, self.flag, self.value)
-        state.plain = state.recording and not state.anomaly
         return self
 
     def __exit__(self, *exc_info):
+        global plain, _open_switches
         setattr(state, self.flag, state.replaced.pop())
-        state.plain = state.recording and not state.anomaly
+        with _count_lock:
+            _open_switches -= 1
+            plain = _open_switches == 0
         return False
 
     def __call__(self, function):
@@ -70,12 +77,12 @@ def no_grad():
     Their results have ``requires_grad=False`` and no parents: what
     evaluation and weight updates want.
     """
-    return _Switch("recording", False)
+    return _NO_GRAD
 
 
 def enable_grad():
     """Turn recording back on inside a ``no_grad()`` block."""
-    return _Switch("recording", True)
+    return _ENABLE_GRAD
 
 
 def is_grad_enabled():
@@ -91,12 +98,18 @@ def detect_anomaly():
     `AnomalyError` naming the op, the shapes of its inputs and the file and
     line where the node was made.  Outside it nothing is checked.
     """
-    return _Switch("anomaly", True)
+    return _DETECT_ANOMALY
 
 
 def is_anomaly_enabled():
     """True inside ``detect_anomaly()`` in this thread."""
     return state.anomaly
+
+
+# One object each is enough: what a switch replaces is kept on the thread.
+_NO_GRAD = _Switch("recording", False)
+_ENABLE_GRAD = _Switch("recording", True)
+_DETECT_ANOMALY = _Switch("anomaly", True)
 
 
 class AnomalyError(FloatingPointError):

@@ -21,6 +21,7 @@ import numpy as np
 
 from . import backward as _backward
 from . import numerics, ops
+from . import modes
 from .modes import AnomalyError, creation_site, describe_node, state
 
 __all__ = ["Value", "apply", "sse", "stack"]
@@ -51,10 +52,11 @@ class Value:
     ``>=`` compare the data and return plain booleans or arrays: no graph.
     """
 
-    # `_born` is the data clock when the node was recorded (see `_tick`);
-    # `_origin` (file:line of creation) is set only under detect_anomaly().
+    # `_born` is the data clock when the node was recorded (see `_clock`);
+    # `_mark` and `_pending` are backward's count (see minigrad.backward); `_origin`
+    # (file:line of creation) is set only under detect_anomaly().
     __slots__ = ("_data", "grad", "name", "requires_grad", "op", "parents", "saved", "_version", "_born",
-                 "_origin", "__weakref__")
+                 "_mark", "_pending", "_origin", "__weakref__")
 
     # Let Value's reflected operators win over numpy's elementwise dispatch.
     __array_ufunc__ = None
@@ -69,6 +71,7 @@ class Value:
         self.saved = None
         self._version = 0
         self._born = _clock
+        self._mark = 0
         if state.anomaly:
             self._origin = creation_site()
 
@@ -81,13 +84,15 @@ class Value:
 
     @data.setter
     def data(self, value):
+        global _clock
         kind = type(value)
         if kind is not float and (kind is not _ndarray or value.dtype is not _FLOAT64 and value.dtype is not _FLOAT32):
             if isinstance(value, np.generic) and type(self._data) is _ndarray:
                 value = np.asarray(value)  # numpy gives scalars for 0-d arithmetic; keep the array
             value = as_data(value, "Value.data")
         self._data = value
-        self._version = _tick()
+        _clock += 1
+        self._version = _clock
 
     @property
     def version(self):
@@ -324,7 +329,7 @@ class Value:
             if np.shape(seed) != self.shape:
                 raise ValueError(f"backward: gradient has shape {np.shape(seed)} but the root has shape {self.shape}")
             seed = _backward.unbroadcast(seed, data)
-        _backward.backward(self, seed)
+        _backward.backward(self, seed, _clock)
 
 
 # ---------------------------------------------------------------------------
@@ -332,16 +337,11 @@ class Value:
 # ---------------------------------------------------------------------------
 
 # NOTE: the data clock.  Every assignment to some Value's .data moves it on
-# and stamps that Value; every node remembers the clock when it was recorded.
-# A parent stamped later than its consumer changed after the graph used it:
-# one integer per node instead of a tuple of its parents' versions.
+# and stamps that Value (`Value.data`'s setter); every node remembers the
+# clock when it was recorded.  A parent stamped later than its consumer
+# changed after the graph used it: one integer per node instead of a tuple
+# of its parents' versions.
 _clock = 0
-
-
-def _tick():
-    global _clock
-    _clock += 1
-    return _clock
 
 
 def apply(op, *args, **options):
@@ -352,23 +352,26 @@ def apply(op, *args, **options):
     op's backward will read them (``op.reads_inputs``) they hold a copy, so
     changing the array afterwards cannot change a gradient.
     """
-    parents = args
-    for arg in args:
-        if type(arg) is not Value:
-            parents = _with_constants(op, args)
-            break
-    # NOTE: one and two inputs spelled out: on scalars a list comprehension
-    # and an empty **options each cost more than the op's own arithmetic.
     try:
-        if len(parents) == 2 and not options:
-            data, saved = op.forward(parents[0]._data, parents[1]._data)
-        elif len(parents) == 1:
-            data, saved = op.forward(parents[0]._data, **options)
+        # NOTE: two inputs and one are spelled out: on scalars a loop, a list
+        # comprehension or an empty **options costs more than the arithmetic.
+        if len(args) == 2 and not options:
+            a, b = args
+            if type(a) is not Value or type(b) is not Value:
+                args = a, b = _with_constants(op, args)
+            data, saved = op.forward(a._data, b._data)
+            needs_grad = a.requires_grad or b.requires_grad
+        elif len(args) == 1 and type(args[0]) is Value:
+            a = args[0]
+            data, saved = op.forward(a._data, **options) if options else op.forward(a._data)
+            needs_grad = a.requires_grad
         else:
-            data, saved = op.forward(*[parent._data for parent in parents], **options)
+            args = _with_constants(op, args)
+            data, saved = op.forward(*[arg._data for arg in args], **options)
+            needs_grad = any(arg.requires_grad for arg in args)
     except ValueError:
         if op.broadcasts:
-            shapes = " and ".join(str(parent.shape) for parent in parents)
+            shapes = " and ".join(str(arg.shape) for arg in args)
             raise ValueError(f"{op.name}: shapes {shapes} cannot be broadcast together") from None
         raise
     if data.__class__ is not float and data.__class__ is not _ndarray:
@@ -379,20 +382,15 @@ def apply(op, *args, **options):
     out.name = None
     out._version = 0
     out._born = _clock
-    if state.plain:
-        for parent in parents:
-            if parent.requires_grad:
-                out.requires_grad, out.op, out.parents, out.saved = True, op, parents, saved
-                return out
-        out.requires_grad, out.op, out.parents, out.saved = False, None, (), None
-        return out
-    # Under no_grad() or detect_anomaly().
-    if state.recording and any(parent.requires_grad for parent in parents):
-        out.requires_grad, out.op, out.parents, out.saved = True, op, parents, saved
+    out._mark = 0
+    if not modes.plain:  # some thread is inside no_grad() or detect_anomaly(): this thread's flags decide
+        needs_grad = needs_grad and state.recording
+        if state.anomaly:
+            _check_forward(out, op, args)
+    if needs_grad:
+        out.requires_grad, out.op, out.parents, out.saved = True, op, args, saved
     else:
         out.requires_grad, out.op, out.parents, out.saved = False, None, (), None
-    if state.anomaly:
-        _check_forward(out, op, parents)
     return out
 
 
@@ -406,11 +404,12 @@ def leaf(data, requires_grad=False, name=None):
     out.op, out.parents, out.saved = None, (), None
     out._version = 0
     out._born = _clock
+    out._mark = 0
     return out
 
 
 def _with_constants(op, args):
-    """The arguments with every non-Value made a constant.
+    """The arguments with every one that is not a Value made a constant.
 
     # NOTE: a float64 array meeting a float32 Value takes its dtype, as
     # Python numbers do under numpy's rules, so float32 models stay float32
@@ -423,7 +422,9 @@ def _with_constants(op, args):
             break
     parents = []
     for arg in args:
-        if type(arg) is not Value:
+        if type(arg) is float:
+            arg = leaf(arg)
+        elif type(arg) is not Value:
             data = as_data(arg, op.name, copy=op.reads_inputs)
             if float32 and type(data) is _ndarray and data.dtype is _FLOAT64:
                 data = data.astype(np.float32)
