@@ -29,6 +29,13 @@ from .explaining import PathExplosionError, explain
 #: would be unreadable, or the run would take minutes and gigabytes).
 MAX_PARAMETERS = {"compare": 10_000, "explain": 1_000_000, "draw": 1_000_000}
 
+#: The most weights and biases of a net built weight by weight (--scalar):
+#: each one is a Value with a graph of its own, some 2 KB and 20 µs apiece.
+MAX_SCALAR_PARAMETERS = 10_000
+
+#: The most layer sizes --layers takes (each layer adds nodes to draw and walk).
+MAX_LAYERS = 1_000
+
 # Nets with at most this many weights and biases are drawn weight by weight.
 SCALAR_DRAWING_LIMIT = 40
 
@@ -95,18 +102,33 @@ def _network_arguments(parser):
     parser.add_argument("--no-bias", dest="bias", action="store_false", help="leave out the bias vectors")
 
 
-def _check_network(args, command, hidden_layers=None):
+def _check_network(args, command, hidden_layers=None, scalar=False):
+    """Refuse a net the command cannot show, from --layers alone (nothing is built);
+    returns its count of weights and biases."""
     layers = args.layers
     if len(layers) < 2:
         raise UsageError(f"--layers needs at least two sizes (inputs ... outputs), got {layers}")
     if hidden_layers is not None and len(layers) != hidden_layers + 2:
         raise UsageError(f"the chapter's formulas cover exactly one hidden layer: --layers needs three sizes "
                          f"(inputs hidden outputs), got {len(layers)}: {layers}")
+    if len(layers) > MAX_LAYERS:
+        raise UsageError(f"--layers has {len(layers):,} sizes; {command} takes at most {MAX_LAYERS:,}")
     count = sum(n_in * n_out + (n_out if args.bias else 0) for n_in, n_out in zip(layers, layers[1:]))
     limit = MAX_PARAMETERS[command]
     if count > limit:
-        raise UsageError(f"--layers {' '.join(map(str, layers))} has {count:,} weights and biases; "
+        raise UsageError(f"--layers {_shown(layers)} has {count:,} weights and biases; "
                          f"{command} takes at most {limit:,}")
+    if scalar and count > MAX_SCALAR_PARAMETERS:
+        raise UsageError(f"--scalar builds every weight as its own Value; --layers {_shown(layers)} has {count:,} "
+                         f"weights and biases, at most {MAX_SCALAR_PARAMETERS:,} are built that way "
+                         "(leave out --scalar)")
+    return count
+
+
+def _shown(layers):
+    """--layers as typed, shortened when there are many sizes."""
+    sizes = [str(size) for size in layers]
+    return " ".join(sizes) if len(sizes) <= 8 else f"{' '.join(sizes[:3])} ... {' '.join(sizes[-2:])}"
 
 
 # ---------------------------------------------------------------------------
@@ -149,7 +171,7 @@ def _explain_arguments(parser):
 
 
 def run_explain(args):
-    _check_network(args, "explain", hidden_layers=1)
+    _check_network(args, "explain", hidden_layers=1, scalar=args.scalar)
     if args.weight.startswith("bias") and not args.bias:
         raise UsageError(f"--weight {args.weight} needs the biases (drop --no-bias)")
     inputs_count, hidden, outputs = args.layers
@@ -157,8 +179,8 @@ def run_explain(args):
              "bias_hidden": (hidden,), "bias_output": (outputs,)}[args.weight]
     index = tuple(args.index) if args.index is not None else (0,) * len(shape)
     if len(index) != len(shape):
-        raise UsageError(f"--weight {args.weight} needs {len(shape)} index value{'s' if len(shape) > 1 else ''}, "
-                         f"got {list(index)}")
+        raise UsageError(f"--index {' '.join(map(str, index))}: --weight {args.weight} of shape {shape} needs "
+                         f"{len(shape)} index value{'s' if len(shape) > 1 else ''}, got {len(index)}")
     if any(k >= size for k, size in zip(index, shape)):
         raise UsageError(f"--index {' '.join(map(str, index))} is out of range for {args.weight} of shape {shape}")
     net, inputs, desired = nn.example_network(args.layers, alpha=args.alpha, seed=args.seed, bias=args.bias,
@@ -209,19 +231,16 @@ def run_draw(args):
     Returns 0 once the picture is written (also when graphviz's ``dot`` is
     missing and the DOT text is written instead, with a note on stderr).
     """
-    _check_network(args, "draw")
+    count = _check_network(args, "draw", scalar=bool(args.scalar))
+    scalar = args.scalar if args.scalar is not None else count <= SCALAR_DRAWING_LIMIT
+    if args.out is not None and not args.out.strip():
+        raise UsageError(f"--out: must name a file, got {args.out!r}")
     out = args.out or f"graph.{args.format or 'svg'}"
     try:
         chosen_format = file_format(out, args.format, format_option="--format")
     except ValueError as error:
         raise UsageError(_without_prefix(error)) from None
-    net, inputs, desired = nn.example_network(args.layers, args.alpha, args.seed, args.bias)
-    scalar = args.scalar if args.scalar is not None else net.parameter_count() <= SCALAR_DRAWING_LIMIT
-    if scalar:
-        if net.parameter_count() > MAX_PARAMETERS["compare"]:
-            raise UsageError(f"--scalar draws every weight as its own node; this net has {net.parameter_count():,}, "
-                             f"at most {MAX_PARAMETERS['compare']:,} are drawn that way (use --tensor)")
-        net, inputs, desired = nn.example_network(args.layers, args.alpha, args.seed, args.bias, scalar=True)
+    net, inputs, desired = nn.example_network(args.layers, args.alpha, args.seed, args.bias, scalar=scalar)
     loss = net.loss(inputs, desired)
     loss.backward()
     options = dict(params=net.named_parameters(), rankdir=args.rankdir, max_nodes=args.max_nodes)
@@ -256,14 +275,16 @@ def _chain_rule_nodes(loss, net, parameter_name):
     if parameter_name in parameters:
         parameter = parameters[parameter_name]
     else:
-        match = re.match(r"^(.*)\[([\d,\s]+)\]$", parameter_name)
+        match = re.match(r"^(.*)\[([-\d,\s]+)\]$", parameter_name)
         if not match or match.group(1) not in parameters:
             raise ValueError(f"no parameter named {parameter_name!r}; choose from {', '.join(parameters)}")
         parameter = parameters[match.group(1)]
         parts = [part.strip() for part in match.group(2).split(",")]
-        if not all(parts):
+        if not all(re.fullmatch(r"-?\d+", part) for part in parts):
             raise ValueError(f"{parameter_name!r} is not a parameter name with an index such as 'v[1,0]'")
         index = tuple(int(part) for part in parts)
+        if any(k < 0 for k in index):
+            raise ValueError(f"index {index} has a negative entry; count from 0")
     return explain(loss, parameter, index)
 
 
@@ -290,14 +311,45 @@ def build_parser():
     return parser
 
 
+# Options that take one number, which may start with a minus sign.
+_NUMBER_OPTIONS = ("--alpha", "--tolerance", "--seed", "--max-nodes")
+
+
+def _values_attached(argv):
+    """``--alpha -inf`` as ``--alpha=-inf``.
+
+    NOTE: argparse takes ``-inf``, ``-nan`` or ``-1e-3`` for an option of its
+    own and says "--alpha: expected one argument"; attached, the value reaches
+    the option's check, which says what is wrong with it.
+    """
+    argv = list(argv)
+    joined = []
+    index = 0
+    while index < len(argv):
+        item = argv[index]
+        following = argv[index + 1] if index + 1 < len(argv) else None
+        if item in _NUMBER_OPTIONS and following is not None and following.startswith("-") \
+                and not following.startswith("--"):
+            joined.append(f"{item}={following}")
+            index += 2
+        else:
+            joined.append(item)
+            index += 1
+    return joined
+
+
 def main(argv=None):
     """Run one subcommand; returns its exit status (2 for a bad argument)."""
     try:
-        args = build_parser().parse_args(argv)
+        # NOTE: parse_args would report a subcommand's unknown option as
+        # "minigrad: ...", without the subcommand's name.
+        args, unknown = build_parser().parse_known_args(_values_attached(sys.argv[1:] if argv is None else argv))
     except SystemExit as exit:  # argparse's own usage errors, and --help
         return exit.code
     try:
+        if unknown:
+            raise UsageError(f"unrecognized arguments: {' '.join(unknown)}")
         return args.run(args)
     except UsageError as error:
-        print(f"minigrad {args.command}: {error}", file=sys.stderr)
+        print(f"minigrad {args.command}: {' '.join(str(error).splitlines())}", file=sys.stderr)
         return 2

@@ -19,6 +19,9 @@ without pickle.
 
 from __future__ import annotations
 
+import contextlib
+import math
+import numbers
 import os
 import zipfile
 from collections.abc import Mapping
@@ -140,14 +143,20 @@ class Module:
     def load(self, path):
         """Read an ``.npz`` written by `save` into this module (all or nothing).
 
-        Read with ``allow_pickle=False``: an empty, truncated, non-npz or
-        pickle-bearing file is refused with a ValueError naming the file, and
-        the model is left unchanged.  Returns the module.
+        Nothing in the file is trusted before it is checked: member names
+        against the model before any member is decompressed, each member's
+        declared dtype and shape (its ``.npy`` header) before its data is
+        read, and the member's size against what that header implies, so a
+        hostile file costs no more memory than the model itself.  Pickles are
+        never read.  An empty, truncated, non-npz, pickle-bearing or
+        mismatched file is refused with an error naming the file (and the
+        member at fault), and the model is left unchanged.  Returns the module.
         """
         path = os.fspath(path)
         if not os.path.exists(path):
             raise FileNotFoundError(f"load: {path!r} does not exist")
-        state = _read_npz(path)
+        shapes = {name: tuple(shape) for name, shape, _, _ in self._state_slots()}
+        state = _read_npz(path, shapes)
         try:
             return self.load_state_dict(state)
         except (ValueError, TypeError) as error:
@@ -199,29 +208,148 @@ def _write_npz(handle, arrays):
                 np.lib.format.write_array(member, np.asarray(array), allow_pickle=False)
 
 
-def _read_npz(path):
-    """Every array of an ``.npz`` file, read eagerly with ``allow_pickle=False``."""
+# The most bytes a member's .npy magic, header length and header may take
+# (numpy itself refuses headers over 10,000 characters).
+_MAX_HEADER_BYTES = 16384
+
+# What np.savez and np.savez_compressed write; other methods (bzip2, lzma)
+# decompress without an output bound in zipfile, so a small member could expand without limit.
+_ZIP_METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate"}
+
+# What a broken or hostile archive raises inside zipfile and numpy's header
+# readers (RuntimeError covers an encrypted member, an unsupported feature and
+# a header nested too deeply to parse).
+_UNREADABLE = (ValueError, OSError, EOFError, zipfile.BadZipFile, RuntimeError)
+
+
+def _read_npz(path, shapes):
+    """The arrays of the ``.npz`` file ``path``, checked against ``shapes`` ({name: shape}).
+
+    Nothing is trusted before it is checked: member names before any member
+    is opened, each ``.npy`` header (dtype, shape) before its data, and the
+    member's uncompressed size against the header before any data is read.
+    The data is read with a bounded read, never unpickled.
+    """
     try:
         with open(path, "rb") as handle:
-            header = handle.read(6)
+            start = handle.read(6)
     except OSError as error:
         raise ValueError(f"load: {path!r} is not a readable .npz state file ({error})") from None
-    if not header:
+    if not start:
         raise ValueError(f"load: {path!r} is empty, not an .npz state file")
-    if not header.startswith(b"PK") and not header.startswith(b"\x93NUMPY"):
+    if start.startswith(b"\x93NUMPY"):
+        raise ValueError(f"load: {path!r} holds a single .npy array, not an .npz archive of named parameters")
+    if not start.startswith(b"PK"):
         # NOTE: numpy would try it as a pickle and say so, which misleads for a text file.
         raise ValueError(f"load: {path!r} is not an .npz state file (no zip archive header)")
+    with _restated_as(f"load: {path!r} is not a readable .npz state file"):
+        archive = zipfile.ZipFile(path)
+    with archive:
+        members = _members_by_name(archive, path, shapes)
+        return {name: _read_member(archive, members[name], path, name, shapes[name]) for name in shapes}
+
+
+@contextlib.contextmanager
+def _restated_as(message):
+    """Turn what a broken archive raises into one ValueError: ``message (the error's first line)``."""
     try:
-        loaded = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
-        raise ValueError(f"load: {path!r} is not a readable .npz state file ({error})") from None
-    if not isinstance(loaded, np.lib.npyio.NpzFile):
-        raise ValueError(f"load: {path!r} holds a single .npy array, not an .npz archive of named parameters")
-    try:
-        with loaded:
-            return {name: loaded[name] for name in loaded.files}
-    except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile) as error:
-        raise ValueError(f"load: {path!r} is not a readable .npz state file ({error})") from None
+        yield
+    except _UNREADABLE as error:
+        detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ValueError(f"{message} ({detail})") from None
+
+
+def _members_by_name(archive, path, shapes):
+    """``{parameter name: ZipInfo}`` from the zip directory alone (nothing is decompressed).
+
+    Every parameter must have exactly one ``NAME.npy`` member and no other member may be present.
+    """
+    members, unexpected = {}, []
+    with _restated_as(f"load: {path!r} is not a readable .npz state file"):
+        listing = archive.infolist()
+    for info in listing:
+        name = info.filename[:-len(".npy")] if info.filename.endswith(".npy") else None
+        if name not in shapes:
+            unexpected.append(info.filename)
+        elif name in members:
+            raise ValueError(f"load: {path!r}: member {info.filename!r} appears twice")
+        else:
+            members[name] = info
+    missing = [name for name in shapes if name not in members]
+    if missing or unexpected:
+        parts = []
+        if missing:
+            parts.append(f"missing parameter(s) {', '.join(map(repr, missing))}")
+        if unexpected:
+            parts.append(f"unexpected member(s) {', '.join(map(repr, unexpected))}")
+        raise ValueError(f"load: {path!r}: {'; '.join(parts)} (the model has {', '.join(map(repr, shapes))})")
+    return members
+
+
+def _read_member(archive, info, path, name, shape):
+    """One member's array, after its header and size are checked against the model's ``shape``."""
+    where = f"load: {path!r}: member {info.filename!r}"
+    if info.compress_type not in _ZIP_METHODS:
+        raise ValueError(f"{where} uses zip compression method {info.compress_type}; "
+                         f"only {' and '.join(_ZIP_METHODS.values())} (what numpy writes) are read")
+    unreadable = f"{where} is not a readable .npy array"
+    with _restated_as(unreadable):
+        member = archive.open(info)
+    with member:
+        header = _BoundedReader(member, _MAX_HEADER_BYTES)
+        with _restated_as(unreadable):
+            declared_shape, fortran_order, dtype = _read_npy_header(header)
+        if dtype.hasobject:
+            raise ValueError(f"{where} holds Python objects (dtype {dtype}); load never unpickles")
+        if dtype.kind not in "fiu":
+            raise TypeError(f"{where}: parameter {name!r} needs real numbers, but the member has dtype {dtype}")
+        if tuple(declared_shape) != tuple(shape):
+            raise ValueError(f"{where}: parameter {name!r} has shape {tuple(shape)} in the model "
+                             f"but {tuple(declared_shape)} in the file")
+        size = dtype.itemsize * math.prod(shape)
+        expected = header.consumed + size
+        if info.file_size != expected:
+            # NOTE: np.load reads only what the header asks for, so a zip bomb
+            # behind a plausible header would go unnoticed.
+            raise ValueError(f"{where} is {info.file_size:,} bytes uncompressed, but its header "
+                             f"({dtype}, shape {tuple(shape)}) implies {expected:,}")
+        with _restated_as(unreadable):
+            data = member.read(size)
+    if len(data) != size:
+        raise ValueError(f"{where} is truncated: {len(data):,} of {size:,} data bytes")
+    return np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran_order else "C")
+
+
+def _read_npy_header(stream):
+    """``(shape, fortran_order, dtype)`` from the start of an ``.npy`` stream (numpy's own parser)."""
+    version = np.lib.format.read_magic(stream)
+    if version == (1, 0):
+        return np.lib.format.read_array_header_1_0(stream)
+    if version in ((2, 0), (3, 0)):
+        # NOTE: 3.0 differs from 2.0 only in the header's encoding (utf8, for
+        # field names), which matters only for structured dtypes, refused anyway.
+        return np.lib.format.read_array_header_2_0(stream)
+    raise ValueError(f"unknown .npy format version {version[0]}.{version[1]}")
+
+
+class _BoundedReader:
+    """A file's ``read`` that stops after ``limit`` bytes in all, counting what it gave.
+
+    numpy's header readers trust the length field (up to 4 GiB for version 2.0);
+    this keeps them from reading a hostile member's data as a header.
+    """
+
+    def __init__(self, stream, limit):
+        self._stream = stream
+        self._left = limit
+        self.consumed = 0
+
+    def read(self, size=-1):
+        size = self._left if size is None or size < 0 else min(size, self._left)
+        data = self._stream.read(size)
+        self._left -= len(data)
+        self.consumed += len(data)
+        return data
 
 
 def _index_name(prefix, index):
@@ -250,7 +378,7 @@ def initial_arrays(sizes, bias=True, init="uniform", seed=None, dtype=np.float64
     summed inputs of wide layers out of the sigmoid's flat tails; a number is
     used as the half-width.  ``seed`` is an int or a numpy Generator.
     """
-    _check_sizes(sizes)
+    sizes = _check_sizes(sizes, "initial_arrays")
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     arrays = []
     for n_in, n_out in zip(sizes[:-1], sizes[1:]):
@@ -274,16 +402,53 @@ def _init_scale(init, n_in, n_out):
     raise ValueError(f"init must be 'uniform', 'scaled' or a positive number, got {init!r}")
 
 
-def _check_sizes(sizes):
-    if len(sizes) < 2 or any(not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1 for n in sizes):
-        raise ValueError(f"sizes must be at least two positive integers (inputs, ..., outputs), got {list(sizes)!r}")
+def _check_sizes(sizes, caller):
+    """``sizes`` as a tuple of ints, or an error naming ``caller`` and the bad entry.
+
+    Checked as the caller gave them: ``int(2.5)`` or ``int(True)`` would hide the mistake.
+    """
+    if isinstance(sizes, (str, bytes)):
+        raise TypeError(f"{caller}: sizes must be a list of positive integers (inputs, ..., outputs), "
+                        f"got {type(sizes).__name__} {sizes!r}")
+    try:
+        entries = list(sizes)
+    except TypeError:
+        raise TypeError(f"{caller}: sizes must be a list of positive integers (inputs, ..., outputs), "
+                        f"got {type(sizes).__name__}") from None
+    for index, size in enumerate(entries):
+        if isinstance(size, (bool, np.bool_)) or not isinstance(size, numbers.Integral):
+            raise TypeError(f"{caller}: sizes must be positive integers, but sizes[{index}] is "
+                            f"{size!r} ({type(size).__name__}) in {entries!r}")
+        if size < 1:
+            raise ValueError(f"{caller}: sizes must be positive integers, but sizes[{index}] is {size!r} "
+                             f"in {entries!r}")
+    if len(entries) < 2:
+        raise ValueError(f"{caller}: sizes must be at least two positive integers (inputs, ..., outputs), "
+                         f"got {entries!r}")
+    return tuple(int(size) for size in entries)
+
+
+def _check_inputs(inputs, expected, caller, one_pattern=False):
+    """Refuse ``inputs`` whose last axis is not ``expected`` long (or, for
+    ``one_pattern``, that are not a vector), naming ``caller`` and the shape."""
+    try:
+        shape = tuple(inputs.shape if isinstance(inputs, (Value, np.ndarray)) else np.shape(inputs))
+    except (ValueError, TypeError):
+        return  # ragged: the first op says so
+    if one_pattern and len(shape) != 1:
+        raise ValueError(f"{caller}: takes one pattern at a time, a vector of {expected} inputs, "
+                         f"got input shape {shape}")
+    if not shape or shape[-1] != expected:
+        got = shape[-1] if shape else "a single number"
+        raise ValueError(f"{caller}: expected {expected} inputs per pattern (the first layer size), got {got} "
+                         f"(input shape {shape})")
 
 
 class Linear(Module):
     """x @ weight + bias, with weight of shape (n_in, n_out) (the chapter's w[i, h])."""
 
     def __init__(self, n_in, n_out, bias=True, init="uniform", seed=None, dtype=np.float64):
-        (weight, bias_values), = initial_arrays([n_in, n_out], bias, init, seed, dtype)
+        (weight, bias_values), = initial_arrays(_check_sizes([n_in, n_out], "Linear"), bias, init, seed, dtype)
         self.weight = Value(weight, name="weight")
         self.bias = Value(bias_values, name="bias") if bias else None
 
@@ -324,7 +489,7 @@ class MLP(Module):
     """
 
     def __init__(self, sizes, alpha=1.0, bias=True, init="uniform", seed=None, dtype=np.float64):
-        self.sizes = tuple(int(n) for n in sizes)
+        self.sizes = _check_sizes(sizes, "MLP")
         self.alpha = alpha
         self._layer_names = parameter_names(self.sizes)
         for (weight_name, bias_name), (weight, bias_values) in zip(
@@ -337,6 +502,7 @@ class MLP(Module):
         return [(getattr(self, w), getattr(self, b)) for w, b in self._layer_names]
 
     def forward(self, x):
+        _check_inputs(x, self.sizes[0], "MLP")
         for weight, bias in self.layers():
             x = x @ weight
             if bias is not None:
@@ -361,7 +527,7 @@ class ScalarMLP(Module):
     """
 
     def __init__(self, sizes, alpha=1.0, bias=True, init="uniform", seed=None):
-        self.sizes = tuple(int(n) for n in sizes)
+        self.sizes = _check_sizes(sizes, "ScalarMLP")
         self.alpha = alpha
         self._layer_names = parameter_names(self.sizes)
         for (weight_name, bias_name), (weight, bias_values) in zip(
@@ -400,10 +566,9 @@ class ScalarMLP(Module):
 
     def forward(self, x):
         """One pattern (a sequence of numbers or scalar Values) → list of output Values."""
+        _check_inputs(x, self.sizes[0], "ScalarMLP", one_pattern=True)
         activations = [item if isinstance(item, Value) else Value(float(item), name=f"I_{i}", requires_grad=False)
                        for i, item in enumerate(x)]
-        if len(activations) != self.sizes[0]:
-            raise ValueError(f"ScalarMLP: expected {self.sizes[0]} inputs, got {len(activations)}")
         last = len(self._layer_names) - 1
         for layer, (weight, bias) in enumerate(self.layers()):
             outputs = []
@@ -435,8 +600,7 @@ def example_network(sizes=(2, 2, 2), alpha=1.0, seed=0, bias=True, scalar=False)
     one-hot desired output.  `minigrad.compare`, `minigrad.explain`'s command
     line and the drawings all start from it.
     """
-    sizes = list(sizes)
-    _check_sizes(sizes)
+    sizes = list(_check_sizes(sizes, "example_network"))
     rng = np.random.default_rng(seed)
     net = (ScalarMLP if scalar else MLP)(sizes, alpha=alpha, bias=bias, seed=rng)
     inputs = rng.random(sizes[0])

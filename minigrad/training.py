@@ -74,10 +74,33 @@ def _is_scalar_model(model):
 
 
 def _as_patterns(array, name):
-    array = np.asarray(array, dtype=np.float64)
+    try:
+        array = np.asarray(array, dtype=np.float64)
+    except (ValueError, TypeError) as error:
+        raise TypeError(f"train: {name} must be an array of numbers ({error})") from None
     if array.ndim != 2 or len(array) == 0:
         raise ValueError(f"train: {name} must be a non-empty (patterns, values) array, got shape {array.shape}")
+    if not np.all(np.isfinite(array)):
+        pattern, column = np.argwhere(~np.isfinite(array))[0]
+        raise ValueError(f"train: {name} must be finite, but {name}[{pattern}, {column}] is {array[pattern, column]}")
     return array
+
+
+def _check_widths(model, inputs, targets):
+    """Refuse inputs or targets whose width does not fit the model, naming both shapes."""
+    sizes = getattr(model, "sizes", None)
+    described = f"{type(model).__name__} {list(sizes)}" if sizes is not None else f"model ({type(model).__name__})"
+    if sizes is not None:
+        if inputs.shape[1] != sizes[0]:
+            raise ValueError(f"train: inputs have shape {inputs.shape}, width {inputs.shape[1]}, but the {described} "
+                             f"has input width {sizes[0]} (its first layer size)")
+        outputs = sizes[-1]
+    else:
+        # A model of unknown shape: one pattern through it says how wide its output is.
+        outputs = np.shape(predict(model, inputs[:1]))[-1]
+    if targets.shape[1] != outputs:
+        raise ValueError(f"train: targets have shape {targets.shape}, width {targets.shape[1]}, but the {described} "
+                         f"has output width {outputs} (inputs have shape {inputs.shape})")
 
 
 def predict(model, inputs):
@@ -97,14 +120,24 @@ def predict(model, inputs):
 
 def total_sse(model, inputs, targets):
     """The chapter's SSE (Eq. 6.5) summed over every pattern: ½ Σ_p Σ_o (Desired − A)²."""
-    error = np.asarray(targets, dtype=np.float64) - predict(model, inputs)
+    targets = np.asarray(targets, dtype=np.float64)
+    outputs = predict(model, inputs)
+    if targets.shape != outputs.shape:
+        # NOTE: numpy would broadcast (4, 1) targets against (4, 2) outputs into a wrong sum.
+        raise ValueError(f"total_sse: targets have shape {targets.shape} but the model's outputs have shape "
+                         f"{outputs.shape}")
+    error = targets - outputs
     return 0.5 * float(np.sum(error * error))
 
 
 def accuracy(model, inputs, labels):
     """Fraction of patterns whose most active output node is the right class."""
     outputs = np.atleast_2d(predict(model, inputs))
-    return float(np.mean(np.argmax(outputs, axis=1) == np.asarray(labels)))
+    labels = np.atleast_1d(labels)
+    if labels.shape != (len(outputs),):
+        raise ValueError(f"accuracy: expected one label per pattern, shape ({len(outputs)},), "
+                         f"got labels of shape {labels.shape}")
+    return float(np.mean(np.argmax(outputs, axis=1) == labels))
 
 
 def _loss(model, inputs, targets):
@@ -153,6 +186,11 @@ def train(model, inputs, targets, *, mode="online", lr=None, optimizer=None, thr
     The update rule is ``optimizer``, by default ``SGD(model, lr)`` with
     ``lr = 0.5`` (the author's η).  ``threshold=None`` never stops early.
     ``quiet=True`` turns off the progress bar.
+
+    ``inputs`` and ``targets`` are (patterns, values) arrays of finite
+    numbers, one row per pattern, as wide as the model's first and last
+    layers; anything else is refused before training starts, with both
+    shapes in the message.
     """
     inputs = _as_patterns(inputs, "inputs")
     targets = _as_patterns(targets, "targets")
@@ -171,6 +209,7 @@ def train(model, inputs, targets, *, mode="online", lr=None, optimizer=None, thr
     elif not isinstance(optimizer, Optimizer):
         raise TypeError(f"train: optimizer must be a minigrad.optim.Optimizer, got {type(optimizer).__name__}")
     check_every = _check_count(check_every, "check_every")
+    _check_widths(model, inputs, targets)
     rng = np.random.default_rng(seed)
     result = TrainResult(threshold=None if threshold is None else float(threshold))
     started = time.perf_counter()
