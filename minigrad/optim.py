@@ -2,9 +2,10 @@
 
 Every optimizer takes the parameters (a list of Values, or a `Module`, whose
 ``parameters()`` are used), validates its learning rate ``lr``, and offers
-``zero_grad()`` and ``step()``.  ``step()`` calls the subclass's ``_step()``
-under ``no_grad()``: updates replace ``.data`` without recording any graph,
-keep each parameter's dtype (float32 stays float32, a scalar stays a float),
+``zero_grad()`` and ``step()``.  ``step()`` calls the subclass's ``_step()``,
+which works on the plain numbers and arrays in ``.data`` and ``.grad`` (so
+no graph is recorded): updates replace ``.data`` (raising each parameter's
+``version``, so graphs recorded before the step are refused), keep each parameter's dtype (float32 stays float32, a scalar stays a float),
 and skip parameters whose ``.grad`` is None (they took no part in the loss).
 
 The chapter's rule is plain gradient descent with learning rate η (the
@@ -19,7 +20,6 @@ import numbers
 
 import numpy as np
 
-from .modes import no_grad
 from .value import Value
 
 __all__ = ["Optimizer", "SGD", "Adam"]
@@ -85,9 +85,8 @@ class Optimizer:
             parameter.grad = None
 
     def step(self):
-        """Update every parameter that has a gradient, without recording graph."""
-        with no_grad():
-            self._step()
+        """Update every parameter that has a gradient (plain array arithmetic: no graph)."""
+        self._step()
         self.steps += 1
 
     def _step(self):  # pragma: no cover - every optimizer overrides
