@@ -101,10 +101,11 @@ def _walk(root, seed, data_clock):
                 data = parent._data
                 # NOTE: the common cases (floats; arrays of the parent's shape and dtype)
                 # are decided here without a call: it pays on small graphs.
-                if type(parent_grad) is float and type(data) is float:
-                    pass
-                elif type(parent_grad) is not _ndarray or type(data) is not _ndarray \
-                        or parent_grad.dtype is not data.dtype or parent_grad.shape != data.shape:
+                if type(parent_grad) is _ndarray:
+                    if type(data) is not _ndarray or parent_grad.dtype is not data.dtype \
+                            or parent_grad.shape != data.shape:
+                        parent_grad = unbroadcast(parent_grad, data)
+                elif type(parent_grad) is not float or type(data) is not float:
                     parent_grad = unbroadcast(parent_grad, data)
                 running = parent.grad
                 if running is not None:
