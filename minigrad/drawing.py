@@ -27,7 +27,7 @@ from .backward import topological_order
 from .value import Value
 from .files import write_atomically
 
-__all__ = ["to_dot", "draw", "write_drawing", "DotNotFoundError", "DEFAULT_MAX_NODES", "FILE_FORMATS"]
+__all__ = ["to_dot", "draw", "write_drawing", "Drawing", "DotNotFoundError", "DEFAULT_MAX_NODES", "FILE_FORMATS"]
 
 #: Beyond this many drawn nodes (values plus ops) the picture is a summary.
 DEFAULT_MAX_NODES = 300
@@ -53,9 +53,10 @@ _OPTIONS = ("params", "rankdir", "show_data", "show_grad", "highlight", "max_nod
 _SMALL_TENSOR = 6
 
 _INSTALL_HINT = (
-    "Install graphviz: Debian/Ubuntu `sudo apt-get install graphviz`, macOS `brew install graphviz`, "
-    "conda `conda install -c conda-forge graphviz`; in this repository `make demo` or `make test` "
-    "installs it.  minigrad.to_dot(...) works without it.")
+    "pip cannot install it (the graphviz Python package is only a wrapper): install graphviz with your "
+    "system's package manager: Debian/Ubuntu `sudo apt-get install graphviz`, macOS `brew install graphviz`, "
+    "Windows `winget install graphviz`, conda `conda install -c conda-forge graphviz`; in this repository "
+    "`make demo` or `make test` installs it.  minigrad.to_dot(...) works without it.")
 
 
 class DotNotFoundError(RuntimeError):
@@ -465,9 +466,9 @@ def _naming_the_missing_dot(graphviz):
     """Turn graphviz's ExecutableNotFound into a DotNotFoundError that says how to install it."""
     try:
         yield
-    except graphviz.ExecutableNotFound as error:
+    except graphviz.ExecutableNotFound:
         raise DotNotFoundError(f"rendering needs graphviz's `dot` program, which is not on PATH. "
-                               f"{_INSTALL_HINT}") from error
+                               f"{_INSTALL_HINT}") from None
 
 
 @lru_cache(maxsize=None)
@@ -481,7 +482,12 @@ def _drawing_class():
                           "(minigrad.to_dot works without it)") from None
 
     class Drawing(graphviz.Digraph):
-        """A graphviz.Digraph of a minigrad graph (``.source`` is `to_dot`'s text)."""
+        """A picture of a minigrad graph: a graphviz.Digraph whose ``.source`` is `to_dot`'s text.
+
+        Jupyter shows it inline.  Without graphviz's ``dot`` program, rendering
+        raises `DotNotFoundError` saying how to install it, and in a notebook
+        the cell shows that one line instead of a traceback.
+        """
 
         def pipe(self, *args, **kwargs):
             with _naming_the_missing_dot(graphviz):
@@ -491,7 +497,21 @@ def _drawing_class():
             with _naming_the_missing_dot(graphviz):
                 return super().render(*args, **kwargs)
 
+        def _repr_mimebundle_(self, include=None, exclude=None, **kwargs):
+            try:
+                return super()._repr_mimebundle_(include, exclude, **kwargs)
+            except DotNotFoundError as error:
+                return {"text/plain": f"minigrad.draw: {error}"}
+
+    Drawing.__module__, Drawing.__qualname__ = __name__, "Drawing"
     return Drawing
+
+
+def __getattr__(name):
+    # `minigrad.drawing.Drawing` is made on first use, so importing minigrad does not import graphviz.
+    if name == "Drawing":
+        return _drawing_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def file_format(path, format, format_option="format="):

@@ -37,6 +37,7 @@ the explanation.
 
 from __future__ import annotations
 
+import html
 import math
 import re
 from dataclasses import dataclass
@@ -187,6 +188,35 @@ class Explanation:
     def __repr__(self):
         return (f"<Explanation ∂{self.loss_name}/∂{self.target_name}: {len(self.paths)} paths, "
                 f"total {self.total:.6g}, grad {self.grad:.6g}>")
+
+    def _repr_html_(self):
+        """Jupyter: one table per path (factor, formula, ops, equation, value), the
+        sum beside ``.grad``, and the chain rule as math (MathJax)."""
+        def cell(text, align="left"):
+            return f"<td style='text-align:{align}'>{html.escape(str(text))}</td>"
+
+        count = len(self.paths)
+        parts = [f"<div><p><b>∂{html.escape(self.loss_name)}/∂{html.escape(self.target_name)}</b> on the "
+                 f"recorded graph: {count} path{'s' if count != 1 else ''}</p>"]
+        for number in range(count):
+            steps = " ← ".join(element_name(self._names[node], index) for node, index in self.paths[number])
+            rows = []
+            for numerator, denominator, formula, ops, equation, value in self.chain(number):
+                rows.append("<tr>" + cell(f"∂{numerator}/∂{denominator}") + cell(f"= {formula}")
+                            + cell(" → ".join(ops)) + cell(f"Eq. {equation}" if equation else "")
+                            + cell(f"{value:.12g}", "right") + "</tr>")
+            rows.append("<tr><td colspan='4'><i>product</i></td>" + cell(f"{self.products[number]:.12g}", "right")
+                        + "</tr>")
+            parts.append(f"<p>path {number + 1}: {html.escape(steps)}</p><table>{''.join(rows)}</table>")
+        verdict = "agrees" if self.agrees() else "DISAGREES"
+        parts.append(f"<p>sum over {count} path{'s' if count != 1 else ''} = {self.total:.17g}<br>"
+                     f"<code>.grad</code> (backward) = {self.grad:.17g}<br>"
+                     f"difference = {self.difference:.3e} ({verdict} to 1e-12 relative)</p>")
+        parts.append(f"<p>$${html.escape(self.to_latex())}$$</p></div>")
+        return "".join(parts)
+
+    def _repr_latex_(self):
+        return f"$${self.to_latex()}$$"
 
     def to_latex(self):
         """The chain-rule equation in the chapter's notation, with the numbers.

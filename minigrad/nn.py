@@ -162,9 +162,44 @@ class Module:
         except (ValueError, TypeError) as error:
             raise type(error)(f"load: {path!r}: {error}") from None
 
+    def parameter_table(self):
+        """``[(name, shape, dtype, count), ...]`` for every parameter array (a
+        `ScalarMLP`'s grid of scalar weights is one row, as in `state_dict`)."""
+        rows = []
+        for name, shape, read, _ in self._state_slots():
+            rows.append((name, tuple(shape), str(np.asarray(read()).dtype), int(math.prod(shape))))
+        return rows
+
+    def _header(self):
+        sizes = getattr(self, "sizes", None)
+        details = [] if sizes is None else [f"sizes={list(sizes)}"]
+        if getattr(self, "alpha", None) is not None:
+            details.append(f"alpha={self.alpha!r}")
+        return f"{type(self).__name__}({', '.join(details)})"
+
     def __repr__(self):
-        shapes = ", ".join(f"{name}: {value.shape}" for name, value in self.named_parameters()[:8])
-        return f"{type(self).__name__}({shapes})"
+        rows = self.parameter_table()
+        if not rows:
+            return f"{self._header()}: no parameters"
+        cells = [("parameter", "shape", "dtype", "numbers")] + [
+            (name, str(shape), dtype, f"{count:,}") for name, shape, dtype, count in rows]
+        widths = [max(len(row[k]) for row in cells) for k in range(4)]
+        lines = [f"{self._header()}: {sum(row[3] for row in rows):,} numbers in {len(rows)} parameters"]
+        for row in cells:
+            lines.append("  " + "  ".join(cell.rjust(width) if k == 3 else cell.ljust(width)
+                                          for k, (cell, width) in enumerate(zip(row, widths))).rstrip())
+        return "\n".join(lines)
+
+    def _repr_html_(self):
+        import html
+
+        rows = "".join(f"<tr><td><code>{html.escape(name)}</code></td><td>{shape}</td><td>{dtype}</td>"
+                       f"<td style='text-align:right'>{count:,}</td></tr>"
+                       for name, shape, dtype, count in self.parameter_table())
+        total = sum(row[3] for row in self.parameter_table())
+        return (f"<div><b>{html.escape(self._header())}</b>: {total:,} numbers"
+                "<table><thead><tr><th>parameter</th><th>shape</th><th>dtype</th><th>numbers</th></tr></thead>"
+                f"<tbody>{rows}</tbody></table></div>")
 
 
 def _reader(value):

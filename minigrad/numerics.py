@@ -181,13 +181,3 @@ def check_axis(axis, ndim, where):
     if len({int(item) % ndim for item in axes}) != len(axes):
         raise ValueError(f"{where}: axis {axis!r} names the same axis twice")
     return axis
-
-
-def format_number(x):
-    """A float as %.6g, an array with four decimals: how reprs show numbers."""
-    if type(x) is float:
-        return f"{x:.6g}"
-    x = np.asarray(x)
-    if x.ndim == 0:
-        return f"{float(x):.6g}"
-    return np.array2string(x, precision=4, separator=", ", suppress_small=False)

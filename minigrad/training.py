@@ -68,6 +68,32 @@ class TrainResult:
         return (f"{state} after {self.iterations} iterations{epochs} in {self.seconds:.2f} s; "
                 f"final SSE {self.final_sse:.6g}")
 
+    def __repr__(self):
+        # One line: the history (one SSE per check) is there in .history, never dumped.
+        return f"<TrainResult: {self}; {len(self.history)} checks in .history>"
+
+    def plot(self, ax=None, *, log=True):
+        """The loss curve: total SSE against updates, on ``ax`` (a matplotlib Axes) or a
+        new figure; log scale by default.  Needs matplotlib (the ``examples`` extra).
+        Returns the Axes."""
+        try:
+            import matplotlib.pyplot as plt
+        except ImportError:
+            raise ImportError("TrainResult.plot needs matplotlib: pip install matplotlib "
+                              "(or minigrad's examples extra)") from None
+        if ax is None:
+            ax = plt.figure(figsize=(6, 3.5)).add_subplot()
+        ax.plot(self.steps, self.history, color="#1f77b4")
+        if log and all(value > 0 for value in self.history):
+            ax.set_yscale("log")
+        if self.threshold is not None:
+            ax.axhline(self.threshold, color="#808080", linestyle="--", linewidth=1, label=f"threshold {self.threshold:g}")
+            ax.legend(loc="upper right")
+        ax.set_xlabel("updates")
+        ax.set_ylabel("total SSE")
+        ax.set_title(str(self), fontsize=9)
+        return ax
+
 
 def _is_scalar_model(model):
     return isinstance(model, ScalarMLP)
@@ -160,14 +186,29 @@ def _check_count(value, name):
 
 
 def _progress_bar(total, quiet, description):
-    """A tqdm bar on stderr when that is a terminal and tqdm is installed; else None."""
-    if quiet or not hasattr(sys.stderr, "isatty") or not sys.stderr.isatty():
+    """A tqdm bar in a notebook (a widget when ipywidgets is there) or on a terminal's
+    stderr, when tqdm is installed; else None: no bar in logs, pipes and CI."""
+    notebook = _in_notebook()
+    if quiet or not (notebook or (hasattr(sys.stderr, "isatty") and sys.stderr.isatty())):
         return None
     try:
         from tqdm import tqdm
     except ImportError:
         return None
+    if notebook:
+        try:
+            import ipywidgets  # noqa: F401 - tqdm's notebook widget needs it
+            from tqdm.notebook import tqdm
+        except ImportError:
+            pass  # the text bar, which Jupyter shows like any stderr output
     return tqdm(total=total, desc=description, unit="it", file=sys.stderr, leave=True, mininterval=0.2)
+
+
+def _in_notebook():
+    """True inside a Jupyter kernel (IPython's ZMQ shell)."""
+    shell = sys.modules.get("IPython")
+    get_ipython = getattr(shell, "get_ipython", None)
+    return get_ipython is not None and type(get_ipython()).__name__ == "ZMQInteractiveShell"
 
 
 def train(model, inputs, targets, *, mode="online", lr=None, optimizer=None, threshold=0.04,

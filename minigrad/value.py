@@ -143,13 +143,20 @@ class Value:
         self.grad = None
 
     def __repr__(self):
-        parts = [numerics.format_number(self._data) if self.size <= 6 else f"shape={self.shape}"]
+        """Short and exact: ``Value(2.0)``, ``Value([0.5, -0.3], dtype=float32, name='w')``,
+        ``Value(shape=(64, 32), dtype=float64)`` for arrays of more than six numbers."""
+        data = self._data
+        if type(data) is float:
+            parts = [repr(data)]
+        else:
+            parts = [repr(data.tolist()) if data.size <= 6 else f"shape={data.shape}", f"dtype={data.dtype}"]
+            if data.ndim == 0:
+                parts.insert(1, "shape=()")
         if self.name is not None:
             parts.append(f"name={self.name!r}")
-        if type(self._data) is not float and self._data.dtype != np.float64:
-            parts.append(f"dtype={self._data.dtype}")
         if self.grad is not None:
-            parts.append(f"grad={numerics.format_number(self.grad)}" if np.size(self.grad) <= 6 else "grad=...")
+            small = np.size(self.grad) <= 6
+            parts.append(f"grad={np.asarray(self.grad).tolist()!r}" if small else "grad=...")
         if self.op is not None:
             parts.append(f"op={self.op.name}")
         elif not self.requires_grad:
