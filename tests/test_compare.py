@@ -240,8 +240,8 @@ def test_one_element_name_and_one_relative_difference():
 
 
 def test_readme_shows_the_current_compare_output():
-    # The README pastes this command's output; regenerate it when the numbers change.
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    # docs/chapter.md pastes this command's output; regenerate it when the numbers change.
+    readme = (ROOT / "docs" / "chapter.md").read_text(encoding="utf-8")
     command = "$ python -m minigrad compare --layers 2 2 2 --alpha 1.0 --seed 0\n"
     start = readme.index(command) + len(command)
     pasted = readme[start:readme.index("\n```", start)]

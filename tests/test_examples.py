@@ -101,7 +101,7 @@ def test_demo(tmp_path, with_dot):
     env_changes = None if with_dot else {"PATH": str(tmp_path / "empty")}
     out = run_example("demo.py", tmp_path, "--quiet", env_changes=env_changes)
     iterations = int(re.search(r"converged \(SSE < 0\.04\) after (\d+) iterations", out).group(1))
-    assert abs(iterations - 4658) <= 50  # the README's figure, give or take a numpy's rounding
+    assert abs(iterations - 4658) <= 50  # docs/training.md's figure, give or take a numpy's rounding
     assert_png(tmp_path / "xor_loss.png")
     MLP([2, 2, 2]).load(tmp_path / "xor_weights.npz")
     rendered = with_dot and (tmp_path / "xor_graph.svg").exists()

@@ -29,7 +29,7 @@ def test_xor_converges_from_several_seeds_within_the_cap(seed):
     assert np.all(np.abs(outputs - XOR.targets) < 0.2)
     assert accuracy(model, XOR.inputs, XOR.labels) == 1.0
     if seed == 0:
-        # The README quotes 4658 for this seed; a numpy that rounds one exp
+        # docs/training.md quotes 4658 for this seed; a numpy that rounds one exp
         # differently may move the threshold crossing by a few iterations.
         assert abs(result.iterations - 4658) <= 50
 
