@@ -3,10 +3,11 @@ screen, pictures readable at page width, and a package-index description
 without what the index cannot show."""
 
 import re
-tomllib = pytest.importorskip("tomllib")  # Python 3.11+
 from pathlib import Path
 
 import pytest
+
+tomllib = pytest.importorskip("tomllib")  # Python 3.11+
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md"] + sorted((ROOT / "docs").glob("*.md"))
