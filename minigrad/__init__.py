@@ -11,6 +11,7 @@ from .backward import StaleGraphError, topological_order, unbroadcast
 from .modes import AnomalyError, detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from .ops import OPS, Op
 from .value import Value, apply, sse, stack
+from .creation import full, ones, rand, randn, uniform, zeros
 from .gradient_check import GradcheckError, gradcheck
 # minigrad.draw, .train, .explain and .compare are functions; their modules are
 # minigrad.drawing, .training, .explaining and .comparing.
@@ -23,7 +24,8 @@ from .training import TrainResult, train
 __version__ = "0.1.0"
 
 __all__ = [
-    "Value", "Op", "OPS", "apply", "sse", "stack", "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly",
+    "Value", "Op", "OPS", "apply", "sse", "stack", "zeros", "ones", "full", "rand", "randn", "uniform",
+    "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly",
     "AnomalyError", "StaleGraphError", "topological_order", "unbroadcast", "gradcheck", "GradcheckError",
     "to_dot", "draw", "DotNotFoundError", "explain", "Explanation", "compare", "Comparison",
     "nn", "optim", "datasets", "train", "TrainResult",

@@ -122,6 +122,9 @@ def _state_of(model):
     """``model.state_dict()`` in float64, and whether the model has biases."""
     if not isinstance(model, (MLP, ScalarMLP)):
         raise TypeError(f"compare: model must be a minigrad.nn.MLP or ScalarMLP, got {type(model).__name__}")
+    if getattr(model, "activation", "sigmoid") != "sigmoid" or getattr(model, "output", "sigmoid") != "sigmoid":
+        raise ValueError(f"compare: the chapter's formulas are for sigmoid layers; this model has activation "
+                         f"{model.activation!r} and output {model.output!r}")
     if len(model.sizes) != 3:
         raise ValueError(
             f"compare: the chapter's formulas cover one hidden layer (sizes [I, H, O]); "

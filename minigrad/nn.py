@@ -31,7 +31,8 @@ import numpy as np
 from .value import Value, sse
 from .files import write_atomically
 
-__all__ = ["Module", "Linear", "Sigmoid", "Sequential", "MLP", "ScalarMLP", "example_network", "initial_arrays",
+__all__ = ["Module", "Linear", "Sigmoid", "Tanh", "ReLU", "Sequential", "MLP", "ScalarMLP", "example_network",
+           "ACTIVATIONS", "initial_arrays",
            "parameter_names"]
 
 
@@ -173,7 +174,12 @@ class Module:
     def _header(self):
         sizes = getattr(self, "sizes", None)
         details = [] if sizes is None else [f"sizes={list(sizes)}"]
-        if getattr(self, "alpha", None) is not None:
+        activation = getattr(self, "activation", "sigmoid")
+        if activation != "sigmoid":
+            details.append(f"activation={activation!r}")
+        if getattr(self, "output", activation) != activation:
+            details.append(f"output={self.output!r}")
+        if getattr(self, "alpha", None) is not None and "sigmoid" in (activation, getattr(self, "output", activation)):
             details.append(f"alpha={self.alpha!r}")
         return f"{type(self).__name__}({', '.join(details)})"
 
@@ -502,6 +508,34 @@ class Sigmoid(Module):
         return x.sigmoid(self.alpha)
 
 
+class Tanh(Module):
+    """tanh(x) as a layer: values in (−1, 1), slope 1 − tanh²(x)."""
+
+    def forward(self, x):
+        return x.tanh()
+
+
+class ReLU(Module):
+    """max(x, 0) as a layer: slope 1 for x > 0, else 0."""
+
+    def forward(self, x):
+        return x.relu()
+
+
+#: The activations an MLP takes by name.
+ACTIVATIONS = ("sigmoid", "tanh", "relu")
+
+
+def _activate(x, activation, alpha):
+    if activation == "sigmoid":
+        return x.sigmoid(alpha)
+    if activation == "tanh":
+        return x.tanh()
+    if activation == "relu":
+        return x.relu()
+    return x  # "linear"
+
+
 class Sequential(Module):
     """Layers applied in order."""
 
@@ -515,17 +549,33 @@ class Sequential(Module):
 
 
 class MLP(Module):
-    """A sigmoid multilayer perceptron on tensors: every layer is
-    ``(x @ weight + bias).sigmoid(alpha)``, output layer included, as in the chapter.
+    """A multilayer perceptron on tensors: every layer is ``activation(x @ weight + bias)``.
+
+    The default is the chapter's: the sigmoid with gain ``alpha`` at every
+    layer, the output layer included.  ``activation`` may be ``"sigmoid"``,
+    ``"tanh"`` or ``"relu"`` for the hidden layers; ``output`` is the output
+    layer's (by default the same; ``"linear"`` leaves the outputs as they
+    are, the logits that `minigrad.cross_entropy` takes).  ``alpha`` is the
+    sigmoid's gain and is used only where a layer is a sigmoid.
 
     ``MLP([2, 2, 2])`` has parameters ``w``, ``bias_hidden``, ``v``,
     ``bias_output``; deeper nets have ``weight_1, bias_1, weight_2, ...``.
     Inputs are a vector (one pattern) or a (batch, inputs) matrix.
     """
 
-    def __init__(self, sizes, alpha=1.0, bias=True, init="uniform", seed=None, dtype=np.float64):
+    def __init__(self, sizes, alpha=1.0, bias=True, init="uniform", seed=None, dtype=np.float64, *,
+                 activation="sigmoid", output=None):
         self.sizes = _check_sizes(sizes, "MLP")
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"MLP: activation must be one of {', '.join(map(repr, ACTIVATIONS))}, "
+                             f"got {activation!r}")
+        output = activation if output is None else output
+        if output not in ACTIVATIONS + ("linear",):
+            raise ValueError(f"MLP: output must be one of {', '.join(map(repr, ACTIVATIONS + ('linear',)))}, "
+                             f"got {output!r}")
         self.alpha = alpha
+        self.activation = activation
+        self.output = output
         self._layer_names = parameter_names(self.sizes)
         for (weight_name, bias_name), (weight, bias_values) in zip(
                 self._layer_names, initial_arrays(self.sizes, bias, init, seed, dtype)):
@@ -538,11 +588,12 @@ class MLP(Module):
 
     def forward(self, x):
         _check_inputs(x, self.sizes[0], "MLP")
-        for weight, bias in self.layers():
+        layers = self.layers()
+        for number, (weight, bias) in enumerate(layers):
             x = x @ weight
             if bias is not None:
                 x = x + bias
-            x = x.sigmoid(self.alpha)
+            x = _activate(x, self.activation if number < len(layers) - 1 else self.output, self.alpha)
         return x
 
     def loss(self, inputs, desired):
@@ -575,7 +626,10 @@ class ScalarMLP(Module):
 
     @classmethod
     def from_mlp(cls, mlp):
-        """A scalar copy of a tensor `MLP` (same numbers, same names)."""
+        """A scalar copy of a sigmoid tensor `MLP` (same numbers, same names)."""
+        if getattr(mlp, "activation", "sigmoid") != "sigmoid" or getattr(mlp, "output", "sigmoid") != "sigmoid":
+            raise ValueError(f"ScalarMLP.from_mlp: a ScalarMLP is the chapter's sigmoid net; this MLP has "
+                             f"activation {mlp.activation!r} and output {mlp.output!r}")
         net = cls.__new__(cls)
         net.sizes, net.alpha, net._layer_names = mlp.sizes, mlp.alpha, mlp._layer_names
         for (weight_name, bias_name), (weight, bias) in zip(mlp._layer_names, mlp.layers()):
