@@ -7,26 +7,32 @@ backward and display facts), `minigrad.backward` (reverse mode), with
 `minigrad.modes` (no_grad, detect_anomaly) and `minigrad.numerics` beside.
 """
 
-from .backward import StaleGraphError, topological_order, unbroadcast
-from .modes import AnomalyError, detect_anomaly, enable_grad, is_grad_enabled, no_grad
+from .backward import StaleGraphError, backward_order, topological_order, unbroadcast
+from .modes import AnomalyError, TracingError, detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from .ops import OPS, Op
 from .value import Value, apply, sse, stack
 from .creation import full, ones, rand, randn, uniform, zeros
 from .gradient_check import GradcheckError, gradcheck
-# minigrad.draw, .train, .explain and .compare are functions; their modules are
-# minigrad.drawing, .training, .explaining and .comparing.
+# minigrad.draw, .train, .explain, .explore and .compare are functions; their modules are
+# minigrad.drawing, .training, .explaining, .exploring and .comparing.
 from .drawing import DotNotFoundError, draw, to_dot
 from .explaining import Explanation, explain
+from .exploring import Exploration, explore
 from .comparing import Comparison, compare
+from .checking import DerivationError, DerivationReport, check_derivation
 from . import datasets, nn, optim
 from .training import TrainResult, train
+from .compiler import CompileCheckError, CompileError, CompiledStep, compile  # noqa: A004 - minigrad.compile
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Value", "Op", "OPS", "apply", "sse", "stack", "zeros", "ones", "full", "rand", "randn", "uniform",
     "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly",
-    "AnomalyError", "StaleGraphError", "topological_order", "unbroadcast", "gradcheck", "GradcheckError",
-    "to_dot", "draw", "DotNotFoundError", "explain", "Explanation", "compare", "Comparison",
+    "AnomalyError", "StaleGraphError", "topological_order", "backward_order", "unbroadcast", "gradcheck",
+    "GradcheckError",
+    "to_dot", "draw", "DotNotFoundError", "explain", "Explanation", "explore", "Exploration", "compare", "Comparison",
+    "check_derivation", "DerivationReport", "DerivationError",
     "nn", "optim", "datasets", "train", "TrainResult",
+    "compile", "CompiledStep", "TracingError", "CompileError", "CompileCheckError",
 ]

@@ -32,7 +32,7 @@ import numpy as np
 
 from .modes import AnomalyError, describe_node, state
 
-__all__ = ["backward", "unbroadcast", "topological_order", "StaleGraphError"]
+__all__ = ["backward", "unbroadcast", "topological_order", "backward_order", "StaleGraphError"]
 
 _ndarray = np.ndarray
 _one_pass_at_a_time = threading.Lock()
@@ -183,6 +183,41 @@ def topological_order(root):
         for parent in reversed(node.parents):  # reversed: the first argument is visited first
             if parent not in started:
                 stack.append((parent, False))
+    return order
+
+
+def backward_order(root):
+    """The nodes whose gradient backward hands on, in the order it does so (root first).
+
+    Step 2 of `backward` replayed without numbers: the same consumer counts,
+    the same ready stack (last in, first out), parents in argument order.
+    The order depends only on the graph's structure, so every pass over the
+    same graph walks it.  Leaves and constants are not in it (they receive
+    gradients and hand none on); a root without parents gives ``[]``.
+    """
+    if not root.parents:
+        return []
+    pending = {}
+    stack = [root]
+    while stack:
+        for parent in stack.pop().parents:
+            if parent.requires_grad:
+                if parent in pending:
+                    pending[parent] += 1
+                    continue
+                pending[parent] = 1
+                if parent.parents:
+                    stack.append(parent)
+    order = []
+    ready = [root]
+    while ready:
+        node = ready.pop()
+        order.append(node)
+        for parent in node.parents:
+            if parent.requires_grad:
+                pending[parent] -= 1
+                if pending[parent] == 0 and parent.parents:
+                    ready.append(parent)
     return order
 
 

@@ -7,6 +7,8 @@ and drives one tool through its public API:
     minigrad compare  --layers 2 2 2            autodiff beside the chapter's formulas
     minigrad explain  --weight w --index 0 1    the chain rule, path by path
     minigrad draw     --out graph.svg           the graph after one backward pass
+    minigrad explore  --out explore.html        a page that steps through forward and backward
+    minigrad check    mine.py:dSSE_dv --weight v  your own derivation, graded against autodiff
 
 A bad argument prints one line, ``minigrad COMMAND: ...``, to stderr and
 exits with status 2, before any work is done.  The library never imports
@@ -16,18 +18,23 @@ this module: dependencies point one way, core → tools → command line.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import math
+import os
 import re
 import sys
 
 from . import nn
+from .checking import DEFAULT_RANDOM_CASES, DEFAULT_TOLERANCE, DerivationError, check_derivation
 from .comparing import compare
-from .drawing import DEFAULT_MAX_NODES, FILE_FORMATS, file_format, write_drawing
+from .drawing import DEFAULT_MAX_NODES, FILE_FORMATS, DotNotFoundError, file_format, write_drawing
 from .explaining import PathExplosionError, explain
+from .exploring import explore
 
 #: The most weights and biases each subcommand takes on (past them the output
 #: would be unreadable, or the run would take minutes and gigabytes).
-MAX_PARAMETERS = {"compare": 10_000, "explain": 1_000_000, "draw": 1_000_000}
+MAX_PARAMETERS = {"compare": 10_000, "explain": 1_000_000, "draw": 1_000_000, "explore": 1_000_000,
+                  "check": 2_000}
 
 #: The most weights and biases of a net built weight by weight (--scalar):
 #: each one is a Value with a graph of its own, some 2 KB and 20 µs apiece.
@@ -264,7 +271,7 @@ def run_draw(args):
 
 def _without_prefix(error):
     """An error's message without the ``draw: `` or ``explain: `` its function put first."""
-    return re.sub(r"^(draw|explain|compare): ", "", str(error))
+    return re.sub(r"^(draw|explain|compare|explore): ", "", str(error))
 
 
 def _chain_rule_nodes(loss, net, parameter_name):
@@ -289,6 +296,124 @@ def _chain_rule_nodes(loss, net, parameter_name):
 
 
 # ---------------------------------------------------------------------------
+# minigrad explore
+# ---------------------------------------------------------------------------
+
+EXPLORE_HELP = ("write one self-contained HTML page that steps through the chapter's network: the forward "
+                "pass, then the backward pass in the engine's order; click a weight for its chain rule")
+
+
+def _explore_arguments(parser):
+    parser.add_argument("--out", default="explore.html", metavar="FILE",
+                        help="where to write the page, ending in .html (default explore.html)")
+    view = parser.add_mutually_exclusive_group()
+    view.add_argument("--scalar", dest="scalar", action="store_const", const=True, default=None,
+                      help="build the net weight by weight (w[0,1], H_1, A_0, ...); the default for nets "
+                           f"with at most {SCALAR_DRAWING_LIMIT} weights and biases")
+    view.add_argument("--tensor", dest="scalar", action="store_const", const=False,
+                      help="build the net with one node per weight matrix (the default for bigger nets)")
+    parser.add_argument("--rankdir", choices=("LR", "TB"), default="LR", help="layout direction (default LR)")
+    parser.add_argument("--max-nodes", type=_positive_int, default=DEFAULT_MAX_NODES,
+                        help=f"beyond this many nodes show a summary and do not step (default {DEFAULT_MAX_NODES})")
+
+
+def run_explore(args):
+    """Build the network, make the page (one forward and backward pass), write it.
+
+    Returns 0 once the page is written, 1 when graphviz's ``dot`` is missing.
+    """
+    count = _check_network(args, "explore", scalar=bool(args.scalar))
+    scalar = args.scalar if args.scalar is not None else count <= SCALAR_DRAWING_LIMIT
+    if not args.out.strip():
+        raise UsageError(f"--out: must name a file, got {args.out!r}")
+    if not args.out.lower().endswith((".html", ".htm")):
+        raise UsageError(f"--out: the page is HTML; give a file name ending in .html, got {args.out!r}")
+    net, inputs, desired = nn.example_network(args.layers, args.alpha, args.seed, args.bias, scalar=scalar)
+    try:
+        page = explore(net.loss(inputs, desired), params=net.named_parameters(), rankdir=args.rankdir,
+                       max_nodes=args.max_nodes)
+    except DotNotFoundError as error:
+        print(f"minigrad explore: {_without_prefix(error)}", file=sys.stderr)
+        return 1
+    try:
+        page.save(args.out)
+    except OSError as error:
+        raise UsageError(_without_prefix(error)) from None
+    print(f"wrote {args.out}: open it in a browser (→ steps, ← goes back; click a weight for its chain rule)")
+    return 0
+
+
+# ---------------------------------------------------------------------------
+# minigrad check
+# ---------------------------------------------------------------------------
+
+CHECK_HELP = ("grade your own derivation of a gradient against autodiff, on the given network and random ones, "
+              "and say which factor of the chain rule went wrong")
+
+
+def _check_arguments(parser):
+    parser.add_argument("target", metavar="FILE:FUNCTION",
+                        help="your formula: a Python file and the function in it that takes q (one forward pass, "
+                             "in the chapter's names) and returns the gradient, e.g. my_derivation.py:my_dSSE_dv")
+    parser.add_argument("--weight", choices=("v", "w", "bias_output", "bias_hidden"), default="v",
+                        help="which gradient your function computes (default v, Eq. 6.30)")
+    parser.add_argument("--tolerance", type=_tolerance, default=DEFAULT_TOLERANCE,
+                        help=f"largest relative difference accepted, ≥ 0 (default {DEFAULT_TOLERANCE:g})")
+    parser.add_argument("--cases", type=_non_negative_int, default=DEFAULT_RANDOM_CASES,
+                        help=f"random networks tried besides the given one, ≥ 0 (default {DEFAULT_RANDOM_CASES})")
+
+
+def _learner_function(target):
+    """The function FUNCTION of the Python file FILE, loaded by path; a UsageError for anything missing."""
+    path, colon, name = target.rpartition(":")
+    if not colon or not path or not name:
+        raise UsageError(f"expected FILE:FUNCTION, e.g. my_derivation.py:my_dSSE_dv; got {target!r}")
+    if not os.path.isfile(path):
+        raise UsageError(f"{path}: no such file")
+    stem = re.sub(r"\W", "_", os.path.splitext(os.path.basename(path))[0])
+    spec = importlib.util.spec_from_file_location(f"minigrad_check_{stem}", path)
+    if spec is None or spec.loader is None:
+        raise UsageError(f"{path}: not a Python file")
+    module = importlib.util.module_from_spec(spec)
+    folder = os.path.dirname(os.path.abspath(path))
+    sys.path.insert(0, folder)  # so the file can import its neighbours
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as error:
+        raise UsageError(f"could not load {path}: SyntaxError at line {error.lineno}: {error.msg}") from None
+    except Exception as error:  # the learner's module: one line, not its traceback
+        raise UsageError(f"could not load {path}: {type(error).__name__}: {error}") from None
+    finally:
+        if sys.path and sys.path[0] == folder:
+            del sys.path[0]
+    function = getattr(module, name, None)
+    if function is None:
+        defined = sorted(key for key, value in vars(module).items()
+                         if callable(value) and getattr(value, "__module__", None) == module.__name__)
+        raise UsageError(f"{path} has no function {name!r}" + (f"; it defines {', '.join(defined)}" if defined else ""))
+    if not callable(function):
+        raise UsageError(f"{path}: {name} is not a function (it is {type(function).__name__} {function!r:.40})")
+    return function
+
+
+def run_check(args):
+    """Exit 0 when the formula agrees with autodiff in every case; 1, with the diagnosis, when it does not."""
+    _check_network(args, "check", hidden_layers=1)
+    if args.weight.startswith("bias") and not args.bias:
+        raise UsageError(f"--weight {args.weight} needs the biases (drop --no-bias)")
+    function = _learner_function(args.target)
+    net, inputs, desired = nn.example_network(args.layers, alpha=args.alpha, seed=args.seed, bias=args.bias)
+    try:
+        report = check_derivation(function, net, wrt=args.weight, inputs=inputs, desired=desired,
+                                  random_cases=args.cases, seed=args.seed, tolerance=args.tolerance)
+    except DerivationError as error:
+        print(f"cannot grade {args.target}: {error}")
+        return 1
+    print(report)
+    return 0 if report.ok else 1
+
+
+# ---------------------------------------------------------------------------
 # The parser
 # ---------------------------------------------------------------------------
 
@@ -296,6 +421,8 @@ COMMANDS = {
     "compare": (COMPARE_HELP, _compare_arguments, run_compare),
     "explain": (EXPLAIN_HELP, _explain_arguments, run_explain),
     "draw": (DRAW_HELP, _draw_arguments, run_draw),
+    "explore": (EXPLORE_HELP, _explore_arguments, run_explore),
+    "check": (CHECK_HELP, _check_arguments, run_check),
 }
 
 
@@ -312,7 +439,7 @@ def build_parser():
 
 
 # Options that take one number, which may start with a minus sign.
-_NUMBER_OPTIONS = ("--alpha", "--tolerance", "--seed", "--max-nodes")
+_NUMBER_OPTIONS = ("--alpha", "--tolerance", "--seed", "--max-nodes", "--cases")
 
 
 def _values_attached(argv):

@@ -50,7 +50,7 @@ from .backward import topological_order, unbroadcast
 from .comparing import element_name, relative_difference
 from .value import Value
 
-__all__ = ["explain", "Explanation", "Factor", "PathExplosionError"]
+__all__ = ["explain", "Explanation", "Factor", "PathExplosionError", "graph_names", "partial_formula"]
 
 DEFAULT_MAX_PATHS = 10_000
 
@@ -186,7 +186,8 @@ class Explanation:
         return "\n".join(lines)
 
     def __repr__(self):
-        return (f"<Explanation ∂{self.loss_name}/∂{self.target_name}: {len(self.paths)} paths, "
+        count = len(self.paths)
+        return (f"<Explanation ∂{self.loss_name}/∂{self.target_name}: {count} path{'s' if count != 1 else ''}, "
                 f"total {self.total:.6g}, grad {self.grad:.6g}>")
 
     def _repr_html_(self):
@@ -268,10 +269,31 @@ def _latex_formula(text):
     return re.sub(r"[A-Za-z_]+(?:_\d+|\[[\d,]+\])", lambda match: _latex_name(match.group(0)), out)
 
 
-def _graph_names(loss, nodes, weight_names):
+def graph_names(loss, given=None):
+    """{node: display name} for every node of ``loss``'s graph, as `explain` names them.
+
+    ``given`` ({Value: name}, e.g. draw's ``params``) wins; then a node's own
+    ``name``; then its role in the chapter's network (SSE, A_o, NdInpt_o, H_h,
+    NdInpt_hidden_h, I_i); else an expression of its parents' names.
+    """
+    nodes = topological_order(loss)[::-1]
+    return _graph_names(loss, nodes, _input_multipliers(nodes), given)
+
+
+def partial_formula(node, position, names):
+    """``(partial, formula, equation)`` for ∂node/∂(parent ``position``), as `explain` writes a factor.
+
+    ``partial`` is the op's own text; ``formula`` the same in ``names``
+    (`graph_names`); ``equation`` the chapter's number, or None.  On scalar
+    nodes this is explain's factor; arrays are named whole (``H``, not ``H_h``).
+    """
+    return _formula(node, (), node.parents[position], (), position, names)
+
+
+def _graph_names(loss, nodes, weight_names, given=None):
     """A display name for every node: its own ``name``, else one from its role
     in the chapter's network (SSE, A, NdInpt, H, NdInpt_hidden, I), else an
-    expression of its parents' names."""
+    expression of its parents' names.  ``given`` names win over all of them."""
     names = {}
     sigmoid_depth = 0
     role = {}
@@ -296,7 +318,9 @@ def _graph_names(loss, nodes, weight_names):
                 elif own.startswith("H"):
                     role[source] = "NdInpt_hidden" + own[1:]
     for node in reversed(nodes):  # parents before children, for expressions
-        if node.name is not None:
+        if given and node in given:
+            names[node] = given[node]
+        elif node.name is not None:
             names[node] = node.name
         elif node in role:
             names[node] = role[node]
@@ -400,8 +424,8 @@ def _formula(node, child_index, parent, parent_index, position, names):
             equation = "6.23"
     elif op.product:  # mul, matmul: the partial for one operand is the other
         other = node.parents[1 - position]
-        other_index = _matmul_partner_index(node, child_index, parent_index, position) if op is ops.MATMUL \
-            else _broadcast_index(other, child_index)
+        other_index = _matmul_partner_index(node, child_index, parent_index, position) \
+            if op is ops.MATMUL and parent_index else _broadcast_index(other, child_index)
         other_name = element_name(names[other], other_index) if other_index is not None else names[other]
         symbols["a" if position == 1 else "b"] = other_name
         if parent.is_leaf and _is_activation(other_name):

@@ -11,7 +11,8 @@ import functools
 import sys
 import threading
 
-__all__ = ["no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly", "is_anomaly_enabled", "AnomalyError"]
+__all__ = ["no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly", "is_anomaly_enabled", "AnomalyError",
+           "TracingError", "is_tracing"]
 
 
 class _ThreadState(threading.local):
@@ -20,6 +21,7 @@ class _ThreadState(threading.local):
     def __init__(self):
         self.recording = True
         self.anomaly = False
+        self.tracing = False  # inside minigrad.compile's trace (see `tracing`); no op reads it
         self.replaced = []
 
 
@@ -47,6 +49,11 @@ class _Switch:
 
     def __enter__(self):
         global plain, _open_switches
+        if state.tracing and self.flag == "recording" and not self.value:
+            raise TracingError(
+                f"no_grad() inside a function being compiled, at {_user_site()}: what it computes would be "
+                "recorded as constants, frozen at this call's numbers; compute it outside the compiled function "
+                "and pass it in as an argument")
         with _count_lock:
             _open_switches += 1
             plain = False
@@ -114,6 +121,54 @@ _DETECT_ANOMALY = _Switch("anomaly", True)
 
 class AnomalyError(FloatingPointError):
     """A nan or inf appeared inside `detect_anomaly()`."""
+
+
+class TracingError(RuntimeError):
+    """`minigrad.compile` met Python that depends on a traced Value's numbers
+    (``if x > 0``, ``float(v)``, ``bool(v)``): the compiled step would keep
+    this one call's answer for every later call, so it refuses instead."""
+
+
+def is_tracing():
+    """True while this thread runs a function for `minigrad.compile` to trace."""
+    return state.tracing
+
+
+class tracing:
+    """``with tracing():`` marks this thread as tracing (minigrad.compile's
+    runs of the user's function); the Value methods that would turn a traced
+    number into Python control flow read the flag and refuse."""
+
+    def __enter__(self):
+        self.replaced = state.tracing
+        state.tracing = True
+        return self
+
+    def __exit__(self, *exc_info):
+        state.tracing = self.replaced
+        return False
+
+
+def refuse_while_tracing(what):
+    """Raise `TracingError` for ``what`` (``"bool()"``, ``"float()"``, ...) on a traced Value,
+    naming the line of the caller's code that did it."""
+    raise TracingError(
+        f"{what} on a Value being traced by minigrad.compile, at {_user_site()}: the compiled step would keep "
+        "this call's answer for every later call (Python control flow or a number taken out of the graph). "
+        "Keep it out of the compiled function, pass the number in as an argument, or express it with ops "
+        "(relu, sigmoid, arithmetic) instead of Python branches")
+
+
+def _user_site():
+    """``file:line (in function)`` of the innermost frame outside this module and minigrad/value.py."""
+    here = __file__.rsplit("/", 1)[0] if "/" in __file__ else ""
+    skipped = (__file__, f"{here}/value.py")
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename in skipped:
+        frame = frame.f_back
+    if frame is None:
+        return "<unknown>"
+    return f"{frame.f_code.co_filename}:{frame.f_lineno} (in {frame.f_code.co_name})"
 
 
 def creation_site():

@@ -16,6 +16,12 @@ Each op is one object that holds
 Drawings, `explain`, error messages and every other view ask the op; none
 keeps a list of op names of its own.  `OPS` lists them all.
 
+Each op also writes itself as code, for `minigrad.compile`: ``emit_forward(x)``
+and ``emit_backward(x)`` build the same computation as ``forward`` and
+``backward`` from the expression builder ``x`` (its inputs, the incoming
+gradient, and primitives such as ``x.exp`` or ``x.matmul``), and
+``written`` / ``chain`` give the comments that generated code carries.
+
 Templates in ``partials`` name the op's inputs ``{a}``, ``{b}``, its output
 ``{out}`` and, for the SSE, the error ``{E}``; `Op.partial` fills them (with
 the op's own symbols when no names are given).
@@ -24,6 +30,7 @@ the op's own symbols when no names are given).
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 
@@ -92,6 +99,33 @@ class Op:
         """Extra ``(label, data)`` pairs a view may show beside the op (the SSE's errors)."""
         return []
 
+    # -- code generation (minigrad.compile) -------------------------------------
+
+    def emit_forward(self, x):
+        """``forward`` as an expression of generated code, built with ``x``
+        (a `minigrad.compiler.Emitter`): ``x.inputs``, Python's operators and
+        x's primitives, computing exactly what ``forward`` computes."""
+        raise NotImplementedError(f"compile: op '{self.name}' has no code emitter")
+
+    def emit_backward(self, x):
+        """``backward`` as expressions: one per input, None where ``x.needs(k)`` is false
+        (or where the op never gives one).  ``x.grad`` is ∂loss/∂out, ``x.output`` the op's result."""
+        raise NotImplementedError(f"compile: op '{self.name}' has no code emitter")
+
+    def written(self, node, names):
+        """The forward rule in the graph's names, for a comment: ``NdInpt = H_v + bias_output``.
+
+        ``names`` maps ``a``, ``b`` (the inputs) and ``out`` to names.
+        """
+        return f"{names['out']} = {_in_names(self.formula, names)}"
+
+    def chain(self, position, node, names, grad):
+        """∂loss/∂(input ``position``) as the chain rule writes it, for a comment:
+        ``grad`` (the name of ∂loss/∂out) times this op's partial, in ``names``."""
+        if self.passes_gradient(position, node):
+            return grad
+        return f"{grad} · {self.partial(position, node, **names)}"
+
     def __repr__(self):
         return f"<op {self.name}>"
 
@@ -114,6 +148,13 @@ class Add(Op):
     def backward(self, grad, node):
         return grad, grad
 
+    def emit_forward(self, x):
+        a, b = x.inputs
+        return a + b
+
+    def emit_backward(self, x):
+        return x.grad, x.grad
+
 
 class Sub(Op):
     """out = a − b.   ∂out/∂a = 1,  ∂out/∂b = −1  (the −1 of Eq. 6.20/6.21)."""
@@ -127,6 +168,16 @@ class Sub(Op):
 
     def backward(self, grad, node):
         return grad, -grad
+
+    def emit_forward(self, x):
+        a, b = x.inputs
+        return a - b
+
+    def emit_backward(self, x):
+        return x.grad, -x.grad
+
+    def chain(self, position, node, names, grad):
+        return grad if position == 0 else f"−{grad}"
 
 
 class Mul(Op):
@@ -143,6 +194,14 @@ class Mul(Op):
     def backward(self, grad, node):
         a, b = node.parents
         return grad * b._data, grad * a._data
+
+    def emit_forward(self, x):
+        a, b = x.inputs
+        return a * b
+
+    def emit_backward(self, x):
+        a, b = x.inputs
+        return x.grad * b, x.grad * a
 
 
 class Div(Op):
@@ -161,6 +220,14 @@ class Div(Op):
         grad_a = numerics.quotient(grad, b._data)
         return grad_a, (-grad_a * node._data if b.requires_grad else None)
 
+    def emit_forward(self, x):
+        a, b = x.inputs
+        return a / b  # numerics.quotient: numpy's inf/nan for a zero float divisor
+
+    def emit_backward(self, x):
+        grad_a = x.grad / x.inputs[1]
+        return grad_a, (-grad_a * x.output if x.needs(1) else None)
+
 
 class Neg(Op):
     """out = −a.   ∂out/∂a = −1."""
@@ -173,6 +240,15 @@ class Neg(Op):
 
     def backward(self, grad, node):
         return (-grad,)
+
+    def emit_forward(self, x):
+        return -x.inputs[0]
+
+    def emit_backward(self, x):
+        return (-x.grad,)
+
+    def chain(self, position, node, names, grad):
+        return f"−{grad}"
 
 
 class PowConst(Op):
@@ -191,6 +267,18 @@ class PowConst(Op):
         if exponent == 2.0:
             return (grad * 2.0 * base,)
         return (grad * numerics.power_slope(base, exponent),)
+
+    def emit_forward(self, x):
+        return x.power(x.inputs[0], x.constant(x.node.saved, "n"))
+
+    def emit_backward(self, x):
+        exponent = x.node.saved
+        if exponent == 2.0:
+            return (x.grad * 2.0 * x.inputs[0],)
+        return (x.grad * x.power_slope(x.inputs[0], x.constant(exponent, "n")),)
+
+    def written(self, node, names):
+        return f"{names['out']} = {names.get('a', 'a')} ** {node.saved:g}"
 
     def label(self, node):
         return f"**{node.saved:g}"
@@ -221,6 +309,16 @@ class Pow(Op):
         grad_b = grad * node._data * numerics.log(numerics.one_where_zero(a._data)) if b.requires_grad else None
         return grad_a, grad_b
 
+    def emit_forward(self, x):
+        a, b = x.inputs
+        return x.power(a, b)
+
+    def emit_backward(self, x):
+        a, b = x.inputs
+        grad_a = x.grad * x.power_slope(a, b) if x.needs(0) else None
+        grad_b = x.grad * x.output * x.log(x.one_where_zero(a)) if x.needs(1) else None  # ln 1 where a = 0
+        return grad_a, grad_b
+
 
 # ---------------------------------------------------------------------------
 # Elementwise functions
@@ -238,6 +336,12 @@ class Exp(Op):
 
     def backward(self, grad, node):
         return (grad * node._data,)
+
+    def emit_forward(self, x):
+        return x.exp(x.inputs[0])
+
+    def emit_backward(self, x):
+        return (x.grad * x.output,)
 
 
 class Log(Op):
@@ -257,6 +361,12 @@ class Log(Op):
     def backward(self, grad, node):
         return (numerics.quotient(grad, node.parents[0]._data),)
 
+    def emit_forward(self, x):
+        return x.log(x.inputs[0])
+
+    def emit_backward(self, x):
+        return (x.grad / x.inputs[0],)
+
 
 class Tanh(Op):
     """out = tanh(a).   ∂out/∂a = 1 − tanh²(a) = (1 − out)(1 + out)."""
@@ -270,6 +380,13 @@ class Tanh(Op):
     def backward(self, grad, node):
         t = node._data
         return (grad * ((1.0 - t) * (1.0 + t)),)
+
+    def emit_forward(self, x):
+        return x.tanh(x.inputs[0])
+
+    def emit_backward(self, x):
+        t = x.output
+        return (x.grad * ((1.0 - t) * (1.0 + t)),)
 
 
 class ReLU(Op):
@@ -289,6 +406,12 @@ class ReLU(Op):
         if type(a) is float:
             return (grad if a > 0.0 else 0.0,)
         return (grad * (a > 0),)
+
+    def emit_forward(self, x):
+        return x.relu(x.inputs[0])
+
+    def emit_backward(self, x):
+        return (x.where_positive(x.inputs[0], x.grad),)
 
 
 class Sigmoid(Op):
@@ -316,6 +439,26 @@ class Sigmoid(Op):
         alpha, e, r = node.saved
         slope = e * r * r  # F·(1 − F)
         return (grad * (slope if alpha == 1.0 else alpha * slope),)
+
+    def emit_forward(self, x):
+        value, e, r = x.sigmoid(x.inputs[0], x.node.saved[0])
+        x.keep(e=e, r=r)
+        return value
+
+    def emit_backward(self, x):
+        alpha = x.node.saved[0]
+        slope = x.kept("e") * x.kept("r") * x.kept("r")  # F·(1 − F) = e·r²
+        if alpha == 1.0 and x.fold:
+            return (x.grad * slope,)
+        return (x.grad * (x.constant(alpha, "alpha") * slope),)
+
+    def written(self, node, names):
+        a, out = names.get("a", "x"), names["out"]
+        return f"{out} = F({a}) = 1/(1 + exp(−α·{a})), α = {node.saved[0]:g};  stable: e = exp(−|α·{a}|), r = 1/(1 + e)"
+
+    def chain(self, position, node, names, grad):
+        out = names["out"]
+        return f"{grad} · α·{out}·(1 − {out}),  {out}·(1 − {out}) = e·r²"
 
     def label(self, node):
         return f"sigmoid α={node.saved[0]:g}"
@@ -348,6 +491,21 @@ class Sum(Op):
         axis = node.saved[0]
         return "sum" if axis is None else f"sum axis={axis}"
 
+    def emit_forward(self, x):
+        axis, keepdims = x.node.saved
+        return x.sum(x.inputs[0], axis, keepdims)
+
+    def emit_backward(self, x):
+        axis, keepdims = x.node.saved
+        a = x.inputs[0]
+        if a.is_float:
+            return (x.grad,)
+        return (x.expand_reduced(x.grad, a.shape, axis, keepdims),)
+
+    def written(self, node, names):
+        axis = node.saved[0]
+        return f"{names['out']} = Σ {names.get('a', 'a')}" + ("" if axis is None else f" over axis {axis}")
+
 
 class Mean(Op):
     """out = (1/N) Σ a over `axis`.   ∂out/∂a[j] = 1/N."""
@@ -372,6 +530,23 @@ class Mean(Op):
         axis = node.saved[0]
         return "mean" if axis is None else f"mean axis={axis}"
 
+    def emit_forward(self, x):
+        axis, keepdims = x.node.saved
+        return x.mean(x.inputs[0], axis, keepdims)
+
+    def emit_backward(self, x):
+        axis, keepdims = x.node.saved
+        a = x.inputs[0]
+        if a.is_float:
+            return (x.grad,)
+        size = int(np.prod(a.shape))
+        count = size // max(int(np.prod(x.output.shape)), 1) if size else 1
+        return (x.expand_reduced(x.grad, a.shape, axis, keepdims) / x.constant(count, "N"),)
+
+    def written(self, node, names):
+        axis = node.saved[0]
+        return f"{names['out']} = (1/N) Σ {names.get('a', 'a')}" + ("" if axis is None else f" over axis {axis}")
+
 
 class Reshape(Op):
     """out = a with a new shape.   ∂out/∂a is the identity, reshaped back."""
@@ -388,6 +563,15 @@ class Reshape(Op):
 
     def backward(self, grad, node):
         return (np.reshape(grad, np.shape(node.parents[0]._data)),)
+
+    def emit_forward(self, x):
+        return x.reshape(x.inputs[0], x.node.saved)
+
+    def emit_backward(self, x):
+        return (x.reshape(x.grad, x.inputs[0].shape),)
+
+    def written(self, node, names):
+        return f"{names['out']} = {names.get('a', 'a')} reshaped to {node.saved}"
 
     def label(self, node):
         return f"reshape {node.saved}"
@@ -412,6 +596,13 @@ class Transpose(Op):
     def backward(self, grad, node):
         axes = node.saved
         return (np.transpose(grad) if axes is None else np.transpose(grad, np.argsort(axes)),)
+
+    def emit_forward(self, x):
+        return x.transpose(x.inputs[0], x.node.saved)
+
+    def emit_backward(self, x):
+        axes = x.node.saved
+        return (x.transpose(x.grad, None if axes is None else tuple(int(k) for k in np.argsort(axes))),)
 
     def label(self, node):
         return "transpose" if node.saved is None else f"transpose {node.saved}"
@@ -443,6 +634,15 @@ class GetItem(Op):
         else:
             np.add.at(full, index, grad)
         return (full,)
+
+    def emit_forward(self, x):
+        return x.getitem(x.inputs[0], x.node.saved)
+
+    def emit_backward(self, x):
+        return (x.scatter(x.grad, x.inputs[0], x.node.saved),)
+
+    def written(self, node, names):
+        return f"{names['out']} = {names.get('a', 'a')}[{numerics.format_index(node.saved)}]"
 
     def label(self, node):
         return f"[{numerics.format_index(node.saved)}]"
@@ -488,6 +688,33 @@ class MatMul(Op):
                 grad_b = grad_b[..., 0]
         return grad_a, grad_b
 
+    def emit_forward(self, x):
+        a, b = x.inputs
+        return x.matmul(a, b)
+
+    def emit_backward(self, x):
+        a, b = x.inputs
+        a_ndim, b_ndim, grad = len(a.shape), len(b.shape), x.grad
+        if a_ndim == 1 and b_ndim == 1:
+            return (grad * b if x.needs(0) else None, grad * a if x.needs(1) else None)
+        if a_ndim == 1:  # promoted to a row, as in backward
+            a, grad = x.getitem(a, (None, slice(None))), x.expand_dims(grad, -2)
+        if b_ndim == 1:  # promoted to a column
+            b, grad = x.getitem(b, (slice(None), None)), x.expand_dims(grad, -1)
+        grad_a = grad_b = None
+        if x.needs(0):
+            grad_a = x.matmul(grad, x.swap_last_axes(b))
+            if a_ndim == 1:
+                grad_a = x.reshape(grad_a, grad_a.shape[:-2] + grad_a.shape[-1:])
+        if x.needs(1):
+            grad_b = x.matmul(x.swap_last_axes(a), grad)
+            if b_ndim == 1:
+                grad_b = x.getitem(grad_b, (Ellipsis, 0))
+        return grad_a, grad_b
+
+    def chain(self, position, node, names, grad):
+        return f"{grad} @ {names.get('b', 'b')}ᵀ" if position == 0 else f"{names.get('a', 'a')}ᵀ @ {grad}"
+
 
 class Stack(Op):
     """out = [a₀, a₁, …] stacked along a new axis.   ∂out[k]/∂a_k = 1."""
@@ -506,6 +733,19 @@ class Stack(Op):
 
     def backward(self, grad, node):
         return tuple(np.moveaxis(grad, node.saved, 0))
+
+    def emit_forward(self, x):
+        return x.stack(x.inputs, x.node.saved)
+
+    def emit_backward(self, x):
+        moved = x.moveaxis(x.grad, x.node.saved, 0)
+        return tuple(x.getitem(moved, k) if x.needs(k) else None for k in range(len(x.inputs)))
+
+    def written(self, node, names):
+        return f"{names['out']} = [{', '.join(names.get(f'input {k}', '…') for k in range(len(node.parents)))}]"
+
+    def chain(self, position, node, names, grad):
+        return f"{grad}[{position}]" if node.saved == 0 else f"{grad} (axis {node.saved}, entry {position})"
 
     def label(self, node):
         return "stack" if node.saved == 0 else f"stack axis={node.saved}"
@@ -546,6 +786,21 @@ class SummedSquaredError(Op):
         return (grad * error if desired.requires_grad else None,
                 -grad * error if actual.requires_grad else None)
 
+    def emit_forward(self, x):
+        desired, actual = x.inputs
+        error = desired - actual
+        x.keep(E=error)
+        if error.is_float:
+            return 0.5 * error * error
+        return x.half_squared_norm(error)
+
+    def emit_backward(self, x):
+        error = x.kept("E")
+        return (x.grad * error if x.needs(0) else None, -x.grad * error if x.needs(1) else None)
+
+    def written(self, node, names):
+        return f"E = {names.get('a', 'Desired')} − {names.get('b', 'A')};  {names['out']} = ½ Σ E²  (Eq. 6.5, 6.6)"
+
     def argument_labels(self, node):
         return ["desired", "actual"]
 
@@ -572,6 +827,22 @@ class SummedSquaredErrorOfScalars(SummedSquaredError):
         errors = node.saved
         return [grad * e for e in errors] + [-grad * e for e in errors]
 
+    def emit_forward(self, x):
+        half = len(x.inputs) // 2
+        errors = [desired - actual for desired, actual in zip(x.inputs[:half], x.inputs[half:])]
+        x.keep(E=errors)
+        return x.half_sum_of_squares(errors)
+
+    def emit_backward(self, x):
+        errors = x.kept("E")
+        half = len(errors)
+        return [x.grad * e if x.needs(o) else None for o, e in enumerate(errors)] + \
+               [-x.grad * e if x.needs(half + o) else None for o, e in enumerate(errors)]
+
+    def written(self, node, names):
+        half = len(node.parents) // 2
+        return f"E_o = Desired_o − A_o for o < {half};  {names['out']} = ½ Σ_o E_o²  (Eq. 6.5, 6.6)"
+
     def _slot(self, position, node):
         if node is None:
             return min(position, 1)
@@ -589,6 +860,13 @@ class SummedSquaredErrorOfScalars(SummedSquaredError):
 
     def annotations(self, node):
         return [(f"E_{o}", error) for o, error in enumerate(node.saved)]
+
+
+def _in_names(text, names):
+    """``text`` with its standalone one-letter symbols a, b, x replaced by ``names``
+    (x is the sigmoid's input, the same as a)."""
+    symbols = {"a": names.get("a", "a"), "b": names.get("b", "b"), "x": names.get("a", "x")}
+    return re.sub(r"(?<![A-Za-z0-9_])[abx](?![A-Za-z0-9_])", lambda match: symbols[match.group(0)], text)
 
 
 ADD, SUB, MUL, DIV, NEG = Add(), Sub(), Mul(), Div(), Neg()

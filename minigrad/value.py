@@ -22,7 +22,7 @@ import numpy as np
 from . import backward as _backward
 from . import numerics, ops
 from . import modes
-from .modes import AnomalyError, creation_site, describe_node, state
+from .modes import AnomalyError, creation_site, describe_node, refuse_while_tracing, state
 
 __all__ = ["Value", "apply", "sse", "stack"]
 
@@ -124,6 +124,8 @@ class Value:
 
     def item(self):
         """The data as a Python float (one element only)."""
+        if state.tracing and self.requires_grad:  # NOTE: minigrad.compile would bake the number in
+            refuse_while_tracing("item()")
         if type(self._data) is float:
             return self._data
         if self._data.size != 1:
@@ -132,6 +134,8 @@ class Value:
 
     def numpy(self):
         """The data as a numpy array (0-d for a scalar)."""
+        if state.tracing and self.requires_grad:
+            refuse_while_tracing("numpy()")
         return np.asarray(self._data)
 
     def detach(self):
@@ -173,9 +177,13 @@ class Value:
             yield self[index]
 
     def __bool__(self):
+        if state.tracing and self.requires_grad:
+            refuse_while_tracing("bool()")
         return bool(self._data)
 
     def __float__(self):
+        if state.tracing and self.requires_grad:
+            refuse_while_tracing("float()")
         return self.item()
 
     __hash__ = object.__hash__
@@ -232,15 +240,23 @@ class Value:
     # -- comparisons: plain data, no graph ------------------------------------------
 
     def __lt__(self, other):
+        if state.tracing and (self.requires_grad or type(other) is Value and other.requires_grad):
+            refuse_while_tracing("a comparison (<)")
         return self._data < _data_of(other)
 
     def __le__(self, other):
+        if state.tracing and (self.requires_grad or type(other) is Value and other.requires_grad):
+            refuse_while_tracing("a comparison (<=)")
         return self._data <= _data_of(other)
 
     def __gt__(self, other):
+        if state.tracing and (self.requires_grad or type(other) is Value and other.requires_grad):
+            refuse_while_tracing("a comparison (>)")
         return self._data > _data_of(other)
 
     def __ge__(self, other):
+        if state.tracing and (self.requires_grad or type(other) is Value and other.requires_grad):
+            refuse_while_tracing("a comparison (>=)")
         return self._data >= _data_of(other)
 
     # -- elementwise functions ---------------------------------------------------------

@@ -153,7 +153,8 @@ def test_nets_too_large_to_show_are_refused_before_anything_is_built(monkeypatch
 
 @pytest.mark.parametrize("arguments, message", [
     ([], "minigrad: the following arguments are required: COMMAND"),
-    (["nosuch"], "minigrad: COMMAND: invalid choice: 'nosuch' (choose from 'compare', 'explain', 'draw')"),
+    (["nosuch"], "minigrad: COMMAND: invalid choice: 'nosuch' "
+                 f"(choose from {', '.join(repr(command) for command in cli.COMMANDS)})"),
 ])
 def test_a_missing_or_unknown_command_is_one_line_with_exit_status_2(capsys, arguments, message):
     assert cli.main(arguments) == 2
