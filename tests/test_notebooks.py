@@ -45,6 +45,9 @@ def test_the_chapter_notebook(tmp_path, monkeypatch):
     assert "converged (SSE < 0.04) after" in text
     kinds = {key for cell in notebook.cells for output in cell.get("outputs", []) for key in output.get("data", {})}
     assert {"image/png", "image/svg+xml", "text/html", "text/latex"} <= kinds   # plots, drawing, tables, math
+    pages = [output["data"]["text/html"] for cell in notebook.cells for output in cell.get("outputs", [])
+             if "text/html" in output.get("data", {}) and "<iframe" in output["data"]["text/html"]]
+    assert len(pages) == 1 and "window.explorer" in pages[0]                     # the explorer, inline
 
 
 def test_the_neuron_notebook(tmp_path, monkeypatch):
