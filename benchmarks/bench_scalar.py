@@ -7,6 +7,11 @@ micrograd's `p.data -= lr * p.grad` idiom).  Reported in microseconds per
 graph node, against micrograd (with a one-node sigmoid written in its own
 style) and a pure-float forward pass (the floor: the arithmetic alone).
 
+minigrad runs eager (the graph recorded every step) and compiled
+(`minigrad.compile`: traced once, replayed as straight-line float code), with
+the same persistent parameters and SGD; the time to trace and compile, and
+after how many steps it is paid back, are printed.
+
 Headline: the ratio with the garbage collector OFF, which measures the
 engines' own work.  With the GC on, micrograd's cost depends on the size of
 the live heap (its graphs are reference cycles, collected only by the GC), so
@@ -29,6 +34,7 @@ import argparse
 import math
 import random
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -97,6 +103,26 @@ def minigrad_step(problem, params, update=True):
     return loss, w
 
 
+def minigrad_compiled_setup(problem):
+    """Parameters, SGD and the compiled step (no arguments: the inputs are constants)."""
+    w, b, optimizer = minigrad_setup(problem)
+    _, _, inputs, desired = problem
+
+    def loss():
+        return mg.sse(desired, [forward(w, b, x, lambda t: t.sigmoid()) for x in inputs])
+
+    return w, b, optimizer, mg.compile(loss)
+
+
+def minigrad_compiled_step(params, update=True):
+    w, _, optimizer, step = params
+    optimizer.zero_grad()
+    loss = step()
+    if update:
+        optimizer.step()
+    return loss, w
+
+
 def micrograd_sigmoid(value_class):
     def sigmoid(self):
         s = 1.0 / (1.0 + math.exp(-self.data))
@@ -157,6 +183,16 @@ def main(argv=None):
                   "float forward (floor)": lambda: float_forward(problem)}
     assert abs(float_forward(problem) - loss.item()) < 1e-12
 
+    compiled_params = minigrad_compiled_setup(problem)
+    started = time.perf_counter()
+    compiled_loss, compiled_w = minigrad_compiled_step(compiled_params, update=False)
+    first_call = time.perf_counter() - started  # trace, generate, compile, check the code, and the step
+    eager_grads = [v.grad for layer in w for row in layer for v in row]
+    if compiled_loss.item() != loss.item() or [v.grad for layer in compiled_w for row in layer for v in row] \
+            != eager_grads:
+        raise SystemExit("compiled minigrad disagrees with eager minigrad: refusing to time anything")
+    candidates["minigrad compiled"] = lambda: minigrad_compiled_step(compiled_params)
+
     micrograd = available("micrograd.engine")
     if micrograd is None:
         print("note: micrograd is not installed (pip install micrograd); skipped")
@@ -184,11 +220,18 @@ def main(argv=None):
     print_table(f"Scalar graph: {'-'.join(map(str, SIZES))} sigmoid MLP, {SAMPLES} samples, "
                 f"forward + SSE + backward + SGD step, {nodes} minigrad nodes (medians of {args.repeats})",
                 ["implementation", "gc", "ms", "µs per node", "× minigrad"], rows)
+    saved = results[False]["minigrad"] - results[False]["minigrad compiled"]
+    print(f"\nminigrad.compile: the first call (trace, generate, compile, check the code, run) took "
+          f"{first_call:.2f} s; each later call saves {saved * 1e3:.2f} ms over eager mode, so it pays off after "
+          f"{first_call / saved:.0f} steps" if saved > 0 else "\nminigrad.compile: no faster than eager here")
     if "micrograd" in candidates:
         on, off = (results[flag]["minigrad"] / results[flag]["micrograd"] for flag in (True, False))
         print(f"\nsummary: with the GC off (the engines' own work), minigrad takes {off:.2f}× micrograd's time per "
               f"step (goal ≤ 1.0×), {results[False]['minigrad'] / nodes * 1e6:.2f} µs per node; with the GC on "
               f"{on:.2f}× (micrograd's GC cost grows with the live heap, so this figure depends on the harness)")
+        compiled = results[False]["minigrad compiled"] / results[False]["micrograd"]
+        print(f"summary: compiled, with the GC off, minigrad takes {compiled:.3f}× micrograd's time per node "
+              f"(goal ≤ 0.1×), {results[False]['minigrad compiled'] / nodes * 1e6:.3f} µs per node")
     return 0
 
 

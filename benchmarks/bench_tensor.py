@@ -3,6 +3,11 @@
 One step = forward, SSE, backward and an SGD update of a sigmoid MLP (every
 layer (x @ W + b).sigmoid(), as in the chapter), at three sizes and two dtypes,
 against hand-written numpy backprop (the floor), HIPS autograd and PyTorch CPU.
+minigrad runs eager (the graph recorded every step) and compiled
+(`minigrad.compile`: traced once, replayed as generated numpy code), both with
+persistent parameters and minigrad's own SGD, as a training loop uses them;
+the compiled rows also report the time to trace and compile, and after how
+many steps that time is paid back.
 
 Run: python benchmarks/bench_tensor.py [--repeats N] [--sizes tiny small medium]
 """
@@ -18,6 +23,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -79,6 +85,27 @@ def minigrad_step(params, optimizer, x, desired):
     loss = mg.sse(desired, activation)
     optimizer.zero_grad()
     loss.backward()
+    grads = [(w.grad, b.grad) for w, b in params]
+    optimizer.step()
+    return loss.item(), grads
+
+
+def minigrad_compiled_setup(layers):
+    """Parameters, SGD and the compiled step (traced at its first call)."""
+    params, optimizer = minigrad_setup(layers)
+
+    def loss(x, desired):
+        activation = x
+        for weight, bias in params:
+            activation = (activation @ weight + bias).sigmoid()
+        return mg.sse(desired, activation)
+
+    return params, optimizer, mg.compile(loss)
+
+
+def minigrad_compiled_step(params, optimizer, step, x, desired):
+    optimizer.zero_grad()
+    loss = step(x, desired)
     grads = [(w.grad, b.grad) for w, b in params]
     optimizer.step()
     return loss.item(), grads
@@ -149,6 +176,15 @@ def benchmark(size_name, dtype, repeats, peers, together=False):
         raise SystemExit("the numpy floor disagrees with minigrad: refusing to time anything")
     candidates["numpy by hand (floor)"] = lambda: numpy_step(floor_state, x, desired)
 
+    compiled_params, compiled_optimizer, compiled = minigrad_compiled_setup(layers)
+    started = time.perf_counter()
+    first = minigrad_compiled_step(compiled_params, compiled_optimizer, compiled, x, desired)
+    first_call = time.perf_counter() - started  # trace, generate, compile, check, and the step itself
+    if not same_results(reference, first, dtype):
+        raise SystemExit("compiled minigrad disagrees with eager minigrad: refusing to time anything")
+    candidates["minigrad compiled"] = lambda: minigrad_compiled_step(compiled_params, compiled_optimizer, compiled,
+                                                                     x, desired)
+
     if "autograd" in peers:
         step = autograd_step_factory(peers["autograd"])
         autograd_state = list(layers)
@@ -165,7 +201,8 @@ def benchmark(size_name, dtype, repeats, peers, together=False):
         else:
             print(f"note: PyTorch disagrees at {size_name} {np.dtype(dtype).name}; not timed")
 
-    return time_against_floor(candidates, "numpy by hand (floor)", repeats, together)
+    results = time_against_floor(candidates, "numpy by hand (floor)", repeats, together)
+    return results, first_call
 
 
 def time_against_floor(candidates, floor_name, repeats, together):
@@ -209,21 +246,31 @@ def main(argv=None):
             peers[name] = module
     if "torch" in peers:
         peers["torch"].set_num_threads(1)
-    rows, summary = [], []
+    rows, summary, compiled_summary, payoff_rows = [], [], [], []
     for size_name in args.sizes:
         for dtype_name in args.dtypes:
             repeats = args.repeats if size_name != "medium" else max(args.repeats // 2, 10)
-            results = benchmark(size_name, np.dtype(dtype_name).type, repeats, peers, args.together)
+            results, first_call = benchmark(size_name, np.dtype(dtype_name).type, repeats, peers, args.together)
             for name, (seconds, floor_seconds, ratio) in results.items():
                 rows.append([size_name, dtype_name, name, f"{seconds * 1e6:.1f}", f"{floor_seconds * 1e6:.1f}",
                              f"{ratio:.2f}"])
             summary.append(f"{size_name}/{dtype_name} {results['minigrad'][2]:.2f}×")
+            compiled_summary.append(f"{size_name}/{dtype_name} {results['minigrad compiled'][2]:.2f}×")
+            eager, compiled = results["minigrad"][0], results["minigrad compiled"][0]
+            saved = eager - compiled
+            payoff = f"{first_call / saved:.0f}" if saved > 0 else "never"
+            payoff_rows.append([size_name, dtype_name, f"{first_call * 1e3:.1f}", f"{saved * 1e6:.1f}", payoff])
     sizes_text = ", ".join(f"{k} {'-'.join(map(str, SIZES[k][0]))} batch {SIZES[k][1]}" for k in args.sizes)
     how = "all libraries in one rotation" if args.together else "each library interleaved with the floor"
     print_table(f"Tensor training step (forward + SSE + backward + SGD), medians, {how}; {sizes_text}",
                 ["size", "dtype", "implementation", "µs per step", "floor µs (same run)", "× numpy floor"], rows)
+    print_table("minigrad.compile: the first call (trace, generate, compile, check the code, run) against the "
+                "time each later call saves over eager mode",
+                ["size", "dtype", "first call ms", "saved µs per step", "steps to pay off"], payoff_rows)
     print("\nsummary: minigrad / numpy floor: " + ", ".join(summary)
           + " (goals: ≤ 2.0× tiny and small, ≤ 1.15× medium)")
+    print("summary: minigrad compiled / numpy floor: " + ", ".join(compiled_summary)
+          + " (goals: ≤ 0.9× tiny and small, ≤ 1.0× medium)")
     return 0
 
 

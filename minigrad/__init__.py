@@ -7,6 +7,7 @@ backward and display facts), `minigrad.backward` (reverse mode), with
 `minigrad.modes` (no_grad, detect_anomaly) and `minigrad.numerics` beside.
 """
 
+from ._version import __version__
 from .backward import StaleGraphError, backward_order, topological_order, unbroadcast
 from .modes import AnomalyError, TracingError, detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from .ops import OPS, Op
@@ -24,7 +25,6 @@ from . import datasets, nn, optim
 from .training import TrainResult, train
 from .compiler import CompileCheckError, CompileError, CompiledStep, compile  # noqa: A004 - minigrad.compile
 
-__version__ = "0.1.0"
 
 __all__ = [
     "Value", "Op", "OPS", "apply", "sse", "stack", "zeros", "ones", "full", "rand", "randn", "uniform",

@@ -490,6 +490,11 @@ def _chapter_cases(model, wrt, inputs, desired, random_cases, seed):
         raise ValueError(f"check_derivation: the chapter's names cover one hidden layer (sizes [I, H, O]); this "
                          f"network has sizes {list(sizes)}: use the general form, check_derivation(fn, loss_fn, "
                          "wrt=...)")
+    activation, output = getattr(model, "activation", "sigmoid"), getattr(model, "output", "sigmoid")
+    if activation != "sigmoid" or output != "sigmoid":
+        raise ValueError(f"check_derivation: the chapter's network has sigmoid layers; this one has activation "
+                         f"{activation!r} and output {output!r}: use the general form, check_derivation(fn, "
+                         "loss_fn, wrt=...)")
     if isinstance(wrt, Value):
         named = {id(value): name for name, value in model.named_parameters()}
         wrt = named.get(id(wrt), wrt)
@@ -1465,8 +1470,9 @@ def _grade(grading, tolerance, description, fn):
     worst = max(float(np.max(_relative(y, case.autodiff, case.scale), initial=0.0))
                 for y, case in zip(yours, cases)) if yours[0].shape == shape else math.nan
     report = dict(wrt=names.wrt, loss_name=names.loss, cases=[case.description for case in cases],
-                  cases_summary=_cases_summary(cases, names), cases_failed=failed, rows=rows, rows_case=cases[shown].description, tolerance=tolerance,
-                  worst_relative=worst, description=description)
+                  cases_summary=_cases_summary(cases, names), cases_failed=failed, rows=rows,
+                  rows_case=cases[shown].description, tolerance=tolerance, worst_relative=worst,
+                  description=description)
     if failed == 0:
         return DerivationReport(ok=True, diagnosis=f"right: agrees with autodiff in all {len(cases)} cases",
                                 mistake=None, also=(), equation=None, first_difference=None, **report)

@@ -9,6 +9,7 @@ and drives one tool through its public API:
     minigrad draw     --out graph.svg           the graph after one backward pass
     minigrad explore  --out explore.html        a page that steps through forward and backward
     minigrad check    mine.py:dSSE_dv --weight v  your own derivation, graded against autodiff
+    minigrad compile  --layers 2 2 2            the code minigrad.compile generates for the net
 
 A bad argument prints one line, ``minigrad COMMAND: ...``, to stderr and
 exits with status 2, before any work is done.  The library never imports
@@ -25,16 +26,19 @@ import re
 import sys
 
 from . import nn
+from ._version import __version__
 from .checking import DEFAULT_RANDOM_CASES, DEFAULT_TOLERANCE, DerivationError, check_derivation
 from .comparing import compare
+from .compiler import compile as compile_step
 from .drawing import DEFAULT_MAX_NODES, FILE_FORMATS, DotNotFoundError, file_format, write_drawing
 from .explaining import PathExplosionError, explain
 from .exploring import explore
+from .value import sse
 
 #: The most weights and biases each subcommand takes on (past them the output
 #: would be unreadable, or the run would take minutes and gigabytes).
 MAX_PARAMETERS = {"compare": 10_000, "explain": 1_000_000, "draw": 1_000_000, "explore": 1_000_000,
-                  "check": 2_000}
+                  "check": 2_000, "compile": 1_000_000}
 
 #: The most weights and biases of a net built weight by weight (--scalar):
 #: each one is a Value with a graph of its own, some 2 KB and 20 µs apiece.
@@ -414,6 +418,39 @@ def run_check(args):
 
 
 # ---------------------------------------------------------------------------
+# minigrad compile
+# ---------------------------------------------------------------------------
+
+COMPILE_HELP = ("print the code minigrad.compile generates for the chapter's network: forward and backward "
+                "for one pattern, each line with its formula")
+
+
+def _compile_arguments(parser):
+    parser.add_argument("--scalar", action="store_true",
+                        help="the network built weight by weight from scalar Values (straight-line float code)")
+    parser.add_argument("--no-fold", dest="fold", action="store_false",
+                        help="keep constants (the seed 1, α) by name beside their formulas instead of folding them")
+
+
+def run_compile(args):
+    """Trace the network's SSE for one seeded pattern and print the generated module."""
+    _check_network(args, "compile", scalar=args.scalar)
+    net, inputs, desired = nn.example_network(args.layers, args.alpha, args.seed, args.bias, scalar=args.scalar)
+    if args.scalar:
+        def SSE(I, Desired):  # noqa: N802, N803 - the chapter's names
+            return sse(list(Desired), net(list(I)))
+
+        arguments = ([float(item) for item in inputs], [float(item) for item in desired])
+    else:
+        def SSE(I, Desired):  # noqa: N802, N803
+            return net.loss(I, Desired)
+
+        arguments = (inputs, desired)
+    print(compile_step(SSE, fold=args.fold).trace(*arguments).source, end="")
+    return 0
+
+
+# ---------------------------------------------------------------------------
 # The parser
 # ---------------------------------------------------------------------------
 
@@ -423,12 +460,14 @@ COMMANDS = {
     "draw": (DRAW_HELP, _draw_arguments, run_draw),
     "explore": (EXPLORE_HELP, _explore_arguments, run_explore),
     "check": (CHECK_HELP, _check_arguments, run_check),
+    "compile": (COMPILE_HELP, _compile_arguments, run_compile),
 }
 
 
 def build_parser():
     parser = _Parser(prog="minigrad",
                      description="minigrad: reverse-mode autodiff built around the backpropagation chapter.")
+    parser.add_argument("--version", action="version", version=f"minigrad {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
     for name, (help_text, add_arguments, run) in COMMANDS.items():
         sub = commands.add_parser(name, help=help_text, description=help_text)

@@ -19,10 +19,11 @@ What a trace specializes on (a call that differs in any of them traces
 again; the newest `CompiledStep.cache_size` traces are kept):
 
 * each argument's kind (Python float, numpy array, Value, list or tuple of
-  those), shape and dtype, and for a Value whether it requires grad;
+  those), shape and dtype, a matrix's memory order, and for a Value whether
+  it requires grad;
 * arguments of any other hashable type (ints, strings, None, modules), by value;
 * each parameter's (a Value that requires grad and that the function
-  reaches by itself) kind, shape and dtype, checked on every call;
+  reaches by itself) kind, shape, dtype and memory order, checked on every call;
 * which Values the function reaches, and how it combines them: the graph.
 
 Numbers the function reaches other than its arguments and parameters are
@@ -36,6 +37,7 @@ from __future__ import annotations
 
 import builtins
 import collections
+import gc
 import inspect
 import itertools
 import keyword
@@ -44,13 +46,15 @@ import math
 import re
 import threading
 import time
+import types
 import warnings
 import weakref
 
 import numpy as np
 
-from . import numerics, ops
-from .backward import backward_order, topological_order
+from . import numerics
+from .backward import _one_pass_at_a_time as _gradient_lock
+from .backward import backward_order, topological_order, unbroadcast
 from .modes import TracingError, enable_grad, is_grad_enabled, state, tracing
 from .value import Value, as_data, leaf
 
@@ -59,10 +63,9 @@ __all__ = ["compile", "CompiledStep", "Trace", "TracingError", "CompileError", "
 _ndarray = np.ndarray
 _FLOAT64, _FLOAT32 = np.dtype(np.float64), np.dtype(np.float32)
 
-# NOTE: compiled steps add their gradients under backward's own lock, so a
-# compiled step and eager backward passes sharing parameters in several
-# threads add every contribution exactly once.
-from .backward import _one_pass_at_a_time as _gradient_lock  # noqa: E402
+# NOTE: compiled steps add their gradients under backward's own lock
+# (`_gradient_lock`), so compiled steps and eager backward passes sharing
+# parameters in several threads add every contribution exactly once.
 
 
 class CompileError(RuntimeError):
@@ -469,6 +472,7 @@ class Program:
         self.fold = fold
         self.statements = []
         self.identifiers = set(_RESERVED)
+        self._counts = {}  # stem -> the last suffix given
         self.constants = {}      # module-level name -> object (arrays, named numbers)
         self._constant_ids = {}  # id(array) -> name
         self.buffers = []        # the storages given buf0, buf1, ...
@@ -480,10 +484,11 @@ class Program:
     def unique(self, stem):
         """A fresh identifier from ``stem`` (``H``, then ``H__2``, ...)."""
         stem = _identifier(stem)
-        name, count = stem, 1
+        name, count = stem, self._counts.get(stem, 1)
         while name in self.identifiers:
             count += 1
             name = f"{stem}__{count}"
+        self._counts[stem] = count
         self.identifiers.add(name)
         return name
 
@@ -523,8 +528,7 @@ class Program:
         """``name`` (a `Primitive`) applied to expressions or numbers, evaluated now."""
         primitive = PRIMITIVES[name]
         args = [self.lift(arg) for arg in args]
-        with np.errstate(all="ignore"):
-            value = _as_array(primitive.evaluate(*[arg.value for arg in args], **params))
+        value = _as_array(primitive.evaluate(*[arg.value for arg in args], **params))  # NOTE: under errstate
         if self.fold:
             folded = self._folded(primitive, args, value)
             if folded is not None:
@@ -565,8 +569,9 @@ class Program:
         """A value the generated function receives (an input, a parameter's data)."""
         return Expr(self, None, (), {}, value, val=_Val(self.unique(name), value, external=True))
 
-    def materialize(self, expr, name=None):
-        """Write the statements that compute ``expr``; returns its `_Val` (None for a constant)."""
+    def materialize(self, expr, name=None, exact=False):
+        """Write the statements that compute ``expr``; returns its `_Val` (None for a constant).
+        ``name`` is made unique, unless ``exact`` (it already is)."""
         if expr.val is not None:
             return expr.val
         if expr.primitive is None:
@@ -575,7 +580,7 @@ class Program:
             self.materialize(arg)
         value = expr.value
         label = name or expr.label
-        val = _Val(self.unique(label) if label else self.temporary(), value)
+        val = _Val(name if exact else self.unique(label) if label else self.temporary(), value)
         kind = expr.primitive.kind
         if type(value) is _ndarray:
             if kind == "view":
@@ -598,7 +603,7 @@ class Program:
     def sigmoid(self, x, alpha, name):
         """F, e, r of the chapter's sigmoid (numerics.sigmoid_parts), as one block: the
         overflow guard and both branches are written out, so the replay takes the branch
-        eager mode would take, every call."""
+        eager mode would take, every call.  ``name`` (F's) is already unique."""
         z = x
         if alpha != 1.0:  # NOTE: 1.0·x = x exactly, so eager's multiply by α = 1 is skipped
             alpha_expr = self.constant(alpha, "alpha")
@@ -610,10 +615,10 @@ class Program:
         self.materialize(x)
         value, e, r = numerics.sigmoid_parts(x.value, alpha)
         if type(value) is float:
-            vals = [_Val(self.unique(name), value), _Val(self.unique(f"e_{name}"), e), _Val(self.unique(f"r_{name}"), r)]
+            vals = [_Val(name, value), _Val(self.unique(f"e_{name}"), e), _Val(self.unique(f"r_{name}"), r)]
         else:
             e_storage, r_storage = _Storage(e), _Storage(r)
-            vals = [_Val(self.unique(name), value, r_storage, direct=False),
+            vals = [_Val(name, value, r_storage, direct=False),
                     _Val(self.unique(f"e_{name}"), e, e_storage), _Val(self.unique(f"r_{name}"), r, r_storage)]
         floor = numerics._EXP_FLOOR[np.dtype(x.dtype).type] if type(value) is not float else None
         size = int(np.size(x.value))
@@ -902,6 +907,17 @@ class Emitter:
     def kept(self, key):
         return self._kept[key]
 
+    def name(self, expr, stem, of_grad=False):
+        """Give an intermediate value a name in the code: ``stem`` and the op's output
+        (``slope_A``), or, ``of_grad``, the incoming gradient's name and ``stem`` (``dSSE_dH_v_row``)."""
+        if isinstance(expr, Expr) and expr.val is None and expr.primitive is not None:
+            if of_grad:
+                grad = self.grad.val.name if self.grad is not None and self.grad.val is not None else "grad"
+                expr.label = f"{grad}_{stem}"
+            else:
+                expr.label = f"{stem}_{self._name}"
+        return expr
+
     def constant(self, value, name=None):
         """A number in the code; with ``fold=False``, one with a name is written by its name."""
         return self._program.constant(value, name)
@@ -1000,11 +1016,11 @@ class _Node:
     """A recorded node, copied out of the traced graph (what op rules and emitters read),
     so the graph itself can be dropped before the code is generated."""
 
-    __slots__ = ("op", "parents", "saved", "_data", "requires_grad", "name", "source")
+    __slots__ = ("op", "parents", "saved", "_data", "requires_grad", "name")
 
     def __init__(self, source, parents, requires_grad):
         self.op, self.parents, self.saved, self._data = source.op, parents, source.saved, source._data
-        self.requires_grad, self.name, self.source = requires_grad, source.name, None
+        self.requires_grad, self.name = requires_grad, source.name
 
 
 class _Slot:
@@ -1061,31 +1077,19 @@ class Trace:
     (``compile``) took.
     """
 
-    def __init__(self, signature, slots, leaves, specs, function, source, seconds, outputs):
+    def __init__(self, signature, slots, leaves, specs, namespace, source, seconds, outputs, filename):
         self.signature, self._slots, self._leaves, self._specs = signature, slots, leaves, specs
-        self.function, self.source, self.seconds, self._outputs = function, source, seconds, outputs
+        self.source, self.seconds, self._outputs, self._filename = source, seconds, outputs, filename
+        self.function = namespace["forward_backward"]
+        self.replay = namespace.get("replay")  # the generated fast path, for flat arguments
+        self._lock = namespace["BUFFERS_LOCK"]  # NOTE: the one lock of this trace's buffers, also replay's
         self._casts = [(index, slot.cast) for index, slot in enumerate(slots) if slot.cast is not None or
                        slot.kind == "convert"]
         self._grad_slots = [index for index, slot in enumerate(slots) if slot.requires_grad]
-        self._lock = threading.Lock()
-        self._filename = None
-        self.replay = None  # the generated fast path, for flat arguments
 
     @property
     def parameters(self):
         return [(name, value) for (name, value, grad) in self._leaves if grad]
-
-    def fits(self):
-        """True while every parameter and live constant still has its traced kind, shape and dtype."""
-        for (_, value, _), spec in zip(self._leaves, self._specs):
-            data = value._data
-            if spec is float:
-                if type(data) is not float:
-                    return False
-            elif type(data) is not _ndarray or data.dtype is not spec[1] or data.shape != spec[0] \
-                    or (spec[2] is not None and data.strides != spec[2]):
-                return False
-        return True
 
     def run(self, data):
         """Replay on the traced entries ``data`` (arrays, floats, Values): ``(loss, [(Value, grad), ...])``,
@@ -1113,8 +1117,8 @@ class Trace:
         return f"<Trace of {len(self._slots)} inputs, {len(self.parameters)} parameters>"
 
 
-def _argument_names(function, args, kwargs):
-    """A name for each positional argument and keyword (the function's own parameter names)."""
+def _argument_names(function, args):
+    """A name for each positional argument: the function's own parameter names."""
     try:
         parameters = list(inspect.signature(function).parameters.values())
     except (TypeError, ValueError):
@@ -1127,11 +1131,13 @@ def _argument_names(function, args, kwargs):
             names.append(positional[index].name)
         else:
             names.append(f"{star}_{index - len(positional)}" if star else f"arg{index}")
-    return names, {key: key for key in kwargs}
+    return names
 
 
 def _same_numbers(a, b):
     """Bit for bit, nan equal to nan, kind and dtype equal."""
+    if type(a) is float and type(b) is float:
+        return a == b or (a != a and b != b)
     if not _same_kind(np.asarray(a) if isinstance(a, np.generic) else a,
                       np.asarray(b) if isinstance(b, np.generic) else b):
         return False
@@ -1142,7 +1148,6 @@ def _reference_gradients(root, order, seed):
     """Eager backward over the copied graph, with a dict for the running gradients:
     the same rules, unbroadcast and sums in the same order as `minigrad.backward`.
     What the generated code must reproduce."""
-    from .backward import unbroadcast
     grads = {root: seed}
     for node in order:
         grad = grads[node]
@@ -1273,6 +1278,11 @@ class CompiledStep:
             self._fast = entry.replay
         return leaf(loss, requires_grad=False, name=entry._outputs[0])
 
+    def __get__(self, instance, owner=None):
+        """As a method decorator: ``@minigrad.compile`` on a Module's method binds like a method
+        (the instance is an argument the step is specialized on)."""
+        return self if instance is None else types.MethodType(self, instance)
+
     def __repr__(self):
         return f"<compiled {self.__name__}: {len(self._cache)} trace(s) cached, {self.traces} made>"
 
@@ -1397,7 +1407,7 @@ def _trace(step, args, kwargs, key, cast=frozenset()):
     """Trace ``step.function`` for these arguments and generate its code: a `Trace`."""
     started = time.perf_counter()
     where = f"compile({step.__name__})"
-    positional_names, _ = _argument_names(step.function, args, kwargs)
+    positional_names = _argument_names(step.function, args)
     slots, wrappers = [], []
 
     def wrap(argument, name):
@@ -1575,9 +1585,24 @@ def _raw_sources(node, slot_of, casting, where):
 # ---------------------------------------------------------------------------
 
 
-def _generate(step, key, slots, input_nodes, trace_inputs, parameter_pairs, live, root, nodes, display,
-              traced_seconds, started):
+def _generate(*args):
     """The generated module for one trace, compiled and checked against eager backward: a `Trace`."""
+    # NOTE: expressions are evaluated on the trace's numbers as they are built; eager mode's
+    # warnings (log of 0, ...) were for the trace to give, not for the code writer.
+    # NOTE: the cyclic garbage collector is paused while the code is written: the hundreds of
+    # thousands of small objects made for a big scalar graph would set it off again and again.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        with np.errstate(all="ignore"):
+            return _write(*args)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _write(step, key, slots, input_nodes, trace_inputs, parameter_pairs, live, root, nodes, display,
+           traced_seconds, started):
     generating = time.perf_counter()
     where = f"compile({step.__name__})"
     program = Program(step.fold)
@@ -1615,12 +1640,12 @@ def _generate(step, key, slots, input_nodes, trace_inputs, parameter_pairs, live
             expr_of[node] = program.constant(data if type(data) is float else np.array(data))
             names[node] = display[node]
             continue
-        name = _identifier(display[node]) if node is not root else root_name
+        name = program.unique(display[node] if node is not root else root_name)
         inputs = [expr_of[parent] for parent in node.parents]
         program.comment(node.op.written(node, _symbols(node, inputs, name, names, program)))
         emitter = Emitter(program, node, inputs, name)
         result = program.lift(node.op.emit_forward(emitter))
-        val = program.materialize(result, name)
+        val = program.materialize(result, name, exact=True)
         if not _same_numbers(result.value, node._data):
             raise CompileError(f"{where}: internal error: the code written for op '{node.op.name}' computes "
                                "a different forward value than eager mode (please report this)")
@@ -1641,6 +1666,7 @@ def _generate(step, key, slots, input_nodes, trace_inputs, parameter_pairs, live
                           needs=needs, kept=kept[node])
         contributions = list(node.op.emit_backward(emitter))
         symbols = _symbols(node, inputs, names[node], names, program)
+        errors = kept[node].get("E")
         for position, parent in enumerate(node.parents):
             if not parent.requires_grad:
                 continue
@@ -1648,6 +1674,9 @@ def _generate(step, key, slots, input_nodes, trace_inputs, parameter_pairs, live
                 raise CompileError(f"{where}: internal error: op '{node.op.name}' wrote no gradient for input "
                                    f"{position} (please report this)")
             running = grad_of.get(parent)
+            if errors is not None:  # the SSE's E (E_o for the scalar form)
+                error = errors[node.op.output_index(position, node)] if isinstance(errors, list) else errors
+                symbols["E"] = error.val.name if error.val is not None else "E"
             chain = node.op.chain(position, node, symbols, "1" if node is root else f"∂{root_name}/∂{names[node]}")
             chain = chain[4:] if chain.startswith("1 · ") else chain
             equation = node.op.equation(position, node)
@@ -1692,10 +1721,7 @@ def _generate(step, key, slots, input_nodes, trace_inputs, parameter_pairs, live
             slot.requires_grad = False
     seconds = {"trace": traced_seconds, "generate": compiling - generating, "compile": done - compiling,
                "total": time.perf_counter() - started}
-    trace = Trace(key, slots, leaves, specs, function, source, seconds, [root_name])
-    trace._filename = filename
-    trace.replay = namespace.get("replay")
-    return trace
+    return Trace(key, slots, leaves, specs, namespace, source, seconds, [root_name], filename)
 
 
 def _symbols(node, inputs, name, names, program):
@@ -1739,6 +1765,8 @@ def _module_source(program, step, slots, input_exprs, leaf_exprs, final, root_na
     inputs = [expr.val.name for expr in input_exprs] + [expr.val.name for expr in leaf_exprs]
     described = ", ".join(_describe(slot, expr.value) for slot, expr in zip(slots, input_exprs)) or "no arguments"
     function_name = getattr(step.function, "__qualname__", step.__name__)
+    if "<locals>" in function_name:
+        function_name = step.__name__
     lines = [f'"""minigrad.compile: {function_name}, traced for {described}.',
              "",
              "forward_backward: forward, then backward in the order minigrad.backward walks the graph, with",
@@ -1795,7 +1823,11 @@ def _replay_source(program, slots, trace_inputs, leaves, specs, grad_slots, root
     """``replay(*arguments)``: one call of the step, for arguments that fit this trace
     (None when they, or a parameter, do not).  Fills ``namespace`` with what it reads."""
     spec_names = {_FLOAT64: "FLOAT64", _FLOAT32: "FLOAT32"}
-    names = [program.unique(slot.name) for slot in slots]
+    # NOTE: replay has a scope of its own: it may reuse forward_backward's names, not the module's globals.
+    scope = Program(fold=True)
+    scope.identifiers |= set(program.constants) | set(program.masks.values()) | {
+        f"buf{number}" for number in range(len(program.buffers))}
+    names = [scope.unique(slot.name) for slot in slots]
     lines = ["def replay(*arguments):",
              '    """One call: check that the arguments and parameters fit this trace, run forward_backward,',
              '    and add the gradients to .grad as backward does.  None when something does not fit."""',
@@ -1814,7 +1846,7 @@ def _replay_source(program, slots, trace_inputs, leaves, specs, grad_slots, root
     datas, targets = [], []
     for slot, name, data in zip(slots, names, trace_inputs):
         if slot.kind == "value":
-            payload = program.unique(f"{name}_data")
+            payload = scope.unique(f"{name}_data")
             lines.append(f"    if type({name}) is not Value or {name}.requires_grad is not {slot.requires_grad}:")
             lines.append("        return None")
             lines.append(f"    {payload} = {name}._data")
@@ -1828,9 +1860,9 @@ def _replay_source(program, slots, trace_inputs, leaves, specs, grad_slots, root
         targets.append(names[index])
     parameters = []
     for (name, value, grad), spec in zip(leaves, specs):
-        holder = program.unique(f"{name}_value")
+        holder = scope.unique(f"{name}_value")
         namespace[holder] = value
-        data = program.unique(name)
+        data = scope.unique(name)
         lines.append(f"    {data} = {holder}._data")
         example = value._data
         lines.append(f"    if {test(data, example)}:")
@@ -1838,15 +1870,22 @@ def _replay_source(program, slots, trace_inputs, leaves, specs, grad_slots, root
         datas.append(data)
         if grad:
             parameters.append(holder)
-    namespace["PARAMETERS"] = tuple(namespace[holder] for holder in parameters)
-    target_text = "PARAMETERS" if not targets else f"({', '.join(targets)},) + PARAMETERS"
     lines += ["    with BUFFERS_LOCK:  # the buffers are this trace's: one call at a time",
               f"        loss, grads = forward_backward({', '.join(datas)})",
-              "    with GRADIENT_LOCK:  # backward's lock: leaves shared with other threads add up exactly",
-              f"        for value, grad in zip({target_text}, grads):",
-              "            earlier = value.grad",
-              "            value.grad = grad if earlier is None else add_gradient(earlier, grad)",
-              f"    return leaf(loss, False, {root_name!r})"]
+              "    with GRADIENT_LOCK:  # backward's lock: leaves shared with other threads add up exactly"]
+    everything = targets + parameters
+    if len(everything) <= 16:
+        for number, holder in enumerate(everything):
+            lines += [f"        earlier = {holder}.grad",
+                      f"        {holder}.grad = grads[{number}] if earlier is None else "
+                      f"add_gradient(earlier, grads[{number}])"]
+    else:
+        namespace["PARAMETERS"] = tuple(namespace[holder] for holder in parameters)
+        lines += [f"        for value, grad in zip({f'({chr(44).join(targets)},) + ' if targets else ''}PARAMETERS, "
+                  "grads):",
+                  "            earlier = value.grad",
+                  "            value.grad = grad if earlier is None else add_gradient(earlier, grad)"]
+    lines.append(f"    return leaf(loss, False, {root_name!r})")
     lines.insert(3, f"    # The parameters ({', '.join(parameters) or 'none'}) are Values, read on every call.")
     return lines
 

@@ -447,7 +447,7 @@ class Sigmoid(Op):
 
     def emit_backward(self, x):
         alpha = x.node.saved[0]
-        slope = x.kept("e") * x.kept("r") * x.kept("r")  # F·(1 − F) = e·r²
+        slope = x.name(x.name(x.kept("e") * x.kept("r"), "e_r") * x.kept("r"), "slope")  # F·(1 − F) = e·r²
         if alpha == 1.0 and x.fold:
             return (x.grad * slope,)
         return (x.grad * (x.constant(alpha, "alpha") * slope),)
@@ -698,9 +698,9 @@ class MatMul(Op):
         if a_ndim == 1 and b_ndim == 1:
             return (grad * b if x.needs(0) else None, grad * a if x.needs(1) else None)
         if a_ndim == 1:  # promoted to a row, as in backward
-            a, grad = x.getitem(a, (None, slice(None))), x.expand_dims(grad, -2)
+            a, grad = x.getitem(a, (None, slice(None))), x.name(x.expand_dims(grad, -2), "row", of_grad=True)
         if b_ndim == 1:  # promoted to a column
-            b, grad = x.getitem(b, (slice(None), None)), x.expand_dims(grad, -1)
+            b, grad = x.getitem(b, (slice(None), None)), x.name(x.expand_dims(grad, -1), "column", of_grad=True)
         grad_a = grad_b = None
         if x.needs(0):
             grad_a = x.matmul(grad, x.swap_last_axes(b))

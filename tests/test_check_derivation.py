@@ -422,6 +422,8 @@ def test_q_is_read_only_and_fresh_each_call():
      ValueError, "this network has no biases"),
     (lambda: mg.check_derivation(SOLUTIONS.dSSE_dv, network((2, 3, 3, 2), 1.0, 0), wrt="v"), ValueError,
      "use the general form"),
+    (lambda: mg.check_derivation(SOLUTIONS.dSSE_dv, mg.nn.MLP([2, 3, 2], activation="tanh"), wrt="v"), ValueError,
+     "the chapter's network has sigmoid layers; this one has activation 'tanh' and output 'tanh'"),
     (lambda: mg.check_derivation(SOLUTIONS.dSSE_dv, "net", wrt="v"), TypeError, "must be a minigrad.nn.MLP"),
     (lambda: mg.check_derivation("f", network((2, 3, 2), 1.0, 0), wrt="v"), TypeError, "fn must be a function"),
     (lambda: mg.check_derivation(SOLUTIONS.dSSE_dv, network((2, 3, 2), 1.0, 0), wrt="v", random_cases=-1),
@@ -664,11 +666,14 @@ def test_the_notebook_runs_with_the_reference_solutions(tmp_path):
 
 
 def test_the_documented_example_prints_what_the_docs_show(capsys):
+    # docs/check_derivation.md pastes this example's output; the README quotes its diagnosis.
     from readme_text import assert_matches_readme
 
     text = (ROOT / "docs" / "check_derivation.md").read_text()
-    section = text.split("### Check your own derivation", 1)[1]
+    section = text.split("## Reference", 1)[0]
     code = section.split("```python\n", 1)[1].split("```", 1)[0]
     pasted = section.split("```text\n", 1)[1].split("```", 1)[0]
     exec(compile(code, "docs/check_derivation.md", "exec"), {})
     assert_matches_readme(capsys.readouterr().out, pasted)
+    readme = (ROOT / "README.md").read_text()
+    assert "report.diagnosis   # the sum over output nodes is missing: w[i,h] reaches the SSE through H_h" in readme
