@@ -184,6 +184,12 @@ def test_the_documented_code_is_what_the_command_line_prints():
     backward = re.search(r"\n(    # -- backward.*?\n    return [^\n]*\n)", source, re.S).group(1)
     assert block.group(1) == textwrap.dedent(backward), \
         "docs/compile.md's generated backward is out of date: paste `python -m minigrad compile --layers 2 2 2`'s"
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    quoted = re.search(r"## The derivation, generated.*?```python\n(.*?)```", readme, re.S).group(1)
+    lines = [line.split("  # Eq.")[0].rstrip() for line in quoted.splitlines() if line.strip()]
+    assert len(lines) >= 12
+    for line in lines:
+        assert "    " + line in source, f"README quotes a line the command does not print: {line}"
 
 
 def test_the_command_line_prints_scalar_and_unfolded_code_and_refuses_bad_arguments():
