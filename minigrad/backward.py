@@ -27,10 +27,15 @@ from __future__ import annotations
 
 import itertools
 import threading
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
+from ._types import Data
 from .modes import AnomalyError, describe_node, state
+
+if TYPE_CHECKING:
+    from .value import Value
 
 __all__ = ["backward", "unbroadcast", "topological_order", "backward_order", "StaleGraphError"]
 
@@ -43,7 +48,7 @@ class StaleGraphError(RuntimeError):
     """A Value in the graph changed (``.data`` assigned) after the graph recorded it."""
 
 
-def backward(root, seed, data_clock):
+def backward(root: Value, seed: Data, data_clock: int) -> None:
     """Fill ``.grad`` on every node of ``root``'s graph that needs one.
 
     ``seed`` is ∂root/∂root; ``data_clock`` is the clock of `minigrad.value`
@@ -131,7 +136,7 @@ def _walk(root, seed, data_clock):
             leaf.grad = _sum(earlier, leaf.grad)
 
 
-def unbroadcast(grad, like):
+def unbroadcast(grad: Any, like: Data) -> Data:
     """The one place where broadcasting is undone.
 
     A gradient computed for a broadcast result is summed over the axes that
@@ -141,6 +146,7 @@ def unbroadcast(grad, like):
     """
     if type(like) is float:
         return grad if type(grad) is float else float(np.sum(grad))
+    like = cast(np.ndarray, like)
     if type(grad) is _ndarray and grad.dtype is like.dtype and grad.shape == like.shape:
         return grad
     grad = np.asarray(grad)
@@ -161,7 +167,7 @@ def unbroadcast(grad, like):
     return grad
 
 
-def topological_order(root):
+def topological_order(root: Value) -> list[Value]:
     """Every node of ``root``'s graph, each after all of its parents (root last).
 
     Iterative depth-first search, visiting parents in argument order, so the
@@ -186,7 +192,7 @@ def topological_order(root):
     return order
 
 
-def backward_order(root):
+def backward_order(root: Value) -> list[Value]:
     """The nodes whose gradient backward hands on, in the order it does so (root first).
 
     Step 2 of `backward` replayed without numbers: the same consumer counts,
@@ -197,7 +203,7 @@ def backward_order(root):
     """
     if not root.parents:
         return []
-    pending = {}
+    pending: dict[Value, int] = {}
     stack = [root]
     while stack:
         for parent in stack.pop().parents:

@@ -85,7 +85,8 @@ import traceback
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import NamedTuple, Optional
+from collections.abc import Callable
+from typing import Any, NamedTuple, Optional
 
 import numpy as np
 
@@ -531,7 +532,7 @@ def _chapter_cases(model, wrt, inputs, desired, random_cases, seed):
 # nearly all of a check's time, and a learner checks the same network again
 # after each fix: cases are kept, keyed by every number that defines them.
 # Nothing in a case is handed out: the learner's q holds copies.
-_CASE_CACHE = OrderedDict()
+_CASE_CACHE: OrderedDict = OrderedDict()
 _CASE_CACHE_SIZE = 256
 _CASE_CACHE_LOCK = threading.Lock()
 
@@ -1392,8 +1393,9 @@ class DerivationReport:
 # ---------------------------------------------------------------------------
 
 
-def check_derivation(fn, model, wrt, *, inputs=None, desired=None, random_cases=DEFAULT_RANDOM_CASES, seed=0,
-                     tolerance=DEFAULT_TOLERANCE):
+def check_derivation(fn: Callable[[Any], Any], model: Any, wrt: str | Value, *, inputs: Any = None,
+                     desired: Any = None, random_cases: int = DEFAULT_RANDOM_CASES, seed: int = 0,
+                     tolerance: float = DEFAULT_TOLERANCE) -> DerivationReport:
     """Grade a hand-derived gradient ``fn`` against minigrad's reverse mode.
 
     **The chapter's network.**  ``model`` is a one-hidden-layer

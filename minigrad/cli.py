@@ -504,14 +504,14 @@ def _values_attached(argv):
     return joined
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> int:
     """Run one subcommand; returns its exit status (2 for a bad argument)."""
     try:
         # NOTE: parse_args would report a subcommand's unknown option as
         # "minigrad: ...", without the subcommand's name.
         args, unknown = build_parser().parse_known_args(_values_attached(sys.argv[1:] if argv is None else argv))
     except SystemExit as exit:  # argparse's own usage errors, and --help
-        return exit.code
+        return exit.code if isinstance(exit.code, int) else 2
     try:
         if unknown:
             raise UsageError(f"unrecognized arguments: {' '.join(unknown)}")

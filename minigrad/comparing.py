@@ -16,6 +16,7 @@ from __future__ import annotations
 import html
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -33,7 +34,7 @@ _TINY = np.finfo(np.float64).tiny
 _SUBSCRIPTED = {"I", "H", "A", "E", "NdInpt", "NdInpt_hidden", "Desired"}
 
 
-def relative_difference(autodiff, formula, scale=0.0):
+def relative_difference(autodiff: float, formula: float, scale: float = 0.0) -> float:
     """|a − f| / max(|a|, |f|, scale, tiny), tiny the smallest normal float64.
 
     ``scale`` is the size of the terms that a value is the sum of (see
@@ -157,7 +158,7 @@ def _engine_gradients(state, sizes, alpha, has_bias, scalar, inputs, desired):
     return {name: piece.reshape(array.shape) for (name, array), piece in zip(state.items(), pieces)}
 
 
-def element_name(name, index):
+def element_name(name: str, index: tuple[int, ...]) -> str:
     """The display name of one element of a named array, as minigrad's tools write it.
 
     ``()`` → the name itself; a chapter symbol with one index gets a subscript
@@ -172,8 +173,9 @@ def element_name(name, index):
     return f"{name}[{','.join(str(k) for k in index)}]"
 
 
-def compare(model=None, inputs=None, desired=None, *, sizes=(2, 2, 2), alpha=None, seed=0, bias=True,
-            scalar=False, tolerance=1e-10):
+def compare(model: MLP | ScalarMLP | None = None, inputs: Any = None, desired: Any = None, *,
+            sizes: tuple[int, ...] = (2, 2, 2), alpha: float | None = None, seed: int = 0, bias: bool = True,
+            scalar: bool = False, tolerance: float = 1e-10) -> Comparison:
     """∂SSE/∂(every weight element) by reverse mode and by the chapter's formulas.
 
     ``model``: a one-hidden-layer `minigrad.nn.MLP` or `ScalarMLP`, whose

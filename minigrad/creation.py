@@ -11,27 +11,33 @@ so successive calls differ), or None for fresh entropy.
 from __future__ import annotations
 
 import numbers
+from collections.abc import Sequence
+from typing import Union
 
 import numpy as np
 
+from ._types import DType, Seed
 from .value import Value
+
+Shape = Union[int, Sequence[int]]
 
 __all__ = ["zeros", "ones", "full", "rand", "randn", "uniform"]
 
 _DTYPES = {np.dtype(np.float64): np.float64, np.dtype(np.float32): np.float32}
 
 
-def zeros(shape, *, dtype=np.float64, requires_grad=False, name=None):
+def zeros(shape: Shape, *, dtype: DType = np.float64, requires_grad: bool = False, name: str | None = None) -> Value:
     """A Value of zeros."""
     return _made("zeros", np.zeros, shape, dtype, requires_grad, name)
 
 
-def ones(shape, *, dtype=np.float64, requires_grad=False, name=None):
+def ones(shape: Shape, *, dtype: DType = np.float64, requires_grad: bool = False, name: str | None = None) -> Value:
     """A Value of ones."""
     return _made("ones", np.ones, shape, dtype, requires_grad, name)
 
 
-def full(shape, fill_value, *, dtype=np.float64, requires_grad=False, name=None):
+def full(shape: Shape, fill_value: float, *, dtype: DType = np.float64, requires_grad: bool = False,
+         name: str | None = None) -> Value:
     """A Value with every element ``fill_value`` (a real number)."""
     if isinstance(fill_value, (bool, np.bool_)) or not isinstance(fill_value, numbers.Real):
         raise TypeError(f"full: fill_value must be a real number, got {type(fill_value).__name__} {fill_value!r}")
@@ -39,21 +45,24 @@ def full(shape, fill_value, *, dtype=np.float64, requires_grad=False, name=None)
                  requires_grad, name)
 
 
-def rand(shape, *, seed=None, dtype=np.float64, requires_grad=False, name=None):
+def rand(shape: Shape, *, seed: Seed = None, dtype: DType = np.float64, requires_grad: bool = False,
+         name: str | None = None) -> Value:
     """Uniform on [0, 1)."""
     generator = _generator(seed, "rand")
     return _made("rand", lambda shape, dtype: generator.random(shape).astype(dtype), shape, dtype,
                  requires_grad, name)
 
 
-def randn(shape, *, seed=None, dtype=np.float64, requires_grad=False, name=None):
+def randn(shape: Shape, *, seed: Seed = None, dtype: DType = np.float64, requires_grad: bool = False,
+          name: str | None = None) -> Value:
     """Standard normal: mean 0, standard deviation 1."""
     generator = _generator(seed, "randn")
     return _made("randn", lambda shape, dtype: generator.standard_normal(shape).astype(dtype), shape, dtype,
                  requires_grad, name)
 
 
-def uniform(shape, low=-1.0, high=1.0, *, seed=None, dtype=np.float64, requires_grad=False, name=None):
+def uniform(shape: Shape, low: float = -1.0, high: float = 1.0, *, seed: Seed = None, dtype: DType = np.float64,
+            requires_grad: bool = False, name: str | None = None) -> Value:
     """Uniform on [low, high) (by default [−1, 1), the range of the chapter's initial weights)."""
     for label, bound in (("low", low), ("high", high)):
         if isinstance(bound, (bool, np.bool_)) or not isinstance(bound, numbers.Real) or not np.isfinite(bound):

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._types import Seed
+
 __all__ = ["Dataset", "xor", "letters", "digits", "LETTER_PIXELS"]
 
 
@@ -37,7 +39,7 @@ def _one_hot(labels, count):
     return targets
 
 
-def xor():
+def xor() -> Dataset:
     """The author's XOR set: 2 inputs, 2 one-hot outputs.
 
     (0,0) → (0,1),  (0,1) → (1,0),  (1,0) → (1,0),  (1,1) → (0,1):
@@ -78,7 +80,7 @@ LETTER_PIXELS = {
 }
 
 
-def letters(noise=0.0, copies=1, seed=None):
+def letters(noise: float = 0.0, copies: int = 1, seed: Seed = None) -> Dataset:
     """The 5×5-pixel letters X, M, N, H, A: 25 inputs (0 or 1), 5 one-hot outputs.
 
     With ``noise = p > 0`` every pixel of every pattern is flipped with
@@ -101,7 +103,7 @@ def letters(noise=0.0, copies=1, seed=None):
     return Dataset(inputs, _one_hot(labels, len(names)), labels, names)
 
 
-def digits(test_fraction=0.25, seed=0):
+def digits(test_fraction: float = 0.25, seed: int = 0) -> tuple[Dataset, Dataset]:
     """scikit-learn's handwritten digits (1,797 images, 8×8 pixels, 10 classes).
 
     Pixels are scaled from 0..16 to [0, 1].  Returns ``(train, test)``, two
@@ -120,7 +122,7 @@ def digits(test_fraction=0.25, seed=0):
     inputs = bunch.data.astype(np.float64) / 16.0
     labels = bunch.target.astype(np.int64)
     rng = np.random.default_rng(seed)
-    test_rows = []
+    test_rows: list[int] = []
     for label in range(10):
         rows = rng.permutation(np.flatnonzero(labels == label))
         test_rows.extend(rows[:int(round(test_fraction * len(rows)))])

@@ -20,6 +20,7 @@ import re
 from collections import Counter
 from contextlib import contextmanager
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -68,8 +69,8 @@ class DotNotFoundError(RuntimeError):
 # ---------------------------------------------------------------------------
 
 
-def to_dot(root, *, params=None, rankdir="LR", show_data=True, show_grad=True, highlight=None,
-           max_nodes=DEFAULT_MAX_NODES, group=True):
+def to_dot(root: Value, *, params: Any = None, rankdir: str = "LR", show_data: bool = True, show_grad: bool = True,
+           highlight: Any = None, max_nodes: int = DEFAULT_MAX_NODES, group: bool = True) -> str:
     """DOT text for the graph that ends at ``root`` (pure: no graphviz needed).
 
     Every Value is a record ``name | data | grad``; every op that made one is
@@ -114,7 +115,8 @@ def to_dot(root, *, params=None, rankdir="LR", show_data=True, show_grad=True, h
                                              group=group)) + "}\n"
 
 
-def draw(root, path=None, *, format=None, **options):
+def draw(root: Value, path: str | os.PathLike[str] | None = None, *, format: str | None = None,
+         **options: Any) -> Any:
     """The graph as a ``graphviz.Digraph``; with ``path``, also write it there.
 
     In Jupyter the returned object shows itself as a picture; ``.pipe("svg")``
@@ -528,7 +530,7 @@ def file_format(path, format, format_option="format="):
     return format
 
 
-def write_drawing(root, path, *, format=None, **options):
+def write_drawing(root: Value, path: str | os.PathLike[str], *, format: str | None = None, **options: Any) -> str:
     """Write the picture of ``root``'s graph to ``path``, or its DOT text when ``dot`` is missing.
 
     ``draw(root, path, format=format, **options)``; when graphviz's ``dot``

@@ -528,7 +528,8 @@ def _normalize_index(param, index):
     return tuple(normalized)
 
 
-def explain(loss, param, index=None, *, max_paths=DEFAULT_MAX_PATHS):
+def explain(loss: Value, param: Value, index: int | tuple[int, ...] | None = None, *,
+            max_paths: int = DEFAULT_MAX_PATHS) -> Explanation:
     """Every chain-rule path from ``loss`` down to ``param[index]``, factor by factor.
 
     ``loss`` is a one-element Value with a recorded graph; ``param`` a Value
@@ -549,7 +550,7 @@ def explain(loss, param, index=None, *, max_paths=DEFAULT_MAX_PATHS):
         raise ValueError(f"explain: loss must have one element, it has shape {loss.shape}")
     if not param.requires_grad:
         raise ValueError(f"explain: param {param.name or ''} does not require grad, so it has no gradient")
-    index = _normalize_index(param, index)
+    target_index: tuple[int, ...] = _normalize_index(param, index)
     nodes = topological_order(loss)[::-1]  # loss first, each node before its parents
     if param not in set(nodes):
         raise ValueError(
@@ -567,12 +568,12 @@ def explain(loss, param, index=None, *, max_paths=DEFAULT_MAX_PATHS):
     weight_names = _input_multipliers(nodes)
     names = _graph_names(loss, nodes, weight_names)
     loss_index = () if type(loss.data) is float else tuple(0 for _ in np.shape(loss.data))
-    target = (param, index)
+    target = (param, target_index)
 
     # Post-order walk over (node, element) states, each state's paths to the
     # target built once from its parents' (memo), iteratively.
-    suffixes = {target: [()]}
-    edges = {}
+    suffixes: dict[tuple[Value, tuple[int, ...]], list[tuple]] = {target: [()]}
+    edges: dict[tuple[Value, tuple[int, ...]], list] = {}
     stack = [((loss, loss_index), False)]
     while stack:
         state, expanded = stack.pop()
@@ -586,7 +587,7 @@ def explain(loss, param, index=None, *, max_paths=DEFAULT_MAX_PATHS):
                     if row is None or parent not in reaches:
                         continue
                     values, connected = row
-                    candidates = [index] if parent is param else \
+                    candidates = [target_index] if parent is param else \
                         ([()] if values.ndim == 0 else [tuple(int(k) for k in j) for j in np.argwhere(connected)])
                     for parent_index in candidates:
                         if not connected[parent_index]:
@@ -609,10 +610,10 @@ def explain(loss, param, index=None, *, max_paths=DEFAULT_MAX_PATHS):
                 if len(paths) > max_paths:
                     raise PathExplosionError(
                         f"explain: more than {max_paths} paths lead from the loss to "
-                        f"{element_name(names[param], index)}; pass a larger max_paths or explain a smaller graph")
+                        f"{element_name(names[param], target_index)}; pass a larger max_paths or explain a smaller graph")
         suffixes[state] = paths
 
     found_paths = suffixes[(loss, loss_index)]
     steps = [[step for step, _ in path] + [target] for path in found_paths]
     factors = [[factor for _, factor in path] for path in found_paths]
-    return Explanation(loss, param, index if np.ndim(param.data) else (), steps, factors, names)
+    return Explanation(loss, param, target_index if np.ndim(param.data) else (), steps, factors, names)

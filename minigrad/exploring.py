@@ -38,6 +38,7 @@ import json
 import math
 import xml.etree.ElementTree as ElementTree
 from importlib import resources
+from typing import Any
 
 import numpy as np
 
@@ -95,7 +96,8 @@ class Exploration:
                 f"{len(data['backward'])} backward steps; .save(path) writes the page>")
 
 
-def explore(loss, *, params=None, max_nodes=DEFAULT_MAX_NODES, rankdir="LR"):
+def explore(loss: Value, *, params: Any = None, max_nodes: int = DEFAULT_MAX_NODES,
+            rankdir: str = "LR") -> Exploration:
     """A page that steps through ``loss``'s graph: forward, then backward in the engine's order.
 
     ``loss`` is a one-element Value with a recorded graph, before or after

@@ -14,13 +14,16 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
+from collections.abc import Callable
+from typing import BinaryIO
 
 __all__ = ["write_atomically"]
 
 _WRITE_BITS = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
 
 
-def write_atomically(path, content, *, caller="write"):
+def write_atomically(path: str | os.PathLike[str], content: bytes | str | Callable[[BinaryIO], object], *,
+                     caller: str = "write") -> str:
     """Write ``content`` to ``path`` atomically; return ``path`` as a string.
 
     ``content`` is bytes, or a callable that writes into the open binary file

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
+from ._types import ArrayLike
 from .modes import no_grad
 from .value import Value
 
@@ -54,7 +57,8 @@ def numerical_gradient(fn, arrays, cotangent, eps=1e-6):
     return gradients
 
 
-def gradcheck(fn, *values, eps=1e-6, rtol=1e-5, atol=1e-8, seed=0):
+def gradcheck(fn: Callable[..., Value], *values: ArrayLike | Value, eps: float = 1e-6, rtol: float = 1e-5,
+              atol: float = 1e-8, seed: int = 0) -> bool:
     """Check ``fn``'s reverse-mode gradients against central differences.
 
     ``fn`` takes one Value per entry of ``values`` (Values, numbers or arrays;

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import sys
 import threading
+import types
 
 __all__ = ["no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly", "is_anomaly_enabled", "AnomalyError",
            "TracingError", "is_tracing"]
@@ -78,7 +79,7 @@ class _Switch:
         return switched
 
 
-def no_grad():
+def no_grad() -> _Switch:
     """Ops inside this block record no graph (this thread only).
 
     Their results have ``requires_grad=False`` and no parents: what
@@ -87,17 +88,17 @@ def no_grad():
     return _NO_GRAD
 
 
-def enable_grad():
+def enable_grad() -> _Switch:
     """Turn recording back on inside a ``no_grad()`` block."""
     return _ENABLE_GRAD
 
 
-def is_grad_enabled():
+def is_grad_enabled() -> bool:
     """True when ops in this thread record the graph."""
     return state.recording
 
 
-def detect_anomaly():
+def detect_anomaly() -> _Switch:
     """Stop at the first nan or inf, in forward or backward (this thread only).
 
     Inside it every op checks its output as it is made and every backward
@@ -108,7 +109,7 @@ def detect_anomaly():
     return _DETECT_ANOMALY
 
 
-def is_anomaly_enabled():
+def is_anomaly_enabled() -> bool:
     """True inside ``detect_anomaly()`` in this thread."""
     return state.anomaly
 
@@ -129,7 +130,7 @@ class TracingError(RuntimeError):
     this one call's answer for every later call, so it refuses instead."""
 
 
-def is_tracing():
+def is_tracing() -> bool:
     """True while this thread runs a function for `minigrad.compile` to trace."""
     return state.tracing
 
@@ -171,9 +172,9 @@ def _user_site():
     return f"{frame.f_code.co_filename}:{frame.f_lineno} (in {frame.f_code.co_name})"
 
 
-def creation_site():
+def creation_site() -> str:
     """File and line of the first frame outside minigrad: where a node was made."""
-    frame = sys._getframe(1)
+    frame: types.FrameType | None = sys._getframe(1)
     package_dir = __file__.rsplit("/", 1)[0] if "/" in __file__ else ""
     while frame is not None and frame.f_code.co_filename.startswith(package_dir):
         frame = frame.f_back

@@ -24,10 +24,12 @@ import math
 import numbers
 import os
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
+from ._types import DType, Seed
 from .value import Value, sse
 from .files import write_atomically
 
@@ -39,15 +41,15 @@ __all__ = ["Module", "Linear", "Sigmoid", "Tanh", "ReLU", "Sequential", "MLP", "
 class Module:
     """Base class: parameters found by walking attributes, no magic lookups."""
 
-    def forward(self, *inputs):
+    def forward(self, *inputs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *inputs):
         return self.forward(*inputs)
 
-    def named_parameters(self):
+    def named_parameters(self) -> list[tuple[str, Value]]:
         """``[(name, Value), ...]`` for every Value that requires grad, in attribute order."""
-        found = []
+        found: list[tuple[str, Value]] = []
         seen = set()
         # Iterative walk: (prefix, object) pairs, children pushed in reverse to keep order.
         stack = [("", self)]
@@ -69,16 +71,16 @@ class Module:
                     stack.append((f"{prefix}.{key}" if prefix else str(key), item[key]))
         return found
 
-    def parameters(self):
+    def parameters(self) -> list[Value]:
         """Every parameter Value, in the order of `named_parameters`."""
         return [value for _, value in self.named_parameters()]
 
-    def zero_grad(self):
+    def zero_grad(self) -> None:
         """Forget every parameter's accumulated gradient."""
         for value in self.parameters():
             value.grad = None
 
-    def parameter_count(self):
+    def parameter_count(self) -> int:
         """How many numbers the parameters hold (Σ of their sizes)."""
         return sum(value.size for value in self.parameters())
 
@@ -95,11 +97,11 @@ class Module:
             slots.append((name, value.shape, _reader(value), _writer(value)))
         return slots
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, np.ndarray]:
         """``{name: numpy array}``: a copy of every parameter, in parameter order."""
         return {name: read() for name, _, read, _ in self._state_slots()}
 
-    def load_state_dict(self, state):
+    def load_state_dict(self, state: Mapping[str, Any]) -> Module:
         """Copy the arrays of ``state`` into the parameters, all or nothing.
 
         Every name must match (no missing, no extra), every array must have
@@ -129,7 +131,7 @@ class Module:
             write(array)
         return self
 
-    def save(self, path):
+    def save(self, path: str | os.PathLike[str]) -> str:
         """Write `state_dict` to ``path`` as an ``.npz`` archive, atomically.
 
         The archive is written to a temporary file in the same folder and
@@ -141,7 +143,7 @@ class Module:
         arrays = self.state_dict()
         return write_atomically(path, lambda file: _write_npz(file, arrays), caller="save")
 
-    def load(self, path):
+    def load(self, path: str | os.PathLike[str]) -> Module:
         """Read an ``.npz`` written by `save` into this module (all or nothing).
 
         Nothing in the file is trusted before it is checked: member names
@@ -163,7 +165,7 @@ class Module:
         except (ValueError, TypeError) as error:
             raise type(error)(f"load: {path!r}: {error}") from None
 
-    def parameter_table(self):
+    def parameter_table(self) -> list[tuple[str, tuple[int, ...], str, int]]:
         """``[(name, shape, dtype, count), ...]`` for every parameter array (a
         `ScalarMLP`'s grid of scalar weights is one row, as in `state_dict`)."""
         rows = []
@@ -400,7 +402,7 @@ def _index_name(prefix, index):
     return f"{prefix}[{index}]"
 
 
-def parameter_names(sizes):
+def parameter_names(sizes: Sequence[int]) -> list[tuple[str, str]]:
     """Names of the (weight, bias) pair of each layer of an MLP with these sizes.
 
     One hidden layer gets the chapter's names; deeper nets get numbered ones.
@@ -411,7 +413,8 @@ def parameter_names(sizes):
     return [(f"weight_{k}", f"bias_{k}") for k in range(1, layers + 1)]
 
 
-def initial_arrays(sizes, bias=True, init="uniform", seed=None, dtype=np.float64):
+def initial_arrays(sizes: Sequence[int], bias: bool = True, init: str | float = "uniform", seed: Seed = None,
+                   dtype: DType = np.float64) -> list[tuple[np.ndarray, np.ndarray | None]]:
     """The initial (weight, bias) arrays of each layer, in a fixed draw order.
 
     ``init``: ``"uniform"`` draws from (−1, 1] as in the author's course code;
@@ -488,7 +491,8 @@ def _check_inputs(inputs, expected, caller, one_pattern=False):
 class Linear(Module):
     """x @ weight + bias, with weight of shape (n_in, n_out) (the chapter's w[i, h])."""
 
-    def __init__(self, n_in, n_out, bias=True, init="uniform", seed=None, dtype=np.float64):
+    def __init__(self, n_in: int, n_out: int, bias: bool = True, init: str | float = "uniform", seed: Seed = None,
+                 dtype: DType = np.float64) -> None:
         (weight, bias_values), = initial_arrays(_check_sizes([n_in, n_out], "Linear"), bias, init, seed, dtype)
         self.weight = Value(weight, name="weight")
         self.bias = Value(bias_values, name="bias") if bias else None
@@ -501,7 +505,7 @@ class Linear(Module):
 class Sigmoid(Module):
     """The chapter's transfer function F(x) = 1/(1 + exp(−αx)) as a layer."""
 
-    def __init__(self, alpha=1.0):
+    def __init__(self, alpha: float = 1.0) -> None:
         self.alpha = alpha
 
     def forward(self, x):
@@ -539,7 +543,7 @@ def _activate(x, activation, alpha):
 class Sequential(Module):
     """Layers applied in order."""
 
-    def __init__(self, *layers):
+    def __init__(self, *layers: Module) -> None:
         self.layers = list(layers)
 
     def forward(self, x):
@@ -563,7 +567,8 @@ class MLP(Module):
     Inputs are a vector (one pattern) or a (batch, inputs) matrix.
     """
 
-    def __init__(self, sizes, alpha=1.0, bias=True, init="uniform", seed=None, dtype=np.float64, *,
+    def __init__(self, sizes: Sequence[int], alpha: float = 1.0, bias: bool = True, init: str | float = "uniform",
+                 seed: Seed = None, dtype: DType = np.float64, *,
                  activation="sigmoid", output=None):
         self.sizes = _check_sizes(sizes, "MLP")
         if activation not in ACTIVATIONS:
@@ -612,7 +617,8 @@ class ScalarMLP(Module):
     activations) and ``NdInpt_hidden_h`` for the hidden summed inputs.
     """
 
-    def __init__(self, sizes, alpha=1.0, bias=True, init="uniform", seed=None):
+    def __init__(self, sizes: Sequence[int], alpha: float = 1.0, bias: bool = True, init: str | float = "uniform",
+                 seed: Seed = None) -> None:
         self.sizes = _check_sizes(sizes, "ScalarMLP")
         self.alpha = alpha
         self._layer_names = parameter_names(self.sizes)
@@ -621,11 +627,11 @@ class ScalarMLP(Module):
             grid = [[Value(float(weight[i, j]), name=f"{weight_name}[{i},{j}]") for j in range(weight.shape[1])]
                     for i in range(weight.shape[0])]
             setattr(self, weight_name, grid)
-            setattr(self, bias_name,
-                    [Value(float(b), name=f"{bias_name}[{j}]") for j, b in enumerate(bias_values)] if bias else None)
+            setattr(self, bias_name, None if bias_values is None else
+                    [Value(float(b), name=f"{bias_name}[{j}]") for j, b in enumerate(bias_values)])
 
     @classmethod
-    def from_mlp(cls, mlp):
+    def from_mlp(cls, mlp: MLP) -> ScalarMLP:
         """A scalar copy of a sigmoid tensor `MLP` (same numbers, same names)."""
         if getattr(mlp, "activation", "sigmoid") != "sigmoid" or getattr(mlp, "output", "sigmoid") != "sigmoid":
             raise ValueError(f"ScalarMLP.from_mlp: a ScalarMLP is the chapter's sigmoid net; this MLP has "
@@ -681,7 +687,8 @@ class ScalarMLP(Module):
         return sse(desired, self.forward(inputs))
 
 
-def example_network(sizes=(2, 2, 2), alpha=1.0, seed=0, bias=True, scalar=False):
+def example_network(sizes: Sequence[int] = (2, 2, 2), alpha: float = 1.0, seed: Seed = 0, bias: bool = True,
+                    scalar: bool = False) -> tuple[MLP | ScalarMLP, np.ndarray, np.ndarray]:
     """The chapter's network with seeded weights and one seeded pattern.
 
     Returns ``(net, inputs, desired)``: an `MLP` (or a `ScalarMLP` when

@@ -44,7 +44,7 @@ class Op:
     """One primitive: its forward rule, its backward rule and how to show it."""
 
     name = "op"
-    symbol = None          # what a drawing writes in the op's ellipse (default: name)
+    symbol: str | None = None   # what a drawing writes in the op's ellipse (default: name)
     formula = ""           # the forward rule in the op's own symbols
     out_symbol = "out"     # the output's symbol in the partials (sigmoid: F)
     partials: tuple = ()   # ∂out/∂(input k): templates with {a} {b} {out} {E}
@@ -52,7 +52,7 @@ class Op:
     passes: tuple = ()     # True for input k when ∂out/∂(input k) is exactly 1
     commutative = False    # the result does not depend on the order of the inputs
     product = False        # a product of its two inputs: each one's partial is the other
-    infix = None           # how an expression writes it between its operands (a · b)
+    infix: str | None = None    # how an expression writes it between its operands (a · b)
     broadcasts = False     # elementwise under numpy broadcasting
     reads_inputs = False   # backward reads the inputs' data (so a constant input is copied when recorded)
 

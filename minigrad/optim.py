@@ -17,10 +17,15 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .value import Value
+
+if TYPE_CHECKING:
+    from .nn import Module
 
 __all__ = ["Optimizer", "SGD", "Adam"]
 
@@ -53,7 +58,7 @@ class Optimizer:
     ``_step()``, which ``step()`` calls with graph recording off.
     """
 
-    def __init__(self, params, lr):
+    def __init__(self, params: Iterable[Value] | Module | Value, lr: float) -> None:
         where = type(self).__name__
         self.lr = _check_positive(lr, "lr (the learning rate)", where)
         if hasattr(params, "parameters") and callable(params.parameters):
@@ -61,7 +66,7 @@ class Optimizer:
         if isinstance(params, Value):
             params = [params]
         try:
-            params = list(params)
+            params = list(params)  # type: ignore[arg-type]  # anything else is refused just below
         except TypeError:
             raise TypeError(f"{where}: params must be a list of Values or a Module, "
                             f"got {type(params).__name__}") from None
@@ -79,12 +84,12 @@ class Optimizer:
         self.params = unique
         self.steps = 0
 
-    def zero_grad(self):
+    def zero_grad(self) -> None:
         """Forget every parameter's gradient (``.grad`` becomes None)."""
         for parameter in self.params:
             parameter.grad = None
 
-    def step(self):
+    def step(self) -> None:
         """Update every parameter that has a gradient (plain array arithmetic: no graph)."""
         self._step()
         self.steps += 1
@@ -113,10 +118,10 @@ class SGD(Optimizer):
     With ``momentum=0`` (the default) this is the chapter's p ← p − η g.
     """
 
-    def __init__(self, params, lr, momentum=0.0):
+    def __init__(self, params: Iterable[Value] | Module | Value, lr: float, momentum: float = 0.0) -> None:
         super().__init__(params, lr)
         self.momentum = _check_fraction(momentum, "momentum", "SGD")
-        self._buffers = {}
+        self._buffers: dict[int, np.ndarray | float] = {}
 
     def _step(self):
         lr, momentum = self.lr, self.momentum
@@ -142,7 +147,8 @@ class Adam(Optimizer):
         p ← p − lr · m̂ / (√v̂ + ε)
     """
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    def __init__(self, params: Iterable[Value] | Module | Value, lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8) -> None:
         super().__init__(params, lr)
         try:
             beta1, beta2 = betas
@@ -150,7 +156,7 @@ class Adam(Optimizer):
             raise TypeError(f"Adam: betas must be a pair of numbers, got {betas!r}") from None
         self.betas = (_check_fraction(beta1, "betas[0]", "Adam"), _check_fraction(beta2, "betas[1]", "Adam"))
         self.eps = _check_positive(eps, "eps", "Adam")
-        self._state = {}
+        self._state: dict[int, tuple] = {}
 
     def _step(self):
         beta1, beta2 = self.betas
