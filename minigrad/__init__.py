@@ -11,7 +11,8 @@ from ._version import __version__
 from .backward import StaleGraphError, backward_order, topological_order, unbroadcast
 from .modes import AnomalyError, TracingError, detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from .ops import OPS, Op
-from .value import Value, apply, sse, stack
+from .value import Value, apply, log_softmax, maximum, minimum, softmax, sse, stack
+from .losses import cross_entropy, mse
 from .creation import full, ones, rand, randn, uniform, zeros
 from .gradient_check import GradcheckError, gradcheck
 # minigrad.draw, .train, .explain, .explore and .compare are functions; their modules are
@@ -24,10 +25,12 @@ from .checking import DerivationError, DerivationReport, check_derivation
 from . import datasets, nn, optim
 from .training import TrainResult, train
 from .compiler import CompileCheckError, CompileError, CompiledStep, compile  # noqa: A004 - minigrad.compile
+from . import onnx  # mg.onnx.export; the onnx package itself is imported only when exporting
 
 
 __all__ = [
-    "Value", "Op", "OPS", "apply", "sse", "stack", "zeros", "ones", "full", "rand", "randn", "uniform",
+    "Value", "Op", "OPS", "apply", "sse", "mse", "cross_entropy", "stack", "maximum", "minimum", "softmax",
+    "log_softmax", "zeros", "ones", "full", "rand", "randn", "uniform",
     "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly",
     "AnomalyError", "StaleGraphError", "topological_order", "backward_order", "unbroadcast", "gradcheck",
     "GradcheckError",
@@ -35,4 +38,5 @@ __all__ = [
     "check_derivation", "DerivationReport", "DerivationError",
     "nn", "optim", "datasets", "train", "TrainResult",
     "compile", "CompiledStep", "TracingError", "CompileError", "CompileCheckError",
+    "onnx",
 ]

@@ -335,6 +335,33 @@ def _half_sum_of_squares(*errors):
     return 0.5 * math.fsum(error * error for error in errors)
 
 
+def _numerics_call(function):
+    """Written as a call of ``minigrad.numerics.<function>``, its parameters as keywords."""
+    def write(args, params, out=None):
+        keywords = [f"{key}={_float_text(value)[0] if type(value) is float else repr(value)}"
+                    for key, value in params.items()]
+        return f"{function}({', '.join([text for text, _ in args] + keywords)})", _ATOM
+    return write
+
+
+def _numerics_primitive(function):
+    """An op's own numerics helper, called the same way by eager mode and by generated code."""
+    return Primitive(function, "alloc", getattr(numerics, function), _numerics_call(function),
+                     _numerics_call(function))
+
+
+def _extremum_array(args, params, out):
+    (a, _), = args
+    reduce = "np.maximum.reduce" if params["larger"] else "np.minimum.reduce"
+    keep = ", keepdims=True" if params["keepdims"] else ""
+    return f"np.asarray({reduce}({a}, axis={params['axis']!r}{keep}))", _ATOM
+
+
+# The numerics helpers generated code imports by name (each the very function eager mode calls).
+_HELPERS = ("clip", "clip_inside", "cross_entropy_backward", "cross_entropy_loss", "log_softmax",
+            "log_softmax_backward", "mean_square", "reduced_share", "softmax", "softmax_backward", "tie_share")
+
+
 PRIMITIVES = {primitive.name: primitive for primitive in [
     Primitive("add", "ufunc", lambda a, b: a + b, _ufunc("add"), _infix("+", _SUM)),
     Primitive("subtract", "ufunc", lambda a, b: a - b, _ufunc("subtract"), _infix("-", _SUM)),
@@ -388,10 +415,17 @@ PRIMITIVES = {primitive.name: primitive for primitive in [
     Primitive("to_float", "float", lambda a: float(np.sum(a)), None,
               lambda args, params: (f"float(np.sum({args[0][0]}))", _ATOM)),
     Primitive("copy", "alloc", lambda a: np.array(a), lambda args, params, out: (f"np.array({args[0][0]})", _ATOM)),
+    Primitive("absolute", "ufunc", numerics.absolute, _ufunc("absolute"), _call("abs")),
+    Primitive("sign", "ufunc", numerics.sign, _ufunc("sign"), _call("sign")),
+    Primitive("sqrt", "ufunc", numerics.sqrt, _ufunc("sqrt"), _call("sqrt")),
+    Primitive("maximum", "ufunc", numerics.maximum, _ufunc("maximum"), _call("maximum")),
+    Primitive("minimum", "ufunc", numerics.minimum, _ufunc("minimum"), _call("minimum")),
+    Primitive("extremum", "alloc", numerics.extremum, _extremum_array),
 ]}
+PRIMITIVES.update((function, _numerics_primitive(function)) for function in _HELPERS)
 
 # Primitives whose result is an ndarray even when it is 0-d (numpy's own calls give scalars).
-_ARRAY_RESULTS = {"copy", "half_squared_norm", "mean", "scatter"}
+_ARRAY_RESULTS = {"copy", "half_squared_norm", "mean", "scatter", "extremum"} | set(_HELPERS)
 
 # Primitives written as several lines (``lines(target, args, params)``) rather than one expression.
 _MULTILINE = {"scatter", "scale_quietly"}
@@ -851,7 +885,8 @@ _RESERVED = {"np", "math", "fsum", "exp", "log", "tanh", "power", "power_slope",
              "sigmoid_parts", "forward_backward", "replay", "abs", "float", "None", "True", "False", "arguments",
              "count_nonzero", "greater", "reciprocal", "ndarray", "leaf", "add_gradient", "BUFFERS_LOCK",
              "GRADIENT_LOCK", "FLOOR32", "FLOOR64", "ONE32", "ONE64", "FLOAT32", "FLOAT64", "Value", "grads",
-             "earlier", "value", "grad", "len", "type", "zip"} | set(_BOUND)
+             "earlier", "value", "grad", "len", "type", "zip", "sign", "sqrt", "maximum", "minimum"} | set(_BOUND) \
+    | set(_HELPERS)
 
 
 def _identifier(text):
@@ -995,6 +1030,67 @@ class Emitter:
 
     def stack(self, items, axis):
         return self._program.apply("stack", *items, axis=axis)
+
+    # -- abs, sqrt, maximum/minimum, max/min, clip ------------------------------------------------
+
+    def absolute(self, a):
+        return self._program.apply("absolute", a)
+
+    def sign(self, a):
+        """−1, 0 or 1: the slope of |a| (0 at a = 0)."""
+        return self._program.apply("sign", a)
+
+    def sqrt(self, a):
+        return self._program.apply("sqrt", a)
+
+    def maximum(self, a, b):
+        return self._program.apply("maximum", a, b)
+
+    def minimum(self, a, b):
+        return self._program.apply("minimum", a, b)
+
+    def tie_share(self, a, b, larger):
+        """1 where a wins (the larger, or with ``larger`` False the smaller), ½ at a tie, else 0."""
+        return self._program.apply("tie_share", a, b, larger=larger)
+
+    def extremum(self, a, axis, keepdims, larger):
+        """max (``larger``) or min over ``axis``."""
+        return a if a.is_float else self._program.apply("extremum", a, axis=axis, keepdims=keepdims, larger=larger)
+
+    def reduced_share(self, a, out, axis, keepdims):
+        """1/k at the k elements of ``a`` equal to the max or min ``out``, else 0."""
+        return self._program.apply("reduced_share", a, out, axis=axis, keepdims=keepdims)
+
+    def clip(self, a, low, high):
+        return self._program.apply("clip", a, low=low, high=high)
+
+    def clip_inside(self, a, low, high):
+        """1 where low < a < high, else 0 (clip's slope)."""
+        return self._program.apply("clip_inside", a, low=low, high=high)
+
+    # -- softmax, log-softmax and the losses beside the chapter's ------------------------------------
+
+    def softmax(self, a, axis):
+        return self._program.apply("softmax", a, axis=axis)
+
+    def softmax_backward(self, grad, out, axis):
+        return self._program.apply("softmax_backward", grad, out, axis=axis)
+
+    def log_softmax(self, a, axis):
+        return self._program.apply("log_softmax", a, axis=axis)
+
+    def log_softmax_backward(self, grad, out, axis):
+        return self._program.apply("log_softmax_backward", grad, out, axis=axis)
+
+    def cross_entropy_loss(self, log_p, targets, count):
+        return self._program.apply("cross_entropy_loss", log_p, targets, count=count)
+
+    def cross_entropy_backward(self, grad, log_p, targets, axis, count):
+        return self._program.apply("cross_entropy_backward", grad, log_p, targets, axis=axis, count=count)
+
+    def mean_square(self, error):
+        """(1/N) Σ error², a 0-d array of error's dtype (a float for a float)."""
+        return self._program.apply("mean_square", error)
 
     # -- the chapter's loss ---------------------------------------------------------------------
 
@@ -1781,6 +1877,9 @@ def _module_source(program, step, slots, input_exprs, leaf_exprs, final, root_na
              "from numpy import add, count_nonzero, divide, greater, matmul, multiply, negative, reciprocal, subtract",
              "",
              "from minigrad.numerics import exp, log, one_where_zero, power, power_slope, quotient, sigmoid_parts",
+             "from minigrad.numerics import maximum, minimum, sign, sqrt  # floats as numpy treats them",
+             f"from minigrad.numerics import {', '.join(_HELPERS[:6])}",
+             f"from minigrad.numerics import {', '.join(_HELPERS[6:])}",
              "",
              "ONE64, ONE32 = np.array(1.0), np.array(1.0, dtype=np.float32)",
              "FLOOR64, FLOOR32 = np.array(-700.0), np.array(-85.0, dtype=np.float32)  # exp(−x) overflows below",

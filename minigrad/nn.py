@@ -475,6 +475,8 @@ def _check_sizes(sizes, caller):
 def _check_inputs(inputs, expected, caller, one_pattern=False):
     """Refuse ``inputs`` whose last axis is not ``expected`` long (or, for
     ``one_pattern``, that are not a vector), naming ``caller`` and the shape."""
+    if isinstance(inputs, (list, tuple)) and any(isinstance(item, Value) for item in inputs):
+        inputs = [item.data if isinstance(item, Value) else item for item in inputs]  # np.shape refuses Values
     try:
         shape = tuple(inputs.shape if isinstance(inputs, (Value, np.ndarray)) else np.shape(inputs))
     except (ValueError, TypeError):

@@ -181,3 +181,165 @@ def check_axis(axis, ndim, where):
     if len({int(item) % ndim for item in axes}) != len(axes):
         raise ValueError(f"{where}: axis {axis!r} names the same axis twice")
     return axis
+
+
+# ---------------------------------------------------------------------------
+# abs, sqrt, maximum/minimum, max/min, clip
+# ---------------------------------------------------------------------------
+
+
+def sign(x):
+    """−1, 0 or 1 (nan stays nan): the slope of |x|, taken as 0 at x = 0."""
+    if type(x) is float:
+        return 1.0 if x > 0.0 else -1.0 if x < 0.0 else 0.0 if x == 0.0 else x
+    return np.sign(x)
+
+
+def absolute(x):
+    return abs(x) if type(x) is float else np.absolute(x)
+
+
+def sqrt(x):
+    """√x; numpy's nan (and its warning) for x < 0."""
+    if type(x) is float:
+        return math.sqrt(x) if x >= 0.0 else _as_numpy(np.sqrt, x)
+    return np.sqrt(x)
+
+
+def maximum(a, b):
+    """The larger of a and b, elementwise; nan if either is nan (as np.maximum)."""
+    if type(a) is float and type(b) is float:
+        # NOTE: ·1.0 makes a new float, never an input's own object (minigrad.compile tells a
+        # constant by the identity of its data); neither ordered: one is nan, and so is a + b.
+        return (a if a >= b else b if b > a else a + b) * 1.0
+    return np.maximum(a, b)
+
+
+def minimum(a, b):
+    """The smaller of a and b, elementwise; nan if either is nan (as np.minimum)."""
+    if type(a) is float and type(b) is float:
+        return (a if a <= b else b if b < a else a + b) * 1.0  # a new float, as in maximum
+    return np.minimum(a, b)
+
+
+def tie_share(x, other, larger=True):
+    """∂maximum(x, other)/∂x (``larger``) or ∂minimum(x, other)/∂x: 1 where x wins,
+    ½ where x ties other (a tie shares the gradient equally), 0 where x loses or either is nan."""
+    if type(x) is float and type(other) is float:
+        wins = x > other if larger else x < other
+        return 1.0 if wins else 0.5 if x == other else 0.0
+    wins = np.greater(x, other) if larger else np.less(x, other)
+    share = np.where(wins, 1.0, np.where(np.equal(x, other), 0.5, 0.0))
+    return np.asarray(share, dtype=np.result_type(x, other))
+
+
+def extremum(a, axis, keepdims, larger=True):
+    """max (``larger``) or min of ``a`` over ``axis`` (all when None); a float stays a float."""
+    if type(a) is float:
+        return a
+    reduce = np.maximum.reduce if larger else np.minimum.reduce
+    return np.asarray(reduce(a, axis=axis, keepdims=keepdims))
+
+
+def reduced_share(a, out, axis, keepdims):
+    """∂max(a)/∂a (or min's): 1/k at the k elements equal to the result ``out``
+    (ties share the gradient equally), 0 elsewhere."""
+    if type(a) is float:
+        return 1.0
+    if axis is not None and not keepdims:
+        out = np.expand_dims(out, axis)
+    hits = np.equal(a, out)
+    count = np.add.reduce(hits, axis=axis, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):  # nan in a: no element equals the result, 0/0 = nan
+        return np.asarray(hits / count, dtype=a.dtype)
+
+
+def clip(x, low, high):
+    """x limited to [low, high]; a bound of None is not applied; nan stays nan."""
+    if type(x) is float:
+        if low is not None and x < low:
+            return low * 1.0  # a new float, as in maximum
+        if high is not None and x > high:
+            return high * 1.0
+        return x
+    return np.asarray(np.clip(x, low, high))
+
+
+def clip_inside(x, low, high):
+    """∂clip(x)/∂x: 1 where low < x < high, 0 at the bounds and outside (as HIPS autograd)."""
+    if type(x) is float:
+        return 1.0 if (low is None or x > low) and (high is None or x < high) else 0.0
+    inside = np.ones(x.shape, dtype=bool)
+    if low is not None:
+        inside &= x > low
+    if high is not None:
+        inside &= x < high
+    return inside.astype(x.dtype)
+
+
+# ---------------------------------------------------------------------------
+# softmax, log_softmax, cross-entropy, mean squared error
+# ---------------------------------------------------------------------------
+
+
+def softmax(x, axis):
+    """exp(x − max) / Σ exp(x − max) along ``axis``.
+
+    # NOTE: subtracting the max makes every exponent ≤ 0, so nothing
+    # overflows; the largest term is exp(0) = 1, so the sum is ≥ 1.
+    """
+    shifted = x - np.maximum.reduce(x, axis=axis, keepdims=True)
+    exponentials = np.exp(shifted, out=shifted)
+    return exponentials / np.add.reduce(exponentials, axis=axis, keepdims=True)
+
+
+def softmax_backward(grad, out, axis):
+    """∂loss/∂x for p = softmax(x): p · (grad − Σ_j grad_j p_j), the Jacobian p_i(δ_ij − p_j) applied."""
+    return out * (grad - np.add.reduce(grad * out, axis=axis, keepdims=True))
+
+
+def log_softmax(x, axis):
+    """x − max − ln Σ exp(x − max) along ``axis``: no overflow, and no ln 0 for finite x."""
+    shifted = x - np.maximum.reduce(x, axis=axis, keepdims=True)
+    return shifted - np.log(np.add.reduce(np.exp(shifted), axis=axis, keepdims=True))
+
+
+def log_softmax_backward(grad, out, axis):
+    """∂loss/∂x for out = log_softmax(x): grad − softmax(x) · Σ_j grad_j (∂out_i/∂x_j = δ_ij − p_j)."""
+    return grad - np.exp(out) * np.add.reduce(grad, axis=axis, keepdims=True)
+
+
+def cross_entropy_loss(log_p, targets, count):
+    """−Σ targets · log_p / count, a 0-d array of log_p's dtype.
+
+    # NOTE: a class with target 0 adds 0 even where log_p is −inf (a logit of −inf).
+    """
+    with np.errstate(invalid="ignore"):
+        terms = targets * log_p
+    if not np.all(np.isfinite(log_p)):
+        terms = np.where(targets == 0, 0.0, terms)
+    total = np.add.reduce(terms, axis=None)
+    return np.asarray(-total / count, dtype=np.result_type(log_p, targets))
+
+
+def cross_entropy_backward(grad, log_p, targets, axis, count):
+    """∂loss/∂logits = grad · (softmax · Σ targets − targets) / count, which is
+    grad · (softmax − targets) / count for targets whose rows sum to 1."""
+    return grad * (np.exp(log_p) * np.add.reduce(targets, axis=axis, keepdims=True) - targets) / count
+
+
+def mean_square(error):
+    """(1/N) Σ error², a 0-d array of error's dtype (a float for a float)."""
+    if type(error) is float:
+        return error * error
+    return np.asarray(np.vdot(error, error) / error.size, dtype=error.dtype)
+
+
+def check_int_axis(axis, ndim, where):
+    """One axis (an int within range) for ops that work along a single axis; returns it as an int."""
+    if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
+        raise TypeError(f"{where}: axis must be an int, got {axis!r}")
+    if not -ndim <= axis < ndim:
+        what = "a scalar Value (it has no axes)" if ndim == 0 else f"a Value with {ndim} dimensions"
+        raise ValueError(f"{where}: axis {axis!r} is out of range for {what}")
+    return int(axis)

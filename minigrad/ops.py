@@ -37,7 +37,9 @@ import numpy as np
 from . import numerics
 
 __all__ = ["Op", "OPS", "ADD", "SUB", "MUL", "DIV", "NEG", "POW_CONST", "POW", "EXP", "LOG", "TANH", "RELU",
-           "SIGMOID", "SUM", "MEAN", "RESHAPE", "TRANSPOSE", "GETITEM", "MATMUL", "SSE", "SSE_SCALARS", "STACK"]
+           "SIGMOID", "ABS", "SQRT", "MAXIMUM", "MINIMUM", "CLIP", "SUM", "MEAN", "MAX", "MIN", "RESHAPE",
+           "TRANSPOSE", "GETITEM", "MATMUL", "SSE", "SSE_SCALARS", "STACK", "SOFTMAX", "LOG_SOFTMAX", "MSE",
+           "CROSS_ENTROPY"]
 
 
 class Op:
@@ -464,6 +466,149 @@ class Sigmoid(Op):
         return f"sigmoid α={node.saved[0]:g}"
 
 
+class Abs(Op):
+    """out = |a|.   ∂out/∂a = sign(a): 1 for a > 0, −1 for a < 0, and 0 at a = 0
+    (numpy's sign(0) = 0; HIPS autograd and PyTorch take the same value there)."""
+
+    name, formula = "abs", "|a|"
+    partials = ("sign({a})",)
+    reads_inputs = True
+
+    def forward(self, a):
+        return numerics.absolute(a), None
+
+    def backward(self, grad, node):
+        return (grad * numerics.sign(node.parents[0]._data),)
+
+    def emit_forward(self, x):
+        return x.absolute(x.inputs[0])
+
+    def emit_backward(self, x):
+        return (x.grad * x.sign(x.inputs[0]),)
+
+
+class Sqrt(Op):
+    """out = √a.   ∂out/∂a = 1/(2√a) = 1/(2·out).
+
+    As in numpy, √ of a negative number is nan (with numpy's RuntimeWarning),
+    and at a = 0 the derivative is inf; inside `detect_anomaly()` either
+    raises `AnomalyError`.
+    """
+
+    name, formula, out_symbol = "sqrt", "√a", "√a"
+    partials = ("1/(2·{out})",)
+
+    def forward(self, a):
+        return numerics.sqrt(a), None
+
+    def backward(self, grad, node):
+        return (numerics.quotient(grad, 2.0 * node._data),)
+
+    def emit_forward(self, x):
+        return x.sqrt(x.inputs[0])
+
+    def emit_backward(self, x):
+        return (x.grad / (2.0 * x.output),)
+
+
+class Maximum(Op):
+    """out = max(a, b), elementwise under broadcasting.
+
+    ∂out/∂a = 1 where a > b, 0 where a < b;  ∂out/∂b the other way round.
+    # NOTE: where a = b the gradient is shared equally, ½ to each (as HIPS
+    # autograd does), so the two partials always add up to 1.  A nan in either
+    # input gives nan out and 0 to both.
+    """
+
+    name, formula = "maximum", "max(a, b)"
+    partials = ("[{a} > {b}] (½ at a tie)", "[{b} > {a}] (½ at a tie)")
+    commutative = broadcasts = True
+    reads_inputs = True
+    larger = True
+
+    def forward(self, a, b):
+        return (numerics.maximum(a, b) if self.larger else numerics.minimum(a, b)), None
+
+    def backward(self, grad, node):
+        a, b = node.parents
+        return (grad * numerics.tie_share(a._data, b._data, self.larger) if a.requires_grad else None,
+                grad * numerics.tie_share(b._data, a._data, self.larger) if b.requires_grad else None)
+
+    def emit_forward(self, x):
+        a, b = x.inputs
+        return x.maximum(a, b) if self.larger else x.minimum(a, b)
+
+    def emit_backward(self, x):
+        a, b = x.inputs
+        return (x.grad * x.tie_share(a, b, self.larger) if x.needs(0) else None,
+                x.grad * x.tie_share(b, a, self.larger) if x.needs(1) else None)
+
+
+class Minimum(Maximum):
+    """out = min(a, b), elementwise under broadcasting.
+
+    ∂out/∂a = 1 where a < b, 0 where a > b;  ∂out/∂b the other way round.
+    # NOTE: where a = b the gradient is shared equally, ½ to each (as HIPS autograd does).
+    """
+
+    name, formula = "minimum", "min(a, b)"
+    partials = ("[{a} < {b}] (½ at a tie)", "[{b} < {a}] (½ at a tie)")
+    larger = False
+
+
+class Clip(Op):
+    """out = a limited to [lo, hi]  (lo ≤ hi; a bound of None is not applied).
+
+    ∂out/∂a = 1 where lo < a < hi, 0 outside.
+    # NOTE: at a = lo or a = hi exactly the gradient is 0, as HIPS autograd
+    # takes it (the clipped value does not move when a moves outwards).
+    """
+
+    name, formula = "clip", "clip(a, lo, hi)"
+    partials = ("[lo < {a} < hi]",)
+    reads_inputs = True
+
+    def forward(self, a, low, high):
+        return numerics.clip(a, low, high), (low, high)
+
+    def backward(self, grad, node):
+        low, high = node.saved
+        return (grad * numerics.clip_inside(node.parents[0]._data, low, high),)
+
+    def emit_forward(self, x):
+        low, high = x.node.saved
+        return x.clip(x.inputs[0], low, high)
+
+    def emit_backward(self, x):
+        low, high = x.node.saved
+        return (x.grad * x.clip_inside(x.inputs[0], low, high),)
+
+    def partial(self, position, node=None, **names):
+        if node is None:
+            return super().partial(position, **names)
+        low, high = _bounds(node)
+        return f"[{low} < {names.get('a', 'a')} < {high}]"
+
+    def written(self, node, names):
+        low, high = _bounds(node)
+        return f"{names['out']} = {names.get('a', 'a')} clipped to [{low}, {high}]"
+
+    def label(self, node):
+        low, high = _bounds(node)
+        return f"clip [{low}, {high}]"
+
+
+def _bounds(node):
+    """A clip node's bounds as text: the numbers, with −∞ and ∞ for a bound of None."""
+    low, high = node.saved
+    return ("−∞" if low is None else _number(low)), ("∞" if high is None else _number(high))
+
+
+def _number(number):
+    """A number as formulas write it: ``%g``, with a minus sign (−) rather than a hyphen."""
+    return f"{number:g}".replace("-", "−")
+
+
 # ---------------------------------------------------------------------------
 # Reductions, shapes and indexing
 # ---------------------------------------------------------------------------
@@ -546,6 +691,67 @@ class Mean(Op):
     def written(self, node, names):
         axis = node.saved[0]
         return f"{names['out']} = (1/N) Σ {names.get('a', 'a')}" + ("" if axis is None else f" over axis {axis}")
+
+
+class Max(Op):
+    """out = max of a over `axis` (all axes when None).
+
+    ∂out/∂a[j] = 1 where a[j] is the max, 0 elsewhere.
+    # NOTE: k elements that tie for the max share the gradient equally, 1/k
+    # each (as HIPS autograd does), so the partials over the reduced elements add up to 1.
+    """
+
+    name, formula = "max", "max a"
+    partials = ("[{a} = {out}] ÷ ties",)
+    reads_inputs = True
+    larger = True
+
+    def forward(self, a, axis=None, keepdims=False):
+        try:
+            out = numerics.extremum(a, axis, keepdims, self.larger)
+        except ValueError:  # numpy: a zero-size reduction has no identity
+            over = "its elements" if axis is None else f"axis {axis!r}"
+            raise ValueError(f"{self.name}: a Value of shape {a.shape} has no elements along {over} to take "
+                             f"the {self.name} of") from None
+        return out, (axis, keepdims)
+
+    def backward(self, grad, node):
+        axis, keepdims = node.saved
+        data = node.parents[0]._data
+        if type(data) is float:
+            return (grad,)
+        share = numerics.reduced_share(data, node._data, axis, keepdims)
+        return (numerics.expand_reduced(grad, data.shape, axis, keepdims) * share,)
+
+    def emit_forward(self, x):
+        axis, keepdims = x.node.saved
+        return x.extremum(x.inputs[0], axis, keepdims, self.larger)
+
+    def emit_backward(self, x):
+        axis, keepdims = x.node.saved
+        a = x.inputs[0]
+        if a.is_float:
+            return (x.grad,)
+        return (x.expand_reduced(x.grad, a.shape, axis, keepdims) * x.reduced_share(a, x.output, axis, keepdims),)
+
+    def label(self, node):
+        axis = node.saved[0]
+        return self.name if axis is None else f"{self.name} axis={axis}"
+
+    def written(self, node, names):
+        axis = node.saved[0]
+        return f"{names['out']} = {self.name} {names.get('a', 'a')}" + ("" if axis is None else f" over axis {axis}")
+
+
+class Min(Max):
+    """out = min of a over `axis` (all axes when None).
+
+    ∂out/∂a[j] = 1 where a[j] is the min, 0 elsewhere.
+    # NOTE: k elements that tie for the min share the gradient equally, 1/k each (as HIPS autograd does).
+    """
+
+    name, formula = "min", "min a"
+    larger = False
 
 
 class Reshape(Op):
@@ -752,8 +958,198 @@ class Stack(Op):
 
 
 # ---------------------------------------------------------------------------
-# The chapter's loss
+# Along one axis: softmax and log-softmax
 # ---------------------------------------------------------------------------
+
+
+class Softmax(Op):
+    """out = softmax(a) along `axis`:  p_i = exp(a_i) / Σ_j exp(a_j).
+
+    ∂p_i/∂a_j = p_i·(δ_ij − p_j), so backward hands on p·(grad − Σ_j grad_j·p_j).
+    # NOTE: computed as exp(a − max a) / Σ exp(a − max a), which is the same
+    # number and never overflows (every exponent is ≤ 0).
+    """
+
+    name, formula, out_symbol = "softmax", "exp(a) / Σ exp(a)", "p"
+    partials = ("{out}·(δ_ij − p_j)",)
+
+    def forward(self, a, axis=-1):
+        return numerics.softmax(a, axis), axis
+
+    def backward(self, grad, node):
+        return (numerics.softmax_backward(grad, node._data, node.saved),)
+
+    def emit_forward(self, x):
+        return x.softmax(x.inputs[0], x.node.saved)
+
+    def emit_backward(self, x):
+        return (x.softmax_backward(x.grad, x.output, x.node.saved),)
+
+    def written(self, node, names):
+        a = names.get("a", "a")
+        return f"{names['out']} = exp({a}) / Σ exp({a}) over axis {node.saved}  (stable: {a} − max {a} first)"
+
+    def chain(self, position, node, names, grad):
+        out = names["out"]
+        return f"{out} · ({grad} − Σ {grad}·{out})"
+
+    def label(self, node):
+        return f"softmax axis={node.saved}"
+
+
+class LogSoftmax(Op):
+    """out = log_softmax(a) along `axis`:  a_i − ln Σ_j exp(a_j).
+
+    ∂out_i/∂a_j = δ_ij − softmax(a)_j, so backward hands on grad − softmax·Σ_j grad_j.
+    # NOTE: computed as (a − max a) − ln Σ exp(a − max a): no overflow, and
+    # no ln 0 (the sum is at least exp(0) = 1) for any finite a.
+    """
+
+    name, formula, out_symbol = "log_softmax", "a − ln Σ exp(a)", "log_softmax(a)"
+    partials = ("δ_ij − p_j, p = softmax",)
+
+    def forward(self, a, axis=-1):
+        return numerics.log_softmax(a, axis), axis
+
+    def backward(self, grad, node):
+        return (numerics.log_softmax_backward(grad, node._data, node.saved),)
+
+    def emit_forward(self, x):
+        return x.log_softmax(x.inputs[0], x.node.saved)
+
+    def emit_backward(self, x):
+        return (x.log_softmax_backward(x.grad, x.output, x.node.saved),)
+
+    def written(self, node, names):
+        a = names.get("a", "a")
+        return f"{names['out']} = {a} − ln Σ exp({a}) over axis {node.saved}  (stable: {a} − max {a} first)"
+
+    def chain(self, position, node, names, grad):
+        return f"{grad} − exp({names['out']}) · Σ {grad}"
+
+    def label(self, node):
+        return f"log_softmax axis={node.saved}"
+
+
+# ---------------------------------------------------------------------------
+# Losses: the chapter's SSE, and its cousins
+# ---------------------------------------------------------------------------
+
+
+class CrossEntropy(Op):
+    """Softmax cross-entropy of logits against targets (one-hot rows, or probabilities):
+
+        loss = −(1/N) Σ_n Σ_c targets[n,c] · log_softmax(logits)[n,c]      (reduction "mean")
+
+    with N the number of rows (patterns); reduction "sum" leaves out the 1/N.
+
+    ∂loss/∂logits  = (softmax(logits) − targets) / N
+    ∂loss/∂targets = −log_softmax(logits) / N
+
+    Parents (logits, targets); ``saved`` is (axis, reduction, N, log_softmax);
+    N is 1 for "sum".  `minigrad.cross_entropy` checks the targets and turns
+    integer class labels into one-hot rows.
+    # NOTE: the logits' gradient is computed as softmax·Σ_c targets − targets,
+    # the same for rows that sum to 1, and exact for rows that sum to 1 only
+    # within the check's tolerance.
+    """
+
+    name, symbol, formula = "cross_entropy", "cross-entropy", "−(1/N) Σ b · log_softmax(a)"
+    partials = ("(softmax({a}) − {b})/N", "−log_softmax({a})/N")
+    reads_inputs = True
+
+    def forward(self, logits, targets, axis=-1, reduction="mean"):
+        if type(logits) is float or numerics.shape(targets) != logits.shape:
+            raise ValueError(f"cross_entropy: logits have shape {numerics.shape(logits)} but targets have shape "
+                             f"{numerics.shape(targets)}; they must match exactly")
+        count = logits.size // logits.shape[axis] if reduction == "mean" and logits.shape[axis] else 1
+        log_p = numerics.log_softmax(logits, axis)
+        return numerics.cross_entropy_loss(log_p, targets, count), (axis, reduction, count, log_p)
+
+    def backward(self, grad, node):
+        axis, _, count, log_p = node.saved
+        logits, targets = node.parents
+        return (numerics.cross_entropy_backward(grad, log_p, targets._data, axis, count)
+                if logits.requires_grad else None,
+                -grad * log_p / count if targets.requires_grad else None)
+
+    def emit_forward(self, x):
+        logits, targets = x.inputs
+        axis, _, count, _ = x.node.saved
+        log_p = x.log_softmax(logits, axis)
+        x.keep(log_p=log_p)
+        return x.cross_entropy_loss(log_p, targets, count)
+
+    def emit_backward(self, x):
+        logits, targets = x.inputs
+        axis, _, count, _ = x.node.saved
+        log_p = x.kept("log_p")
+        return (x.cross_entropy_backward(x.grad, log_p, targets, axis, count) if x.needs(0) else None,
+                -x.grad * log_p / x.constant(count, "N") if x.needs(1) else None)
+
+    def written(self, node, names):
+        axis, reduction, count, _ = node.saved
+        a, b = names.get("a", "logits"), names.get("b", "targets")
+        scale = f"(1/{count}) " if reduction == "mean" else ""
+        return f"{names['out']} = −{scale}Σ {b} · log_softmax({a}), log_softmax over axis {axis}"
+
+    def argument_labels(self, node):
+        return ["logits", "targets"]
+
+    def label(self, node):
+        return f"cross-entropy ({node.saved[1]})"
+
+
+class MeanSquaredError(Op):
+    """The mean squared error, the chapter's SSE (Eq. 6.5) averaged instead of halved:
+
+        MSE = (1/N) Σ (Desired − Actual)² = (1/N) Σ E²      over all N elements, a scalar
+
+    ∂MSE/∂Desired = 2E/N,   ∂MSE/∂Actual = −2E/N.
+
+    Parents (desired, actual), whose shapes must match exactly; ``saved`` is E = desired − actual.
+    """
+
+    name, symbol, formula = "mse", "mse", "(1/N) Σ (Desired − Actual)²,  E = Desired − Actual"
+    partials = ("2{E}/N", "−2{E}/N")
+
+    def forward(self, desired, actual):
+        if type(desired) is float and type(actual) is float:
+            error = desired - actual
+            return error * error, error
+        if numerics.shape(desired) != numerics.shape(actual):  # NOTE: broadcasting would average the wrong errors
+            raise ValueError(f"mse: desired has shape {np.shape(desired)} but actual has shape {np.shape(actual)}; "
+                             "they must match exactly")
+        error = desired - actual
+        return numerics.mean_square(error), error
+
+    def backward(self, grad, node):
+        error = node.saved
+        desired, actual = node.parents
+        scaled = grad * (2.0 / max(np.size(error), 1)) * error
+        return (scaled if desired.requires_grad else None, -scaled if actual.requires_grad else None)
+
+    def emit_forward(self, x):
+        desired, actual = x.inputs
+        error = desired - actual
+        x.keep(E=error)
+        return x.mean_square(error)
+
+    def emit_backward(self, x):
+        error = x.kept("E")
+        scaled = x.grad * x.constant(2.0 / max(int(np.prod(error.shape)), 1), "two_over_N") * error
+        return (scaled if x.needs(0) else None, -scaled if x.needs(1) else None)
+
+    def written(self, node, names):
+        return f"E = {names.get('a', 'Desired')} − {names.get('b', 'A')};  {names['out']} = (1/N) Σ E²"
+
+    def argument_labels(self, node):
+        return ["desired", "actual"]
+
+    def annotations(self, node):
+        return [("E", node.saved)]
+
+
 
 
 class SummedSquaredError(Op):
@@ -872,9 +1268,14 @@ def _in_names(text, names):
 ADD, SUB, MUL, DIV, NEG = Add(), Sub(), Mul(), Div(), Neg()
 POW_CONST, POW = PowConst(), Pow()
 EXP, LOG, TANH, RELU, SIGMOID = Exp(), Log(), Tanh(), ReLU(), Sigmoid()
-SUM, MEAN, RESHAPE, TRANSPOSE, GETITEM, MATMUL, STACK = Sum(), Mean(), Reshape(), Transpose(), GetItem(), MatMul(), Stack()
-SSE, SSE_SCALARS = SummedSquaredError(), SummedSquaredErrorOfScalars()
+ABS, SQRT, MAXIMUM, MINIMUM, CLIP = Abs(), Sqrt(), Maximum(), Minimum(), Clip()
+SUM, MEAN, MAX, MIN = Sum(), Mean(), Max(), Min()
+RESHAPE, TRANSPOSE, GETITEM, MATMUL, STACK = Reshape(), Transpose(), GetItem(), MatMul(), Stack()
+SOFTMAX, LOG_SOFTMAX = Softmax(), LogSoftmax()
+SSE, SSE_SCALARS, MSE, CROSS_ENTROPY = SummedSquaredError(), SummedSquaredErrorOfScalars(), MeanSquaredError(), \
+    CrossEntropy()
 
 #: Every primitive.
-OPS = (ADD, SUB, MUL, DIV, NEG, POW_CONST, POW, EXP, LOG, TANH, RELU, SIGMOID,
-       SUM, MEAN, RESHAPE, TRANSPOSE, GETITEM, MATMUL, STACK, SSE, SSE_SCALARS)
+OPS = (ADD, SUB, MUL, DIV, NEG, POW_CONST, POW, EXP, LOG, TANH, RELU, SIGMOID, ABS, SQRT, MAXIMUM, MINIMUM, CLIP,
+       SUM, MEAN, MAX, MIN, RESHAPE, TRANSPOSE, GETITEM, MATMUL, STACK, SOFTMAX, LOG_SOFTMAX,
+       SSE, SSE_SCALARS, MSE, CROSS_ENTROPY)

@@ -10,6 +10,12 @@ one backward pass followed by one update of everything is exactly that.)
 Mini-batch mode runs epochs: shuffle the patterns, and for each batch sum
 their SSEs, backpropagate once and update once.
 
+The loss is the chapter's SSE unless ``loss=`` says otherwise: ``"mse"``
+(the mean squared error) or ``"cross_entropy"`` (softmax cross-entropy of the
+model's outputs, as logits, against one-hot targets: build the model with
+``MLP(..., output="linear")``).  A batch's SSE is summed over its patterns;
+its MSE and cross-entropy are averaged.
+
 Both are seeded (the order of the patterns comes from ``seed`` alone) and
 return a `TrainResult`.  In a terminal a tqdm progress bar shows the current
 SSE; there is no bar when ``quiet=True``, when stderr is not a terminal, or
@@ -30,24 +36,39 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .compiler import compile as compile_step
+from .losses import cross_entropy, mse
 from .modes import no_grad
-from .value import sse
+from .value import sse, stack
 from .nn import ScalarMLP
 from .optim import SGD, Optimizer
 
-__all__ = ["train", "TrainResult", "predict", "total_sse", "accuracy"]
+__all__ = ["train", "TrainResult", "predict", "total_sse", "total_loss", "accuracy", "LOSSES"]
+
+#: The losses `train` takes by name, as functions of (targets, outputs).
+LOSSES = {
+    "sse": sse,
+    "mse": mse,
+    "cross_entropy": lambda targets, logits: cross_entropy(logits, targets),
+}
+
+# How each loss is described where its value is shown.
+_LOSS_NAMES = {"sse": "SSE", "mse": "MSE", "cross_entropy": "cross-entropy"}
 
 
 @dataclass
 class TrainResult:
     """What `train` did.
 
-    ``history``: the total SSE over all patterns at each check, the first one
-    before any update; ``steps``: the update count at each of those checks;
-    ``iterations``: the number of updates (one per pattern online, one per
-    batch in mini-batch mode); ``epochs``: passes over the data (mini-batch
-    mode; None online); ``converged``: whether the SSE fell below the
-    threshold; ``final_sse``: the last total SSE; ``seconds``: wall time;
+    ``loss``: the loss trained on (``"sse"``, ``"mse"`` or ``"cross_entropy"``);
+    ``history``: that loss over all patterns at each check (the SSE summed,
+    the MSE and cross-entropy averaged), the first one before any update;
+    ``steps``: the update count at each of those checks; ``iterations``: the
+    number of updates (one per pattern online, one per batch in mini-batch
+    mode); ``epochs``: passes over the data (mini-batch mode; None online);
+    ``converged``: whether the loss fell below the threshold;
+    ``final_loss``: the last value of ``history``; ``final_sse``: the total
+    SSE of the final model's outputs (trained on SSE or MSE; nan for
+    cross-entropy, whose outputs are logits); ``seconds``: wall time;
     ``threshold``: the one used (None: no early stop).
     """
 
@@ -59,22 +80,25 @@ class TrainResult:
     epochs: int | None = None
     seconds: float = 0.0
     threshold: float | None = None
+    loss: str = "sse"
+    final_loss: float = math.nan
 
     def __str__(self):
+        name = _LOSS_NAMES.get(self.loss, self.loss)
         if self.threshold is None:
             state = "trained"
         else:
-            state = f"converged (SSE < {self.threshold:g})" if self.converged else "did not converge"
+            state = f"converged ({name} < {self.threshold:g})" if self.converged else "did not converge"
         epochs = f" ({self.epochs} epochs)" if self.epochs is not None else ""
-        return (f"{state} after {self.iterations} iterations{epochs} in {self.seconds:.2f} s; "
-                f"final SSE {self.final_sse:.6g}")
+        final = f"final {name} {self.final_loss:.6g}"
+        return f"{state} after {self.iterations} iterations{epochs} in {self.seconds:.2f} s; {final}"
 
     def __repr__(self):
         # One line: the history (one SSE per check) is there in .history, never dumped.
         return f"<TrainResult: {self}; {len(self.history)} checks in .history>"
 
     def plot(self, ax=None, *, log=True):
-        """The loss curve: total SSE against updates, on ``ax`` (a matplotlib Axes) or a
+        """The loss curve: the loss over all patterns against updates, on ``ax`` (a matplotlib Axes) or a
         new figure; log scale by default.  Needs matplotlib (the ``examples`` extra).
         Returns the Axes."""
         try:
@@ -91,7 +115,7 @@ class TrainResult:
             ax.axhline(self.threshold, color="#808080", linestyle="--", linewidth=1, label=f"threshold {self.threshold:g}")
             ax.legend(loc="upper right")
         ax.set_xlabel("updates")
-        ax.set_ylabel("total SSE")
+        ax.set_ylabel("total SSE" if self.loss == "sse" else f"mean {_LOSS_NAMES.get(self.loss, self.loss)}")
         ax.set_title(str(self), fontsize=9)
         return ax
 
@@ -157,6 +181,24 @@ def total_sse(model, inputs, targets):
     return 0.5 * float(np.sum(error * error))
 
 
+def total_loss(model, inputs, targets, loss="sse"):
+    """``loss`` over every pattern, as `train` checks it: the SSE summed (`total_sse`),
+    the MSE and the cross-entropy averaged."""
+    loss = _check_loss(loss, "total_loss")
+    if loss == "sse":
+        return total_sse(model, inputs, targets)
+    outputs = np.atleast_2d(predict(model, inputs))
+    targets = np.atleast_2d(np.asarray(targets, dtype=np.float64))
+    with no_grad():
+        return float(LOSSES[loss](targets, outputs).data)
+
+
+def _check_loss(loss, where):
+    if not isinstance(loss, str) or loss not in LOSSES:
+        raise ValueError(f"{where}: loss must be one of {', '.join(map(repr, LOSSES))}, got {loss!r}")
+    return loss
+
+
 def accuracy(model, inputs, labels):
     """Fraction of patterns whose most active output node is the right class."""
     outputs = np.atleast_2d(predict(model, inputs))
@@ -167,35 +209,44 @@ def accuracy(model, inputs, labels):
     return float(np.mean(np.argmax(outputs, axis=1) == labels))
 
 
-def _loss(model, inputs, targets):
-    """SSE of a batch of patterns, as one Value to backpropagate from."""
+def _loss(model, inputs, targets, loss="sse"):
+    """The loss of a batch of patterns (SSE summed; MSE, cross-entropy averaged), one Value to backpropagate from."""
     if _is_scalar_model(model):
-        total = None
-        for row, desired in zip(np.atleast_2d(inputs), np.atleast_2d(targets)):
-            loss = model.loss(row, desired)
-            total = loss if total is None else total + loss
-        return total
-    if hasattr(model, "loss"):
+        rows, desired = np.atleast_2d(inputs), np.atleast_2d(targets)
+        if loss == "sse":
+            total = None
+            for row, target in zip(rows, desired):
+                pattern_loss = model.loss(row, target)
+                total = pattern_loss if total is None else total + pattern_loss
+            return total
+        return LOSSES[loss](desired, stack([stack(model(row)) for row in rows]))
+    if loss == "sse" and hasattr(model, "loss"):
         return model.loss(inputs, targets)
-    return sse(targets, model(inputs))
+    outputs = model(inputs)
+    if loss != "sse" and isinstance(outputs, (list, tuple)):
+        outputs = stack(outputs)  # a model that returns one Value per output node
+    return LOSSES[loss](targets, outputs)
 
 
-def _compiled_update(model):
+def _compiled_update(model, loss="sse"):
     """``(step, arguments)``: the batch loss compiled (`minigrad.compile`), and how a batch
     becomes its arguments.  A scalar model takes its patterns as lists of floats, so each
     number is an input of the generated code (straight-line float arithmetic)."""
     if _is_scalar_model(model):
         def scalar_loss(rows, targets):
+            if loss != "sse":
+                return LOSSES[loss](stack([stack(target) for target in targets]),
+                                    stack([stack(model(list(row))) for row in rows]))
             total = None
             for row, desired in zip(rows, targets):
-                loss = sse(list(desired), model(list(row)))
-                total = loss if total is None else total + loss
+                pattern_loss = sse(list(desired), model(list(row)))
+                total = pattern_loss if total is None else total + pattern_loss
             return total
 
         return compile_step(scalar_loss), lambda inputs, targets: (np.atleast_2d(inputs).tolist(),
                                                                    np.atleast_2d(targets).tolist())
-    return compile_step(lambda inputs, targets: _loss(model, inputs, targets)), lambda inputs, targets: (inputs,
-                                                                                                          targets)
+    return compile_step(lambda inputs, targets: _loss(model, inputs, targets, loss)), \
+        lambda inputs, targets: (inputs, targets)
 
 
 def _check_count(value, name):
@@ -231,17 +282,25 @@ def _in_notebook():
 
 
 def train(model, inputs, targets, *, mode="online", lr=None, optimizer=None, threshold=0.04,
-          max_iterations=20000, epochs=100, batch_size=32, check_every=1, seed=0, quiet=False, compile=False):
+          max_iterations=20000, epochs=100, batch_size=32, check_every=1, seed=0, quiet=False, compile=False,
+          loss="sse"):
     """Train ``model`` on ``(inputs, targets)`` and return a `TrainResult`.
 
+    ``loss``: ``"sse"`` (the chapter's, Eq. 6.5; a batch's SSEs are summed),
+    ``"mse"`` (the mean squared error of a batch) or ``"cross_entropy"``
+    (softmax cross-entropy averaged over a batch: the model's outputs are
+    the logits, so build it with ``output="linear"``, and the targets are
+    one-hot rows or probabilities).  The checks below use the same loss over
+    all patterns (`total_loss`).
+
     ``mode="online"`` (the author's): each iteration picks one pattern at
-    random (``seed``), and updates all weights from its SSE; every
-    ``check_every`` iterations the total SSE over all patterns is computed,
+    random (``seed``), and updates all weights from its loss; every
+    ``check_every`` iterations the loss over all patterns is computed,
     and training stops once it is below ``threshold``, or after
     ``max_iterations``.
 
     ``mode="batch"``: up to ``epochs`` passes, each over a fresh shuffle in
-    batches of ``batch_size``; the total SSE is checked after each epoch.
+    batches of ``batch_size``; the loss over all patterns is checked after each epoch.
 
     The update rule is ``optimizer``, by default ``SGD(model, lr)`` with
     ``lr = 0.5`` (the author's η).  ``threshold=None`` never stops early.
@@ -261,6 +320,7 @@ def train(model, inputs, targets, *, mode="online", lr=None, optimizer=None, thr
         raise ValueError(f"train: {len(inputs)} input patterns but {len(targets)} target patterns")
     if mode not in ("online", "batch"):
         raise ValueError(f"train: mode must be 'online' or 'batch', got {mode!r}")
+    loss = _check_loss(loss, "train")
     if threshold is not None:
         if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real) or not threshold > 0 \
                 or not math.isfinite(threshold):
@@ -275,22 +335,25 @@ def train(model, inputs, targets, *, mode="online", lr=None, optimizer=None, thr
     if not isinstance(compile, (bool, np.bool_)):
         raise TypeError(f"train: compile must be True or False, got {compile!r}")
     _check_widths(model, inputs, targets)
-    compiled = _compiled_update(model) if compile else None
+    compiled = _compiled_update(model, loss) if compile else None
     rng = np.random.default_rng(seed)
-    result = TrainResult(threshold=None if threshold is None else float(threshold))
+    result = TrainResult(threshold=None if threshold is None else float(threshold), loss=loss)
     started = time.perf_counter()
+    shown = "SSE" if loss == "sse" else _LOSS_NAMES[loss]
 
     def check(step):
-        value = total_sse(model, inputs, targets)
+        value = total_loss(model, inputs, targets, loss)
         result.history.append(value)
         result.steps.append(step)
-        result.final_sse = value
+        result.final_loss = value
+        if loss == "sse":
+            result.final_sse = value
         return threshold is not None and value < threshold
 
     def update(batch_inputs, batch_targets):
         optimizer.zero_grad()
         if compiled is None:
-            _loss(model, batch_inputs, batch_targets).backward()
+            _loss(model, batch_inputs, batch_targets, loss).backward()
         else:
             step, arguments = compiled
             step(*arguments(batch_inputs, batch_targets))
@@ -308,7 +371,7 @@ def train(model, inputs, targets, *, mode="online", lr=None, optimizer=None, thr
             if iteration % check_every == 0 or iteration == cap:
                 result.converged = check(iteration)
                 if bar is not None:
-                    bar.set_postfix_str(f"SSE={result.final_sse:.4f}", refresh=False)
+                    bar.set_postfix_str(f"{shown}={result.final_loss:.4f}", refresh=False)
                     bar.update(iteration - bar.n)
         result.iterations = iteration
     else:
@@ -326,10 +389,12 @@ def train(model, inputs, targets, *, mode="online", lr=None, optimizer=None, thr
             epoch += 1
             result.converged = check(iteration)
             if bar is not None:
-                bar.set_postfix_str(f"SSE={result.final_sse:.4f}", refresh=False)
+                bar.set_postfix_str(f"{shown}={result.final_loss:.4f}", refresh=False)
                 bar.update(1)
         result.iterations, result.epochs = iteration, epoch
     if bar is not None:
         bar.close()
     result.seconds = time.perf_counter() - started
+    if loss == "mse":
+        result.final_sse = total_sse(model, inputs, targets)
     return result

@@ -14,9 +14,13 @@ minigrad's forward pass.  Between them the instructions exercise every op of
 `minigrad.ops.OPS` (see `ENGINE_OPS_EXERCISED`).
 
 # NOTE: ops with a restricted domain or a kink are guarded so every graph is
-# smooth where it is evaluated: log and fractional powers take x·x + c,
-# division takes b·b + 1, and relu is skipped when its input is within 1e-4
-# of 0 (where autograd and minigrad legitimately disagree on the derivative).
+# smooth where it is evaluated: log, sqrt and fractional powers take x·x + c,
+# division takes b·b + 1; relu and abs are skipped when their input is within
+# 1e-4 of 0, maximum/minimum when the two sides (nearly) tie, max/min when two
+# elements (nearly) tie for the extreme, and clip when its input is (nearly)
+# at a bound: there the derivative is a convention (tests/test_losses_and_new_ops.py
+# checks minigrad's against autograd's), and central differences see the kink.
+# cross_entropy takes integer labels, or the softmax of an operand as probabilities.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from dataclasses import dataclass, field
 import autograd.numpy as anp
 import numpy as np
 from autograd import grad as autograd_grad
+from autograd.scipy.special import logsumexp
 from hypothesis import strategies as st
 
 import minigrad as mg
@@ -96,6 +101,21 @@ class MinigradOps(BinaryInstructions):
     def matmul(self, a, b): return a @ b
     def sse(self, desired, actual): return mg.sse(desired, actual)
     def stack(self, items, axis): return mg.stack(items, axis=axis)
+    def abs(self, x): return x.abs()
+    def sqrt(self, x): return (x * x + 0.5).sqrt()
+    def maximum(self, a, b): return mg.maximum(a, b)
+    def minimum(self, a, b): return mg.minimum(a, b)
+    def clip(self, x, lo, hi): return x.clip(lo, hi)
+    def max(self, x, axis, keepdims): return x.max(axis=axis, keepdims=keepdims)
+    def min(self, x, axis, keepdims): return x.min(axis=axis, keepdims=keepdims)
+    def softmax(self, x, axis): return x.softmax(axis)
+    def log_softmax(self, x, axis): return x.log_softmax(axis)
+    def mse(self, desired, actual): return mg.mse(desired, actual)
+
+    def cross_entropy(self, logits, targets, axis, reduction, kind):
+        if kind == "probabilities":
+            targets = mg.softmax(targets, axis)
+        return mg.cross_entropy(logits, targets, reduction=reduction, axis=axis)
 
 
 class AutogradOps(BinaryInstructions):
@@ -127,18 +147,44 @@ class AutogradOps(BinaryInstructions):
         return 0.5 * anp.sum((desired - actual) ** 2)
 
     def stack(self, items, axis): return anp.stack(items, axis=axis)
+    def abs(self, x): return anp.abs(x)
+    def sqrt(self, x): return anp.sqrt(x * x + 0.5)
+    def maximum(self, a, b): return anp.maximum(a, b)
+    def minimum(self, a, b): return anp.minimum(a, b)
+    def clip(self, x, lo, hi): return anp.clip(x, lo, hi)
+    def max(self, x, axis, keepdims): return anp.max(x, axis=axis, keepdims=keepdims)
+    def min(self, x, axis, keepdims): return anp.min(x, axis=axis, keepdims=keepdims)
+    # From scipy's logsumexp (autograd's own), not from a max shift: written independently of minigrad.
+    def log_softmax(self, x, axis): return x - logsumexp(x, axis=axis, keepdims=True)
+    def softmax(self, x, axis): return anp.exp(self.log_softmax(x, axis))
+    def mse(self, desired, actual): return anp.mean((desired - actual) ** 2)
+
+    def cross_entropy(self, logits, targets, axis, reduction, kind):
+        axis = axis % anp.ndim(logits)
+        classes = anp.shape(logits)[axis]
+        if kind == "labels":
+            targets = np.moveaxis(np.eye(classes)[np.asarray(targets).astype(int)], -1, axis)
+        else:
+            targets = self.softmax(targets, axis)
+        total = -anp.sum(targets * self.log_softmax(logits, axis))
+        return total / (anp.size(logits) // classes) if reduction == "mean" else total
 
 
 BINARY = ("add", "sub", "mul", "div", "powv")
-ELEMENTWISE = ("neg", "exp", "log", "tanh", "relu", "sigmoid", "pow", "pow_guarded")
-OPS = BINARY + ELEMENTWISE + ("sum", "mean", "transpose", "reshape", "getitem", "matmul", "sse", "stack")
+BINARY_FUNCTIONS = ("maximum", "minimum")
+ELEMENTWISE = ("neg", "exp", "log", "tanh", "relu", "sigmoid", "pow", "pow_guarded", "abs", "sqrt", "clip")
+OPS = BINARY + BINARY_FUNCTIONS + ELEMENTWISE + (
+    "sum", "mean", "max", "min", "transpose", "reshape", "getitem", "matmul", "sse", "stack", "softmax",
+    "log_softmax", "cross_entropy", "mse")
 
 #: Which instructions make which engine op (name of the `Op`), for the coverage test.
 ENGINE_OPS_EXERCISED = {
     "add": "add", "sub": "sub", "mul": "mul", "div": "div", "neg": "neg", "powv": "pow", "pow": "pow_const",
     "exp": "exp", "log": "log", "tanh": "tanh", "relu": "relu", "sigmoid": "sigmoid", "sum": "sum",
     "mean": "mean", "reshape": "reshape", "transpose": "transpose", "getitem": "getitem",
-    "matmul": "matmul", "sse": "sse", "stack": "stack",
+    "matmul": "matmul", "sse": "sse", "stack": "stack", "abs": "abs", "sqrt": "sqrt", "maximum": "maximum",
+    "minimum": "minimum", "clip": "clip", "max": "max", "min": "min", "softmax": "softmax",
+    "log_softmax": "log_softmax", "cross_entropy": "cross_entropy", "mse": "mse",
 }
 
 
@@ -334,7 +380,7 @@ class _Builder:
             out = np.asarray(getattr(AutogradOps(), op)(*arguments, *params), dtype=np.float64)
         if not np.all(np.isfinite(out)) or np.max(np.abs(out), initial=0.0) > LIMIT or out.ndim > 3:
             return False
-        if op == "relu" and np.min(np.abs(arguments[0])) < 1e-4:
+        if _near_a_kink(op, arguments, params):
             return False
         self.program.instructions.append((op, tuple(operands), tuple(params)))
         self.values.append(out)
@@ -342,12 +388,39 @@ class _Builder:
         return True
 
     def result_kind(self, op, operands):
-        if op in ("reshape", "transpose", "getitem", "matmul", "stack"):
+        if op in ("reshape", "transpose", "getitem", "matmul", "stack", "softmax", "log_softmax", "cross_entropy"):
             return "array"
         if op == "sse" and isinstance(operands[1], list):
             return "float"
         kinds = {self.operand_kind(operand) for operand in operands}
         return "float" if kinds == {"float"} else "array"
+
+
+def _close(a, b):
+    """Where a and b are within rounding of each other (float32's, after a few ops)."""
+    return np.abs(a - b) <= 1e-4 * (1.0 + np.abs(a) + np.abs(b))
+
+
+def _near_a_kink(op, arguments, params):
+    """True where an op's derivative is a convention, not a limit: a kink (or a tie) within rounding."""
+    if op in ("relu", "abs"):
+        return np.min(np.abs(arguments[0]), initial=np.inf) < 1e-4
+    if op in ("maximum", "minimum"):
+        return bool(np.any(_close(*np.broadcast_arrays(*arguments))))
+    if op == "clip":
+        return any(bound is not None and np.any(_close(arguments[0], bound)) for bound in params)
+    if op in ("max", "min"):
+        x, axis = arguments[0], params[0]
+        axes = tuple(range(x.ndim)) if axis is None else (axis if isinstance(axis, tuple) else (axis,))
+        axes = tuple(a % x.ndim for a in axes) if x.ndim else ()
+        rows = np.moveaxis(x, axes, tuple(range(x.ndim - len(axes), x.ndim))).reshape(
+            -1, int(np.prod([x.shape[a] for a in axes], dtype=int))) if x.ndim else x.reshape(1, 1)
+        if rows.shape[1] < 2:
+            return False
+        ordered = np.sort(rows, axis=1)
+        pair = (ordered[:, -1], ordered[:, -2]) if op == "max" else (ordered[:, 0], ordered[:, 1])
+        return bool(np.any(_close(*pair)))
+    return False
 
 
 def broadcastable(a, b):
@@ -364,12 +437,15 @@ def _draw_instruction(builder, op):
     first = builder.node()
     shape = builder.values[first].shape
     x = ("node", first)
-    if op in BINARY:
+    if op in BINARY or op in BINARY_FUNCTIONS:
         other = builder.partner(shape)
         operands = [other, x] if draw(st.booleans()) else [x, other]
         return builder.add(op, operands, ())
-    if op in ("neg", "exp", "log", "tanh", "relu"):
+    if op in ("neg", "exp", "log", "tanh", "relu", "abs", "sqrt"):
         return builder.add(op, [x], ())
+    if op == "clip":
+        bounds = [(-1.0, 1.0), (0.0, 0.5), (-0.5, None), (None, 0.25), (-2.0, 2.0), (0.5, 0.5)]
+        return builder.add(op, [x], draw(st.sampled_from(bounds)))
     if op == "sigmoid":
         return builder.add(op, [x], (draw(st.sampled_from([0.25, 0.5, 1.0, 2.0, 4.0, 1, 3])),))
     if op == "pow":
@@ -377,7 +453,7 @@ def _draw_instruction(builder, op):
         return builder.add(op, [x], (draw(st.sampled_from(exponents)),))
     if op == "pow_guarded":
         return builder.add(op, [x], (draw(st.sampled_from([-1.0, 0.5, 1.5, -0.5, 2.5, -2])),))
-    if op in ("sum", "mean"):
+    if op in ("sum", "mean", "max", "min"):
         axes = [None] + list(range(-len(shape), len(shape)))
         if len(shape) >= 2:
             axes.append((0, 1))
@@ -394,6 +470,16 @@ def _draw_instruction(builder, op):
         return _draw_matmul(builder, x, shape)
     if op == "sse":
         return _draw_sse(builder, x, shape)
+    if op in ("softmax", "log_softmax"):
+        if shape == ():
+            return False
+        return builder.add(op, [x], (draw(st.integers(-len(shape), len(shape) - 1)),))
+    if op == "cross_entropy":
+        return _draw_cross_entropy(builder, x, shape)
+    if op == "mse":
+        other = builder.same_shape_operand(shape)
+        operands = [other, x] if draw(st.booleans()) else [x, other]
+        return builder.add(op, operands, ())
     if op == "stack":
         count = draw(st.integers(1, 3))
         items = [x] + [builder.same_shape_operand(shape) for _ in range(count - 1)]
@@ -446,6 +532,23 @@ def _draw_sse(builder, x, shape):
     other = builder.same_shape_operand(shape)
     operands = [other, x] if draw(st.booleans()) else [x, other]
     return builder.add("sse", operands, ())
+
+
+def _draw_cross_entropy(builder, x, shape):
+    """cross_entropy(x, targets) with integer labels (a constant) or the softmax of an operand."""
+    draw = builder.draw
+    if shape == ():
+        return False
+    axis = draw(st.integers(-len(shape), len(shape) - 1))
+    reduction = draw(st.sampled_from(["mean", "sum"]))
+    if draw(st.booleans()):
+        rows = shape[:axis % len(shape)] + shape[axis % len(shape) + 1:]
+        count = int(np.prod(rows, dtype=int))
+        labels = draw(st.lists(st.integers(0, shape[axis] - 1), min_size=count, max_size=count))
+        targets = ("const", "labels", np.asarray(labels, dtype=np.int64).reshape(rows))
+        return builder.add("cross_entropy", [x, targets], (axis, reduction, "labels"))
+    targets = builder.same_shape_operand(shape)
+    return builder.add("cross_entropy", [x, targets], (axis, reduction, "probabilities"))
 
 
 @st.composite

@@ -1,5 +1,7 @@
 """Every op against central differences (float64), over the shape combinations
-(), (n,), (m,n), (1,n), (m,1) on both sides of each binary op."""
+(), (n,), (m,n), (1,n), (m,1) on both sides of each binary op.  Ops with a kink
+(relu, abs, maximum, minimum, max, min, clip) are sampled away from it; their
+conventions there are tested in tests/test_losses_and_new_ops.py."""
 
 import itertools
 
@@ -26,6 +28,8 @@ BINARY = {
     "mul": lambda a, b: a * b,
     "div": lambda a, b: a / b,
     "pow": lambda a, b: a ** b,
+    "maximum": np.maximum,  # numpy's own ufuncs on Values are minigrad's ops
+    "minimum": np.minimum,
 }
 
 
@@ -73,7 +77,16 @@ UNARY = {
     "square": (lambda x: x ** 2, -2.0, 2.0),
     "sum": (lambda x: x.sum(), -2.0, 2.0),
     "mean": (lambda x: x.mean(), -2.0, 2.0),
+    "abs": (lambda x: x.abs(), -2.0, 2.0),
+    "sqrt": (lambda x: x.sqrt(), 0.2, 3.0),
+    "max": (lambda x: x.max(), -2.0, 2.0),
+    "min": (lambda x: x.min(), -2.0, 2.0),
+    "clip": (lambda x: x.clip(-1.0, 1.0), -2.0, 2.0),
+    "clip above": (lambda x: x.clip(hi=0.5), -2.0, 2.0),
 }
+
+# Where each op with a kink has it: samples keep 0.1 away.
+KINKS = {"relu": (0.0,), "abs": (0.0,), "clip": (-1.0, 1.0), "clip above": (0.5,)}
 
 
 @pytest.mark.parametrize("name", sorted(UNARY))
@@ -81,8 +94,8 @@ UNARY = {
 def test_unary_op_gradients(name, shape, rng):
     function, low, high = UNARY[name]
     x = sample(rng, shape, low, high)
-    if name == "relu":  # keep away from the kink, where the derivative is not defined
-        x = np.where(np.abs(x) < 0.1, 0.5, x) if shape else (x if abs(x) > 0.1 else 0.5)
+    for kink in KINKS.get(name, ()):  # keep away from the kink, where the derivative is not defined
+        x = np.where(np.abs(x - kink) < 0.1, kink + 0.3, x) if shape else (x if abs(x - kink) > 0.1 else kink + 0.3)
     assert gradcheck(function, x, **TIGHT)
 
 
@@ -101,13 +114,47 @@ def test_unary_forward_values_match_numpy(rng):
 
 @pytest.mark.parametrize("axis", [None, 0, 1, -1, (0, 1)])
 @pytest.mark.parametrize("keepdims", [False, True])
-@pytest.mark.parametrize("reduction", ["sum", "mean"])
+@pytest.mark.parametrize("reduction", ["sum", "mean", "max", "min"])
 def test_reductions_over_axes(axis, keepdims, reduction, rng):
     x = rng.standard_normal((3, 4))
     function = lambda v: getattr(v, reduction)(axis=axis, keepdims=keepdims)  # noqa: E731
     assert gradcheck(function, x, **TIGHT)
     out = function(mg.Value(x))
     np.testing.assert_allclose(out.data, getattr(x, reduction)(axis=axis, keepdims=keepdims), rtol=1e-15)
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+@pytest.mark.parametrize("shape", [s for s in SHAPES if s] + [(2, 3, 4)])
+def test_softmax_and_log_softmax_along_every_axis(name, shape, rng):
+    x = rng.uniform(-2.0, 2.0, shape)
+    weights = rng.standard_normal(shape)  # a weighted sum: the softmax alone sums to 1, its gradient to 0
+    for axis in range(-len(shape), len(shape)):
+        assert gradcheck(lambda v: getattr(v, name)(axis) * weights, x, **TIGHT)
+        shifted = np.exp(x - x.max(axis=axis, keepdims=True))
+        expected = shifted / shifted.sum(axis=axis, keepdims=True)
+        got = getattr(mg.Value(x), name)(axis).data
+        np.testing.assert_allclose(got, expected if name == "softmax" else np.log(expected), rtol=1e-14, atol=1e-15)
+
+
+@pytest.mark.parametrize("shape", [s for s in SHAPES if s])
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_cross_entropy_gradients_for_logits_labels_and_probabilities(shape, reduction, rng):
+    logits = rng.uniform(-2.0, 2.0, shape)
+    for axis in range(-len(shape), len(shape)):
+        rows = shape[:axis % len(shape)] + shape[axis % len(shape) + 1:]
+        labels = rng.integers(0, shape[axis], rows)
+        assert gradcheck(lambda v: mg.cross_entropy(v, labels, reduction, axis), logits, **TIGHT)
+        scores = rng.uniform(-1.0, 1.0, shape)
+        probabilities = np.exp(scores) / np.exp(scores).sum(axis=axis, keepdims=True)
+        assert gradcheck(lambda v, p: mg.cross_entropy(v, p, reduction, axis), logits, probabilities, **TIGHT)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_mse_gradients(shape, rng):
+    desired, actual = sample(rng, shape), sample(rng, shape)
+    assert gradcheck(lambda d, a: mg.mse(d, a), desired, actual, **TIGHT)
+    loss = mg.mse(desired, mg.Value(actual))
+    assert loss.item() == pytest.approx(np.mean((np.asarray(desired) - actual) ** 2), rel=1e-15)
 
 
 @pytest.mark.parametrize("shape_a,shape_b", [
@@ -198,7 +245,9 @@ def test_float32_stays_float32_end_to_end(rng):
 def test_every_op_has_name_formula_and_partials():
     names = {op.name for op in OPS}
     assert {"add", "sub", "mul", "div", "neg", "pow", "exp", "log", "tanh", "relu", "sigmoid", "sum", "mean",
-            "reshape", "transpose", "getitem", "matmul", "sse", "stack"} <= names
+            "reshape", "transpose", "getitem", "matmul", "sse", "stack", "abs", "sqrt", "maximum", "minimum", "max",
+            "min", "clip", "softmax", "log_softmax", "cross_entropy", "mse"} <= names
+    assert len(names) == len(OPS)  # names are unique: errors, drawings and exporters go by them
     for op in OPS:
         assert op.formula and op.partials and op.__doc__, op
     assert "6.2" in mg.ops.SIGMOID.__doc__ and "6.5" in mg.ops.SSE.__doc__

@@ -1,12 +1,13 @@
 """Random expression graphs (every op of `minigrad.ops.OPS`, scalar and
-tensor Values mixed, nodes reused, constants on either side) checked against
+tensor Values mixed, nodes reused, constants on either side, the new ops'
+kinks and ties avoided as described in tests/strategies.py) checked against
 the HIPS autograd package, an independent autodiff, and against central
 differences.  `tests/fuzz.py` runs the same checks on thousands of graphs."""
 
 from hypothesis import HealthCheck, given, seed, settings
 
 from minigrad.numerics import is_basic_index
-from minigrad.ops import GETITEM, MATMUL, OPS, POW, SSE_SCALARS
+from minigrad.ops import CROSS_ENTROPY, GETITEM, MATMUL, MAX, MIN, OPS, POW, SSE_SCALARS
 from strategies import (ENGINE_OPS_EXERCISED, check_against_autograd, check_against_central_differences,
                         make_leaves, programs, run)
 
@@ -49,6 +50,10 @@ def _features(loss):
             found.add("pow with a Value base and exponent")
         if node.op is SSE_SCALARS:
             found.add("sse of scalar lists")
+        if node.op is CROSS_ENTROPY and parents[1].requires_grad:
+            found.add("cross_entropy with targets that need a gradient")
+        if node.op in (MAX, MIN) and node.saved[0] is not None:
+            found.add("max or min over an axis")
         kinds = {type(parent.data) is float for parent in parents}
         if kinds == {True, False}:
             found.add("scalar and tensor mixed")
@@ -61,7 +66,7 @@ def test_the_strategy_covers_every_engine_op():
     found = set()
 
     @seed(0)
-    @settings(max_examples=300, database=None, **SETTINGS)
+    @settings(max_examples=500, database=None, **SETTINGS)
     @given(programs())
     def collect(program):
         loss, _ = run(program, make_leaves(program))
@@ -71,4 +76,5 @@ def test_the_strategy_covers_every_engine_op():
     assert {op.name for op in OPS} <= found
     assert set(ENGINE_OPS_EXERCISED.values()) <= found
     assert {"getitem with an integer array", "matmul of two Values", "pow with a Value base and exponent",
-            "sse of scalar lists", "scalar and tensor mixed"} <= found
+            "sse of scalar lists", "scalar and tensor mixed", "cross_entropy with targets that need a gradient",
+            "max or min over an axis"} <= found
