@@ -50,6 +50,12 @@ class Value:
 
     ``==`` compares identity (Values are dict keys); ``<``, ``<=``, ``>``,
     ``>=`` compare the data and return plain booleans or arrays: no graph.
+
+    numpy: ``np.asarray(v)`` gives the numbers only of a Value that needs no
+    gradient (else a TypeError: use ``.numpy()`` or ``.detach()``); numpy's
+    ufuncs and reductions on Values (``np.exp(v)``, ``x + v``, ``np.sum(v)``)
+    are minigrad's ops and record the graph; anything else is a TypeError
+    naming what to use.
     """
 
     # `_born` is the data clock when the node was recorded (see `_clock`);

@@ -1,7 +1,7 @@
 """minigrad.compile: the generated code gives eager mode's loss and gradients.
 
 Every check compares a compiled step with eager backward on the same numbers:
-random graphs over every op (replayed with the inputs changed between calls),
+random graphs over every op of `minigrad.ops.OPS` (replayed with the inputs changed between calls),
 training runs, the chapter's network against `minigrad.textbook`, and the
 rules a trace lives by (retracing, refusing Python control flow, accumulating
 gradients, threads, memory).  No test times anything.
@@ -247,6 +247,38 @@ def test_twenty_steps_compiled_give_eagers_weights(optimizer, dtype):
             else:
                 loss = net.loss(inputs, desired)
                 loss.backward()
+            opt.step()
+    assert step.traces == 1
+    for (name, a), (_, b) in zip(nets[0].named_parameters(), nets[1].named_parameters()):
+        assert a.data.dtype == b.data.dtype == dtype
+        np.testing.assert_array_equal(a.data, b.data, err_msg=name)
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "mse"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_twenty_steps_on_the_other_losses_compiled_give_eagers_weights(loss, dtype):
+    """Softmax cross-entropy of a linear-output (and relu) net, and the MSE, with Adam."""
+    rng = np.random.default_rng(1)
+    inputs = rng.random((8, 3))
+    labels = rng.integers(0, 3, 8)
+    desired = np.eye(3)[labels]
+    nets = [MLP([3, 5, 3], seed=2, dtype=dtype, activation="relu", output="linear") for _ in range(2)]
+    optimizers = [Adam(net, lr=0.05) for net in nets]
+
+    def batch_loss(net, x, targets):
+        outputs = net(x)
+        if loss == "mse":
+            return mg.mse(targets, outputs)
+        return mg.cross_entropy(outputs, targets) + 0.01 * outputs.abs().max()  # abs, max: more new ops
+
+    step = mg.compile(lambda x, targets: batch_loss(nets[1], x, targets))
+    for _ in range(20):
+        for net, opt, compiled in zip(nets, optimizers, (False, True)):
+            opt.zero_grad()
+            if compiled:
+                step(inputs, desired)
+            else:
+                batch_loss(net, inputs, desired).backward()
             opt.step()
     assert step.traces == 1
     for (name, a), (_, b) in zip(nets[0].named_parameters(), nets[1].named_parameters()):
