@@ -1617,20 +1617,27 @@ def _module_parameter_names(function):
 
 
 def _refuse_baked_data(nodes, constants, slot_of, where):
-    """A constant holding the very array (or float) of a traced Value: its ``.data`` was read
-    inside the function (or ``.detach()`` used), which would freeze this call's numbers."""
+    """A constant holding the very array of a traced Value: its ``.data`` was read inside the
+    function (or ``.detach()`` used), which would freeze this call's numbers.
+
+    # NOTE: arrays only.  Python shares equal float objects (a literal 1.0 in the function may be
+    # the very float passed as an argument), so a float's identity proves nothing; check=True
+    # catches a float read out of .data at the first call after it changes.
+    """
     traced = set()
     for node in nodes:
+        data = node._data
+        if type(data) is not _ndarray:
+            continue
         if node.parents or node.requires_grad:
-            data = node._data
             traced.add(id(data))
-            if type(data) is _ndarray and data.base is not None:
+            if data.base is not None:
                 traced.add(id(data.base))
-        elif id(node) in slot_of and type(node._data) is _ndarray:
-            traced.add(id(node._data))
+        elif id(node) in slot_of:
+            traced.add(id(data))
     for constant in constants:
         data = constant._data
-        if id(data) in traced or (type(data) is _ndarray and data.base is not None and id(data.base) in traced):
+        if type(data) is _ndarray and (id(data) in traced or (data.base is not None and id(data.base) in traced)):
             raise TracingError(f"{where}: a constant in the traced graph holds the numbers of a traced Value "
                                "(its .data read inside the function, or .detach()); the compiled step would "
                                "keep this call's numbers.  Use the Value itself in the computation")

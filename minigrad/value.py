@@ -208,6 +208,12 @@ class Value:
         """``np.exp(v)``, ``np.add(x, v)``, ``x + v``, ...: numpy's ufuncs that are minigrad
         ops record the graph, as the Value's own method would; any other ufunc, method
         (``reduce``, ...) or keyword (``out=``, ``where=``) is a TypeError naming the method to use."""
+        if method == "__call__" and not kwargs and len(inputs) == 2:
+            # NOTE: `x @ v`, `x + v` with x an array land here on every eager step of
+            # a network fed arrays; the common arithmetic goes straight to its op.
+            op = _BINARY_UFUNCS.get(ufunc)
+            if op is not None and type(inputs[0]) in _ARRAY_OR_VALUE and type(inputs[1]) in _ARRAY_OR_VALUE:
+                return apply(op, *inputs)
         return _ufunc(ufunc, method, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
@@ -809,6 +815,9 @@ _INSTEAD = {
 _REDUCTIONS = {"add": "v.sum(axis)", "maximum": "v.max(axis)", "minimum": "v.min(axis)"}
 
 _OPERANDS = (Value, np.ndarray, np.generic, int, float, list, tuple)
+_BINARY_UFUNCS = {np.add: ops.ADD, np.subtract: ops.SUB, np.multiply: ops.MUL, np.true_divide: ops.DIV,
+                  np.matmul: ops.MATMUL}
+_ARRAY_OR_VALUE = frozenset({Value, np.ndarray})
 
 
 def _ufunc(ufunc, method, inputs, kwargs):

@@ -664,3 +664,11 @@ def test_generated_code_is_shown_in_tracebacks():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         step()  # the replay warns about nothing eager mode would not
+
+
+def test_a_float_argument_equal_to_a_literal_in_the_function_is_not_taken_for_baked_data():
+    # Python shares equal float constants within a module: y below may be the very object 1.0.
+    step = mg.compile(lambda x, y: x * x + 1.0 + y)
+    x = mg.Value(3.0)
+    loss = step(x, 1.0)
+    assert loss.data == 11.0 and x.grad == 6.0
