@@ -94,7 +94,7 @@ from . import ops
 from .backward import topological_order
 from .comparing import element_name
 from .explaining import explain
-from .nn import MLP, ScalarMLP, example_network, initial_arrays
+from .nn import MLP, ScalarMLP, example_network, example_pattern, initial_arrays
 from .value import Value, sse
 
 __all__ = ["check_derivation", "DerivationReport", "DerivationError", "ForwardValues", "Row",
@@ -507,13 +507,7 @@ def _chapter_cases(model, wrt, inputs, desired, random_cases, seed):
     if wrt.startswith("bias") and not has_bias:
         raise ValueError(f"check_derivation: wrt={wrt!r}, but this network has no biases (build it with bias=True)")
     alpha = float(model.alpha)
-    _, default_inputs, default_desired = example_network(list(sizes), alpha=alpha, seed=seed, bias=has_bias)
-    inputs = default_inputs if inputs is None else np.array(inputs, dtype=np.float64)
-    desired = default_desired if desired is None else np.array(desired, dtype=np.float64)
-    if inputs.shape != (sizes[0],):
-        raise ValueError(f"check_derivation: inputs must be one pattern of shape ({sizes[0]},), got {inputs.shape}")
-    if desired.shape != (sizes[2],):
-        raise ValueError(f"check_derivation: desired must have shape ({sizes[2]},), got {desired.shape}")
+    inputs, desired = example_pattern(sizes, inputs, desired, seed=seed, bias=has_bias, caller="check_derivation")
 
     settings = [("the given network", state, alpha, inputs, desired)]
     for k in range(1, random_cases + 1):

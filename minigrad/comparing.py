@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from . import textbook
-from .nn import MLP, ScalarMLP, example_network
+from .nn import MLP, ScalarMLP, example_network, example_pattern
 
 __all__ = ["compare", "Comparison", "Row", "relative_difference", "element_name"]
 
@@ -201,22 +201,13 @@ def compare(model: MLP | ScalarMLP | None = None, inputs: Any = None, desired: A
             raise ValueError(
                 f"compare: the chapter's formulas cover one hidden layer: sizes must be [I, H, O], got {list(sizes)}")
         alpha = 1.0 if alpha is None else alpha
-        model, default_inputs, default_desired = example_network(list(sizes), alpha=alpha, seed=seed, bias=bias)
-        state, has_bias = _state_of(model)
-    else:
-        if alpha is not None and alpha != model.alpha:
-            raise ValueError(f"compare: alpha={alpha!r} differs from the model's alpha={model.alpha!r}; "
-                             "leave alpha out to use the model's")
-        state, has_bias = _state_of(model)
-        sizes, alpha = tuple(model.sizes), model.alpha
-        _, default_inputs, default_desired = example_network(list(sizes), alpha=alpha, seed=seed, bias=has_bias)
-
-    inputs = default_inputs if inputs is None else np.array(inputs, dtype=np.float64)
-    desired = default_desired if desired is None else np.array(desired, dtype=np.float64)
-    if inputs.shape != (sizes[0],):
-        raise ValueError(f"compare: inputs must be one pattern of shape ({sizes[0]},), got shape {inputs.shape}")
-    if desired.shape != (sizes[2],):
-        raise ValueError(f"compare: desired must have shape ({sizes[2]},), got shape {desired.shape}")
+        model, _, _ = example_network(list(sizes), alpha=alpha, seed=seed, bias=bias)
+    state, has_bias = _state_of(model)
+    if alpha is not None and alpha != model.alpha:
+        raise ValueError(f"compare: alpha={alpha!r} differs from the model's alpha={model.alpha!r}; "
+                         "leave alpha out to use the model's")
+    sizes, alpha = tuple(model.sizes), model.alpha
+    inputs, desired = example_pattern(sizes, inputs, desired, seed=seed, bias=has_bias, caller="compare")
 
     autodiff = _engine_gradients(state, sizes, alpha, has_bias, scalar, inputs, desired)
     formula_arguments = dict(alpha=alpha, bias_hidden=state.get("bias_hidden"), bias_output=state.get("bias_output"))

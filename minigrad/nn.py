@@ -34,6 +34,7 @@ from .value import Value, sse
 from .files import write_atomically
 
 __all__ = ["Module", "Linear", "Sigmoid", "Tanh", "ReLU", "Sequential", "MLP", "ScalarMLP", "example_network",
+           "example_pattern",
            "ACTIVATIONS", "initial_arrays",
            "parameter_names"]
 
@@ -117,12 +118,7 @@ class Module:
         missing = [name for name in names if name not in state]
         unexpected = [str(key) for key in state if key not in set(names)]
         if missing or unexpected:
-            parts = []
-            if missing:
-                parts.append(f"missing parameter(s) {', '.join(map(repr, missing))}")
-            if unexpected:
-                parts.append(f"unexpected parameter(s) {', '.join(map(repr, unexpected))}")
-            raise ValueError(f"load_state_dict: {'; '.join(parts)} (the model has {', '.join(map(repr, names))})")
+            raise ValueError(f"load_state_dict: {_mismatch(missing, unexpected, 'parameter', names)}")
         checked = []
         for name, shape, _, write in slots:
             array = _checked_array(state[name], name, shape)
@@ -208,6 +204,16 @@ class Module:
         return (f"<div><b>{html.escape(self._header())}</b>: {total:,} numbers"
                 "<table><thead><tr><th>parameter</th><th>shape</th><th>dtype</th><th>numbers</th></tr></thead>"
                 f"<tbody>{rows}</tbody></table></div>")
+
+
+def _mismatch(missing, unexpected, extra_kind, names):
+    """``missing parameter(s) 'v'; unexpected member(s) 'x.npy' (the model has 'w', 'v')``."""
+    parts = []
+    if missing:
+        parts.append(f"missing parameter(s) {', '.join(map(repr, missing))}")
+    if unexpected:
+        parts.append(f"unexpected {extra_kind}(s) {', '.join(map(repr, unexpected))}")
+    return f"{'; '.join(parts)} (the model has {', '.join(map(repr, names))})"
 
 
 def _reader(value):
@@ -320,12 +326,7 @@ def _members_by_name(archive, path, shapes):
             members[name] = info
     missing = [name for name in shapes if name not in members]
     if missing or unexpected:
-        parts = []
-        if missing:
-            parts.append(f"missing parameter(s) {', '.join(map(repr, missing))}")
-        if unexpected:
-            parts.append(f"unexpected member(s) {', '.join(map(repr, unexpected))}")
-        raise ValueError(f"load: {path!r}: {'; '.join(parts)} (the model has {', '.join(map(repr, shapes))})")
+        raise ValueError(f"load: {path!r}: {_mismatch(missing, unexpected, 'member', shapes)}")
     return members
 
 
@@ -705,6 +706,24 @@ def example_network(sizes: Sequence[int] = (2, 2, 2), alpha: float = 1.0, seed: 
     desired = np.zeros(sizes[-1])
     desired[rng.integers(sizes[-1])] = 1.0
     return net, inputs, desired
+
+
+def example_pattern(sizes: Sequence[int], inputs: Any = None, desired: Any = None, *, seed: Seed = 0,
+                    bias: bool = True, caller: str = "example_pattern") -> tuple[np.ndarray, np.ndarray]:
+    """One pattern for a one-hidden-layer net of ``sizes``: ``inputs`` and ``desired`` as
+    given, checked against the first and last layer sizes, or `example_network`'s seeded
+    pattern where they are None.  Errors name ``caller``."""
+    sizes = list(sizes)
+    if inputs is None or desired is None:
+        _, default_inputs, default_desired = example_network(sizes, seed=seed, bias=bias)
+        inputs = default_inputs if inputs is None else inputs
+        desired = default_desired if desired is None else desired
+    inputs, desired = np.array(inputs, dtype=np.float64), np.array(desired, dtype=np.float64)
+    if inputs.shape != (sizes[0],):
+        raise ValueError(f"{caller}: inputs must be one pattern of shape ({sizes[0]},), got shape {inputs.shape}")
+    if desired.shape != (sizes[-1],):
+        raise ValueError(f"{caller}: desired must have shape ({sizes[-1]},), got shape {desired.shape}")
+    return inputs, desired
 
 
 def _grid_reader(grid):
