@@ -28,7 +28,8 @@ from .backward import topological_order
 from .value import Value
 from .files import write_atomically
 
-__all__ = ["to_dot", "draw", "write_drawing", "Drawing", "DotNotFoundError", "DEFAULT_MAX_NODES", "FILE_FORMATS"]
+__all__ = ["to_dot", "draw", "write_drawing", "Drawing", "DotNotFoundError", "DEFAULT_MAX_NODES", "FILE_FORMATS",
+           "parameter_names", "check_layout"]
 
 #: Beyond this many drawn nodes (values plus ops) the picture is a summary.
 DEFAULT_MAX_NODES = 300
@@ -154,11 +155,8 @@ def _dot_body(root, *, params=None, rankdir="LR", show_data=True, show_grad=True
     """The statements between the braces, one per line, as graphviz.Digraph keeps its body."""
     if not isinstance(root, Value):
         raise TypeError(f"to_dot: root must be a Value, got {type(root).__name__}")
-    if rankdir not in ("LR", "TB"):
-        raise ValueError(f"to_dot: rankdir must be 'LR' or 'TB', got {rankdir!r}")
-    if isinstance(max_nodes, bool) or not isinstance(max_nodes, (int, np.integer)) or max_nodes < 1:
-        raise ValueError(f"to_dot: max_nodes must be a positive integer, got {max_nodes!r}")
-    names = _parameter_names(params)
+    check_layout(rankdir, max_nodes, "to_dot")
+    names = parameter_names(params, "to_dot")
     highlighted = _highlight_set(highlight)
     order = topological_order(root)
 
@@ -307,17 +305,26 @@ def _summary_lines(root, order, names, drawn_nodes, max_nodes, show_data, show_g
 # ---------------------------------------------------------------------------
 
 
-def _parameter_names(params):
-    """{Value: name} from a mapping, a list of pairs or a module (first name wins)."""
+def check_layout(rankdir: str, max_nodes: int, caller: str) -> None:
+    """The layout options a picture of the graph takes (`to_dot`, `minigrad.explore`)."""
+    if rankdir not in ("LR", "TB"):
+        raise ValueError(f"{caller}: rankdir must be 'LR' or 'TB', got {rankdir!r}")
+    if isinstance(max_nodes, bool) or not isinstance(max_nodes, (int, np.integer)) or max_nodes < 1:
+        raise ValueError(f"{caller}: max_nodes must be a positive integer, got {max_nodes!r}")
+
+
+def parameter_names(params: Any, caller: str) -> dict[Value, str]:
+    """{Value: name} from a mapping, a list of pairs or a module (first name wins): how
+    `to_dot` and `minigrad.explore` read ``params``."""
     if params is None:
         return {}
     if hasattr(params, "named_parameters"):
         params = params.named_parameters()
     items = params.items() if hasattr(params, "items") else params
-    names = {}
+    names: dict[Value, str] = {}
     for name, value in items:
         if not isinstance(value, Value):
-            raise TypeError(f"to_dot: params must map names to Values; {name!r} maps to {type(value).__name__}")
+            raise TypeError(f"{caller}: params must map names to Values; {name!r} maps to {type(value).__name__}")
         names.setdefault(value, str(name))
     return names
 

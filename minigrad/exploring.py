@@ -44,7 +44,7 @@ import numpy as np
 
 from .backward import backward_order, topological_order, unbroadcast
 from .comparing import element_name
-from .drawing import DEFAULT_MAX_NODES, DotNotFoundError, draw
+from .drawing import DEFAULT_MAX_NODES, DotNotFoundError, check_layout, draw, parameter_names
 from .explaining import PathExplosionError, explain, graph_names, partial_formula
 from .files import write_atomically
 from .value import Value
@@ -116,11 +116,8 @@ def explore(loss: Value, *, params: Any = None, max_nodes: int = DEFAULT_MAX_NOD
     if not loss.requires_grad:
         raise ValueError("explore: loss does not require grad (it was made from constants only, or under "
                          "no_grad()), so there is no backward pass to step through")
-    if rankdir not in ("LR", "TB"):
-        raise ValueError(f"explore: rankdir must be 'LR' or 'TB', got {rankdir!r}")
-    if isinstance(max_nodes, bool) or not isinstance(max_nodes, (int, np.integer)) or max_nodes < 1:
-        raise ValueError(f"explore: max_nodes must be a positive integer, got {max_nodes!r}")
-    given = _parameter_names(params)
+    check_layout(rankdir, max_nodes, "explore")
+    given = parameter_names(params, "explore")
 
     order = topological_order(loss)
     if any(node.requires_grad and node.grad is None for node in order):
@@ -137,20 +134,6 @@ def explore(loss: Value, *, params: Any = None, max_nodes: int = DEFAULT_MAX_NOD
 # ---------------------------------------------------------------------------
 # The numbers
 # ---------------------------------------------------------------------------
-
-
-def _parameter_names(params):
-    """{Value: name} from a mapping, pairs or a module (first name wins), as draw reads ``params``."""
-    if params is None:
-        return {}
-    if hasattr(params, "named_parameters"):
-        params = params.named_parameters()
-    names = {}
-    for name, value in (params.items() if hasattr(params, "items") else params):
-        if not isinstance(value, Value):
-            raise TypeError(f"explore: params must map names to Values; {name!r} maps to {type(value).__name__}")
-        names.setdefault(value, str(name))
-    return names
 
 
 def _summary_data(loss, given, drawn, max_nodes):
