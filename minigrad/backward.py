@@ -37,7 +37,7 @@ from .modes import AnomalyError, describe_node, state
 if TYPE_CHECKING:
     from .value import Value
 
-__all__ = ["backward", "unbroadcast", "topological_order", "backward_order", "StaleGraphError"]
+__all__ = ["backward", "unbroadcast", "add_gradients", "topological_order", "backward_order", "StaleGraphError"]
 
 _ndarray = np.ndarray
 _one_pass_at_a_time = threading.Lock()
@@ -57,7 +57,7 @@ def backward(root: Value, seed: Data, data_clock: int) -> None:
     """
     with _one_pass_at_a_time:
         if not root.parents:  # backward on a leaf: d root / d root = 1
-            root.grad = seed if root.grad is None else _sum(root.grad, seed)
+            root.grad = seed if root.grad is None else add_gradients(root.grad, seed)
         elif root._version > root._born:
             _stale(root, root)
         else:
@@ -133,7 +133,7 @@ def _walk(root, seed, data_clock):
     # 3. Leaves accumulate across calls.
     for leaf, earlier in leaves:
         if earlier is not None:
-            leaf.grad = _sum(earlier, leaf.grad)
+            leaf.grad = add_gradients(earlier, leaf.grad)
 
 
 def unbroadcast(grad: Any, like: Data) -> Data:
@@ -227,8 +227,9 @@ def backward_order(root: Value) -> list[Value]:
     return order
 
 
-def _sum(running, more):
-    """running + more, keeping 0-d arrays arrays (numpy's 0-d sums are scalars)."""
+def add_gradients(running: Data, more: Data) -> Data:
+    """running + more, keeping 0-d arrays arrays (numpy's 0-d sums are scalars): how a
+    gradient received along several edges, or accumulated across calls, is summed."""
     total = running + more
     if type(total) is float or type(total) is _ndarray:
         return total

@@ -54,7 +54,7 @@ import numpy as np
 
 from . import numerics
 from .backward import _one_pass_at_a_time as _gradient_lock
-from .backward import backward_order, topological_order, unbroadcast
+from .backward import add_gradients as add_gradient, backward_order, topological_order, unbroadcast
 from .modes import TracingError, enable_grad, is_grad_enabled, state, tracing
 from .value import Value, as_data, leaf
 
@@ -1258,8 +1258,7 @@ def _reference_gradients(root, order, seed):
                 parent_grad = unbroadcast(parent_grad, data)
             running = grads.get(parent)
             if running is not None:
-                total = running + parent_grad
-                grads[parent] = total if type(total) is float or type(total) is _ndarray else np.asarray(total)
+                grads[parent] = add_gradient(running, parent_grad)
             elif type(parent_grad) is _ndarray and not parent.parents and (
                     parent_grad is grad or parent_grad.base is not None):
                 grads[parent] = parent_grad.copy()
@@ -1994,12 +1993,6 @@ def _replay_source(program, slots, trace_inputs, leaves, specs, grad_slots, root
     lines.append(f"    return leaf(loss, False, {root_name!r})")
     lines.insert(3, f"    # The parameters ({', '.join(parameters) or 'none'}) are Values, read on every call.")
     return lines
-
-
-def add_gradient(earlier, more):
-    """earlier + more, keeping 0-d arrays arrays (as backward accumulates a leaf's gradient)."""
-    total = earlier + more
-    return total if type(total) is float or type(total) is _ndarray else np.asarray(total)
 
 
 def _array_literal(value):

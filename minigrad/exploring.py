@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from .backward import backward_order, topological_order, unbroadcast
+from .backward import add_gradients, backward_order, topological_order, unbroadcast
 from .comparing import element_name
 from .drawing import DEFAULT_MAX_NODES, DotNotFoundError, check_layout, draw, parameter_names
 from .explaining import PathExplosionError, explain, graph_names, partial_formula
@@ -197,9 +197,7 @@ def _backward_steps(loss, ids, names):
             previous = received.get(parent)
             total = handed
             if previous is not None:  # NOTE: summed as backward sums (running + contribution): its own numbers
-                total = previous + handed
-                if type(total) is not float and type(total) is not np.ndarray:
-                    total = np.asarray(total)
+                total = add_gradients(previous, handed)
             received[parent] = total
             seen[parent] = seen.get(parent, 0) + 1
             edge.update(constant=False, handed=_value(handed), previous=None if previous is None else _value(previous),
