@@ -1250,12 +1250,7 @@ def _reference_gradients(root, order, seed):
         for parent, parent_grad in zip(node.parents, node.op.backward(grad, node)):
             if not parent.requires_grad:
                 continue
-            data = parent._data
-            if type(parent_grad) is float and type(data) is float:
-                pass
-            elif type(parent_grad) is not _ndarray or type(data) is not _ndarray \
-                    or parent_grad.dtype is not data.dtype or parent_grad.shape != data.shape:
-                parent_grad = unbroadcast(parent_grad, data)
+            parent_grad = unbroadcast(parent_grad, parent._data)  # returns it as it is where backward skips the call
             running = grads.get(parent)
             if running is not None:
                 grads[parent] = add_gradient(running, parent_grad)
