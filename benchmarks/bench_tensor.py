@@ -4,10 +4,13 @@ One step = forward, SSE, backward and an SGD update of a sigmoid MLP (every
 layer (x @ W + b).sigmoid(), as in the chapter), at three sizes and two dtypes,
 against hand-written numpy backprop (the floor), HIPS autograd and PyTorch CPU.
 minigrad runs eager (the graph recorded every step) and compiled
-(`minigrad.compile`: traced once, replayed as generated numpy code), both with
-persistent parameters and minigrad's own SGD, as a training loop uses them;
-the compiled rows also report the time to trace and compile, and after how
-many steps that time is paid back.
+(`minigrad.compile(loss, optimizer=sgd)`: traced once, replayed as generated
+numpy code with SGD's update written in), both with persistent parameters and
+minigrad's own SGD, as a training loop uses them.  Two more rows say how much
+each choice matters: the compiled step with ``SGD.step()`` called separately,
+and the floor written with ``np.dot`` instead of ``@`` (which costs less per
+call on small matrices).  The compiled rows also report the time to trace and
+compile, and after how many steps that time is paid back.
 
 Run: python benchmarks/bench_tensor.py [--repeats N] [--sizes tiny small medium]
 """
@@ -70,6 +73,22 @@ def numpy_step(state, x, desired):
     return loss, grads
 
 
+def numpy_dot_step(state, x, desired):
+    """The floor with np.dot for every product: the same numbers, less call overhead."""
+    (w1, b1), (w2, b2) = state
+    hidden = 1.0 / (1.0 + np.exp(-(np.dot(x, w1) + b1)))
+    output = 1.0 / (1.0 + np.exp(-(np.dot(hidden, w2) + b2)))
+    error = desired - output
+    loss = 0.5 * np.sum(error * error)
+    delta_output = -error * output * (1.0 - output)
+    delta_hidden = np.dot(delta_output, w2.T) * hidden * (1.0 - hidden)
+    grads = [(np.dot(x.T, delta_hidden), delta_hidden.sum(axis=0)),
+             (np.dot(hidden.T, delta_output), delta_output.sum(axis=0))]
+    for k, ((w, b), (gw, gb)) in enumerate(zip(state, grads)):
+        state[k] = (w - LEARNING_RATE * gw, b - LEARNING_RATE * gb)
+    return loss, grads
+
+
 # -- minigrad --------------------------------------------------------------------
 
 def minigrad_setup(layers):
@@ -90,8 +109,9 @@ def minigrad_step(params, optimizer, x, desired):
     return loss.item(), grads
 
 
-def minigrad_compiled_setup(layers):
-    """Parameters, SGD and the compiled step (traced at its first call)."""
+def minigrad_compiled_setup(layers, fused=True):
+    """Parameters, SGD and the compiled step (traced at its first call), which takes
+    SGD's step itself (``fused``) or leaves it to ``optimizer.step()``."""
     params, optimizer = minigrad_setup(layers)
 
     def loss(x, desired):
@@ -100,14 +120,15 @@ def minigrad_compiled_setup(layers):
             activation = (activation @ weight + bias).sigmoid()
         return mg.sse(desired, activation)
 
-    return params, optimizer, mg.compile(loss)
+    return params, optimizer, mg.compile(loss, optimizer=optimizer if fused else None)
 
 
 def minigrad_compiled_step(params, optimizer, step, x, desired):
     optimizer.zero_grad()
-    loss = step(x, desired)
+    loss = step(x, desired)  # forward, backward and, with optimizer= at compile, SGD's step
     grads = [(w.grad, b.grad) for w, b in params]
-    optimizer.step()
+    if step.optimizer is None:
+        optimizer.step()
     return loss.item(), grads
 
 
@@ -184,6 +205,16 @@ def benchmark(size_name, dtype, repeats, peers, together=False):
         raise SystemExit("compiled minigrad disagrees with eager minigrad: refusing to time anything")
     candidates["minigrad compiled"] = lambda: minigrad_compiled_step(compiled_params, compiled_optimizer, compiled,
                                                                      x, desired)
+    separate_params, separate_optimizer, separate = minigrad_compiled_setup(layers, fused=False)
+    if not same_results(reference, minigrad_compiled_step(separate_params, separate_optimizer, separate, x, desired),
+                        dtype):
+        raise SystemExit("compiled minigrad (SGD.step() separate) disagrees with eager minigrad")
+    candidates["minigrad compiled, SGD.step() separate"] = lambda: minigrad_compiled_step(
+        separate_params, separate_optimizer, separate, x, desired)
+    dot_state = list(layers)
+    if not same_results(reference, numpy_dot_step(dot_state, x, desired), dtype):
+        raise SystemExit("the np.dot floor disagrees with minigrad: refusing to time anything")
+    candidates["numpy by hand, np.dot"] = lambda: numpy_dot_step(dot_state, x, desired)
 
     if "autograd" in peers:
         step = autograd_step_factory(peers["autograd"])
@@ -246,7 +277,7 @@ def main(argv=None):
             peers[name] = module
     if "torch" in peers:
         peers["torch"].set_num_threads(1)
-    rows, summary, compiled_summary, payoff_rows = [], [], [], []
+    rows, summary, compiled_summary, dot_summary, payoff_rows = [], [], [], [], []
     for size_name in args.sizes:
         for dtype_name in args.dtypes:
             repeats = args.repeats if size_name != "medium" else max(args.repeats // 2, 10)
@@ -256,6 +287,8 @@ def main(argv=None):
                              f"{ratio:.2f}"])
             summary.append(f"{size_name}/{dtype_name} {results['minigrad'][2]:.2f}×")
             compiled_summary.append(f"{size_name}/{dtype_name} {results['minigrad compiled'][2]:.2f}×")
+            dot_summary.append(f"{size_name}/{dtype_name} "
+                               f"{results['minigrad compiled'][2] / results['numpy by hand, np.dot'][2]:.2f}×")
             eager, compiled = results["minigrad"][0], results["minigrad compiled"][0]
             saved = eager - compiled
             payoff = f"{first_call / saved:.0f}" if saved > 0 else "never"
@@ -271,6 +304,8 @@ def main(argv=None):
           + " (goals: ≤ 2.0× tiny and small, ≤ 1.15× medium)")
     print("summary: minigrad compiled / numpy floor: " + ", ".join(compiled_summary)
           + " (goals: ≤ 0.9× tiny and small, ≤ 1.0× medium)")
+    print("summary: minigrad compiled / the np.dot floor (each ratio to the @ floor of its own run, divided): "
+          + ", ".join(dot_summary))
     return 0
 
 

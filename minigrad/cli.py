@@ -9,7 +9,7 @@ and drives one tool through its public API:
     minigrad draw     --out graph.svg           the graph after one backward pass
     minigrad explore  --out explore.html        a page that steps through forward and backward
     minigrad check    mine.py:dSSE_dv --weight v  your own derivation, graded against autodiff
-    minigrad compile  --layers 2 2 2            the code minigrad.compile generates for the net
+    minigrad compile  --layers 2 2 2 [--eta η]  the code minigrad.compile generates for the net
 
 A bad argument prints one line, ``minigrad COMMAND: ...``, to stderr and
 exits with status 2, before any work is done.  The library never imports
@@ -33,6 +33,7 @@ from .compiler import compile as compile_step
 from .drawing import DEFAULT_MAX_NODES, FILE_FORMATS, DotNotFoundError, file_format, write_drawing
 from .explaining import PathExplosionError, explain
 from .exploring import explore
+from .optim import SGD
 from .value import sse
 
 #: The most weights and biases each subcommand takes on (past them the output
@@ -430,11 +431,17 @@ def _compile_arguments(parser):
                         help="the network built weight by weight from scalar Values (straight-line float code)")
     parser.add_argument("--no-fold", dest="fold", action="store_false",
                         help="keep constants (the seed 1, α) by name beside their formulas instead of folding them")
+    parser.add_argument("--eta", type=_gain, default=None, metavar="η",
+                        help="also write the chapter's update w ← w − η ∂SSE/∂w (SGD with lr η, finite and > 0) "
+                             "into the replay")
 
 
 def run_compile(args):
     """Trace the network's SSE for one seeded pattern and print the generated module."""
     _check_network(args, "compile", scalar=args.scalar)
+    if args.eta is not None and args.scalar:
+        raise UsageError("--eta writes SGD's update into the replay of array arguments; --scalar passes lists, "
+                         "whose steps run SGD's own step(): leave out one of them")
     net, inputs, desired = nn.example_network(args.layers, args.alpha, args.seed, args.bias, scalar=args.scalar)
     if args.scalar:
         def SSE(I, Desired):  # noqa: N802, N803 - the chapter's names
@@ -446,7 +453,8 @@ def run_compile(args):
             return net.loss(I, Desired)
 
         arguments = (inputs, desired)
-    print(compile_step(SSE, fold=args.fold).trace(*arguments).source, end="")
+    optimizer = None if args.eta is None else SGD(net, lr=args.eta)
+    print(compile_step(SSE, fold=args.fold, optimizer=optimizer).trace(*arguments).source, end="")
     return 0
 
 

@@ -56,7 +56,8 @@ from . import numerics
 from .backward import _one_pass_at_a_time as _gradient_lock
 from .backward import add_gradients as add_gradient, backward_order, topological_order, unbroadcast
 from .modes import TracingError, enable_grad, is_grad_enabled, state, tracing
-from .value import Value, as_data, leaf
+from .optim import SGD, Optimizer
+from .value import Value, as_data, leaf, next_version
 
 __all__ = ["compile", "CompiledStep", "Trace", "TracingError", "CompileError", "CompileCheckError"]
 
@@ -176,7 +177,9 @@ def _wrap(arg, below):
 
 
 def _out(out):
-    return f", out={out}" if out else ""
+    """The buffer a numpy call writes into, as its last positional argument (a
+    keyword costs numpy a parse on every call)."""
+    return f", {out}" if out else ""
 
 
 def _infix(symbol, precedence):
@@ -188,14 +191,16 @@ def _infix(symbol, precedence):
 
 
 # The ufuncs generated code calls most, imported by name (a lookup saved per call).
-_BOUND = ("add", "subtract", "multiply", "divide", "negative", "matmul")
+_BOUND = ("add", "subtract", "multiply", "divide", "negative", "matmul", "dot", "vdot")
 
 
 def _ufunc(function):
     qualified = function if function in _BOUND else f"np.{function}"
+    keyword = function in ("maximum", "minimum")  # numpy deprecates their positional out
 
     def write(args, params, out):
-        return f"{qualified}({', '.join(text for text, _ in args)}{_out(out)})", _ATOM
+        where = (f", out={out}" if out else "") if keyword else _out(out)
+        return f"{qualified}({', '.join(text for text, _ in args)}{where})", _ATOM
     return write
 
 
@@ -233,8 +238,9 @@ def _where_positive_array(args, params, out):
 
 def _reduce_array(args, params, out):
     (a, _), = args
-    keep = ", keepdims=True" if params["keepdims"] else ""
-    return f"np.add.reduce({a}, axis={params['axis']!r}{keep}{_out(out)})", _ATOM
+    if params["keepdims"]:
+        return f"np.add.reduce({a}, axis={params['axis']!r}, keepdims=True{', out=' + out if out else ''})", _ATOM
+    return f"np.add.reduce({a}, {params['axis']!r}{', None' + _out(out) if out else ''})", _ATOM  # (a, axis, dtype, out)
 
 
 def _mean_array(args, params, out):
@@ -323,7 +329,7 @@ def _stack_array(args, params, out):
 
 def _half_squared_norm_array(args, params, out):
     (error, _), = args
-    return f"np.array(0.5 * np.vdot({error}, {error}))", _ATOM  # vdot gives a scalar of error's dtype
+    return f"np.array(0.5 * vdot({error}, {error}))", _ATOM  # vdot gives a scalar of error's dtype
 
 
 def _half_sum_of_squares_float(args, params):
@@ -377,7 +383,8 @@ PRIMITIVES = {primitive.name: primitive for primitive in [
     Primitive("tanh", "ufunc", lambda a: math.tanh(a) if type(a) is float else np.tanh(a), _ufunc("tanh"),
               _call("tanh")),
     Primitive("relu", "ufunc", lambda a: (0.0 if a <= 0.0 else a) if type(a) is float else np.maximum(a, 0),
-              lambda args, params, out: (f"np.maximum({args[0][0]}, 0{_out(out)})", _ATOM), _relu_float,
+              lambda args, params, out: (f"np.maximum({args[0][0]}, 0{', out=' + out if out else ''})", _ATOM),
+              _relu_float,
               atomic=(0,)),
     Primitive("where_positive", "ufunc",
               lambda a, grad: (grad if a > 0.0 else 0.0) if type(a) is float else grad * (a > 0),
@@ -402,6 +409,7 @@ PRIMITIVES = {primitive.name: primitive for primitive in [
               lambda grad, like, index, shape, dtype, basic, text, expression: _scatter(grad, like, index),
               _scatter_lines),
     Primitive("matmul", "out", numerics.matmul, _ufunc("matmul")),
+    Primitive("dot", "out", numerics.matmul, _ufunc("dot")),  # matmul of matrices and vectors, as eager makes it
     Primitive("stack", "alloc", lambda *arrays, axis: np.stack([np.asarray(a) for a in arrays], axis=axis),
               _stack_array),
     Primitive("scale_quietly", "ufunc", lambda x, alpha: x * alpha, _scale_lines),
@@ -865,10 +873,10 @@ class Program:
         mask = self.mask(e.storage.shape)
         # NOTE: count(α·x > floor) == size is eager's min(α·x) > floor (nan fails both), one call cheaper;
         # 1/x by reciprocal and 1 + e with a 0-d one are the same IEEE operations as 1.0/x and 1.0 + e.
-        return [f"if count_nonzero(greater({z}, FLOOR{bits}, out={mask})) == {size}:  "
+        return [f"if count_nonzero(greater({z}, FLOOR{bits}, {mask})) == {size}:  "
                 f"# α·x > {floor:g} everywhere: e = exp(−α·x) cannot overflow, F = r",
-                f"    {e.name} = np.exp(negative({z}, out={e_buffer}), out={e_buffer})",
-                f"    {r.name} = reciprocal(add({e.name}, ONE{bits}, out={r_buffer}), out={r_buffer})",
+                f"    {e.name} = np.exp(negative({z}, {e_buffer}), {e_buffer})",
+                f"    {r.name} = reciprocal(add({e.name}, ONE{bits}, {r_buffer}), {r_buffer})",
                 f"    {value.name} = {r.name}",
                 f"else:  # F = r or e·r by the sign of α·x, with e = exp(−|α·x|) (numerics.sigmoid_parts)",
                 f"    {slow}"]
@@ -885,7 +893,8 @@ _RESERVED = {"np", "math", "fsum", "exp", "log", "tanh", "power", "power_slope",
              "sigmoid_parts", "forward_backward", "replay", "abs", "float", "None", "True", "False", "arguments",
              "count_nonzero", "greater", "reciprocal", "ndarray", "leaf", "add_gradient", "BUFFERS_LOCK",
              "GRADIENT_LOCK", "FLOOR32", "FLOOR64", "ONE32", "ONE64", "FLOAT32", "FLOAT64", "Value", "grads",
-             "earlier", "value", "grad", "len", "type", "zip", "sign", "sqrt", "maximum", "minimum"} | set(_BOUND) \
+             "earlier", "value", "grad", "len", "type", "zip", "sign", "sqrt", "maximum", "minimum",
+             "OPTIMIZER", "RATE", "LR64", "LR32", "lr", "version", "next_version", "STAMP"} | set(_BOUND) \
     | set(_HELPERS)
 
 
@@ -1026,7 +1035,9 @@ class Emitter:
                                    expression=_index_text(index, self._program, expression=True), like=like.value)
 
     def matmul(self, a, b):
-        return self._program.apply("matmul", a, b)
+        """a @ b, written as np.dot for matrices and vectors (as `numerics.matmul` computes it)."""
+        small = not a.is_float and not b.is_float and 0 < len(a.shape) <= 2 and 0 < len(b.shape) <= 2
+        return self._program.apply("dot" if small else "matmul", a, b)
 
     def stack(self, items, axis):
         return self._program.apply("stack", *items, axis=axis)
@@ -1301,9 +1312,13 @@ class CompiledStep:
     each call's are new, so gradients the caller keeps stay as they were.
     """
 
-    def __init__(self, function, check=False, fold=True, cache_size=8):
+    def __init__(self, function, check=False, fold=True, cache_size=8, optimizer=None):
         if not callable(function):
             raise TypeError(f"compile: expected a function, got {type(function).__name__}")
+        if optimizer is not None and not isinstance(optimizer, Optimizer):
+            raise TypeError(f"compile: optimizer must be a minigrad.optim.Optimizer (SGD, Adam), "
+                            f"got {type(optimizer).__name__}")
+        self.optimizer = optimizer
         if isinstance(cache_size, bool) or not isinstance(cache_size, int) or cache_size < 1:
             raise ValueError(f"compile: cache_size must be a positive integer, got {cache_size!r}")
         self.function, self.check, self.fold, self.cache_size = function, bool(check), bool(fold), cache_size
@@ -1364,6 +1379,8 @@ class CompiledStep:
             for value, grad in grads:
                 earlier = value.grad
                 value.grad = grad if earlier is None else add_gradient(earlier, grad)
+            if self.optimizer is not None:
+                self.optimizer.step()
         if not self.check:
             self._fast = entry.replay
         return leaf(loss, requires_grad=False, name=entry._outputs[0])
@@ -1471,7 +1488,7 @@ def _check_close(label, got, expected, rtol, name):
             "generated code")
 
 
-def compile(function=None, *, check=False, fold=True, cache_size=8):
+def compile(function=None, *, optimizer=None, check=False, fold=True, cache_size=8):
     """Compile ``function`` (which returns a one-element Value) into a `CompiledStep`.
 
     Each call of the result runs forward and backward as generated numpy
@@ -1487,10 +1504,17 @@ def compile(function=None, *, check=False, fold=True, cache_size=8):
     −1, α) by name beside their formulas instead of folding them away.
     ``cache_size`` bounds the traces kept (least recently used goes first).
     Usable as a decorator, with or without arguments.
+
+    ``optimizer`` (a `minigrad.optim.Optimizer`): each call also takes its
+    step once the gradients are added, as ``optimizer.step()`` would, and
+    with the same numbers.  Plain SGD over the parameters the function
+    reaches is written into the generated code (the update of the
+    chapter's online training, ``w ← w − η ∂SSE/∂w``); other optimizers,
+    and SGD with momentum, run their own ``step()``.
     """
     if function is None:
-        return lambda function: CompiledStep(function, check, fold, cache_size)
-    return CompiledStep(function, check, fold, cache_size)
+        return lambda function: CompiledStep(function, check, fold, cache_size, optimizer)
+    return CompiledStep(function, check, fold, cache_size, optimizer)
 
 
 def _trace(step, args, kwargs, key, cast=frozenset()):
@@ -1794,8 +1818,8 @@ def _write(step, key, slots, input_nodes, trace_inputs, parameter_pairs, live, r
     namespace = {}
     plain = len(key) == len(slots) and all(slot.kind in ("float", "array", "value") and slot.cast is None
                                            for slot in slots)
-    replay = _replay_source(program, slots, trace_inputs, leaves, specs, grad_slots, root_name, namespace) \
-        if plain else None
+    replay = _replay_source(program, slots, trace_inputs, leaves, specs, grad_slots, root_name, namespace,
+                            step.optimizer) if plain else None
     source = _module_source(program, step, slots, input_exprs, leaf_exprs, final, root_name,
                             [names[node] for node in grad_leaves], replay)
     compiling = time.perf_counter()
@@ -1868,14 +1892,16 @@ def _module_source(program, step, slots, input_exprs, leaf_exprs, final, root_na
              "",
              "forward_backward: forward, then backward in the order minigrad.backward walks the graph, with",
              "the same numpy (or math) calls on the same numbers as eager mode, so the same results, bit for",
-             "bit.  Arrays are written into the buffers below (out=), each reused once the value it held is",
-             "dead; the loss and the gradients returned are new arrays every call.",
+             "bit.  Arrays are written into the buffers below, each reused once the value it held is dead: a",
+             "buffer passed as the last argument of a numpy call is where the call writes its result (out).",
+             "The loss and the gradients returned are new arrays every call.",
              '"""',
              "import math",
              "from math import fsum, tanh",
              "",
              "import numpy as np",
-             "from numpy import add, count_nonzero, divide, greater, matmul, multiply, negative, reciprocal, subtract",
+             "from numpy import add, count_nonzero, divide, dot, greater, matmul, multiply, negative, reciprocal, "
+             "subtract, vdot",
              "",
              "from minigrad.numerics import exp, log, one_where_zero, power, power_slope, quotient, sigmoid_parts",
              "from minigrad.numerics import maximum, minimum, sign, sqrt  # floats as numpy treats them",
@@ -1919,7 +1945,7 @@ def _module_source(program, step, slots, input_exprs, leaf_exprs, final, root_na
     return "\n".join(lines) + "\n"
 
 
-def _replay_source(program, slots, trace_inputs, leaves, specs, grad_slots, root_name, namespace):
+def _replay_source(program, slots, trace_inputs, leaves, specs, grad_slots, root_name, namespace, optimizer):
     """``replay(*arguments)``: one call of the step, for arguments that fit this trace
     (None when they, or a parameter, do not).  Fills ``namespace`` with what it reads."""
     spec_names = {_FLOAT64: "FLOAT64", _FLOAT32: "FLOAT32"}
@@ -1958,21 +1984,31 @@ def _replay_source(program, slots, trace_inputs, leaves, specs, grad_slots, root
         lines.append("        return None")
     for index in grad_slots:
         targets.append(names[index])
-    parameters = []
+    parameters, read = [], {}
+    written = _fused_parameters(optimizer, leaves)
     for (name, value, grad), spec in zip(leaves, specs):
         holder = scope.unique(f"{name}_value")
         namespace[holder] = value
         data = scope.unique(name)
         lines.append(f"    {data} = {holder}._data")
         example = value._data
-        lines.append(f"    if {test(data, example)}:")
+        if id(value) in written:  # NOTE: data this replay's update wrote last call fits; the test is skipped
+            lines.append(f"    if {holder}._version != STAMP and ({test(data, example)}):")
+        else:
+            lines.append(f"    if {test(data, example)}:")
         lines.append("        return None")
         datas.append(data)
         if grad:
             parameters.append(holder)
-    lines += ["    with BUFFERS_LOCK:  # the buffers are this trace's: one call at a time",
+            read[id(value)] = (holder, data, example)
+    # NOTE: acquire/try/finally costs half what `with lock:` does; the replay takes two locks a call.
+    lines += ["    BUFFERS_LOCK.acquire()  # the buffers are this trace's: one call at a time",
+              "    try:",
               f"        loss, grads = forward_backward({', '.join(datas)})",
-              "    with GRADIENT_LOCK:  # backward's lock: leaves shared with other threads add up exactly"]
+              "    finally:",
+              "        BUFFERS_LOCK.release()",
+              "    GRADIENT_LOCK.acquire()  # backward's lock: leaves shared with other threads add up exactly",
+              "    try:"]
     everything = targets + parameters
     if len(everything) <= 16:
         for number, holder in enumerate(everything):
@@ -1985,8 +2021,67 @@ def _replay_source(program, slots, trace_inputs, leaves, specs, grad_slots, root
                   "grads):",
                   "            earlier = value.grad",
                   "            value.grad = grad if earlier is None else add_gradient(earlier, grad)"]
-    lines.append(f"    return leaf(loss, False, {root_name!r})")
+    if optimizer is not None:
+        lines += _update_source(optimizer, read, written, root_name, namespace, scope)
+    lines += ["    finally:",
+              "        GRADIENT_LOCK.release()",
+              f"    return leaf(loss, False, {root_name!r})"]
     lines.insert(3, f"    # The parameters ({', '.join(parameters) or 'none'}) are Values, read on every call.")
+    if written:
+        lines.insert(4, "    global STAMP  # the version the update below stamps on the data it writes")
+    return lines
+
+
+def _fused_parameters(optimizer, leaves):
+    """The ids of the parameters whose update replay writes out: every parameter of a plain
+    SGD, when the function reaches them all (as Values it finds itself, not as arguments)."""
+    reached = {id(value) for _, value, grad in leaves if grad}
+    if type(optimizer) is not SGD or len(optimizer.params) > 16 or \
+            not all(id(parameter) in reached for parameter in optimizer.params):
+        return set()
+    return {id(parameter) for parameter in optimizer.params}
+
+
+def _update_source(optimizer, read, written, root_name, namespace, scope):
+    """The lines of replay that take the optimizer's step after the gradients are added.
+
+    Plain SGD over parameters this trace reaches is written out, p ← p − lr·.grad with
+    the very arithmetic of `minigrad.optim.SGD` (so the same new weights, bit for bit),
+    into new arrays as SGD makes them; anything else calls ``optimizer.step()``."""
+    namespace["OPTIMIZER"] = optimizer
+    if not written:
+        return ["        OPTIMIZER.step()  # the optimizer's own step, on the .grad just added to"]
+    covered = [read[id(parameter)] for parameter in optimizer.params]
+    rates = sorted({example.dtype.name for _, _, example in covered if type(example) is _ndarray})
+    namespace["RATE"] = [optimizer.lr]
+    for dtype in rates:
+        namespace[f"LR{dtype[-2:]}"] = np.array(optimizer.lr, dtype=dtype)
+    lines = ["        # The optimizer's step, as SGD.step() takes it: p ← p − lr·.grad (the chapter's",
+             f"        # w ← w − η·∂{root_name}/∂w), each into a new array; lr is read on every call.",
+             "        if OPTIMIZER.momentum:",
+             "            OPTIMIZER.step()",
+             "        else:",
+             "            lr = OPTIMIZER.lr"]
+    if rates:
+        refresh = "; ".join(["RATE[0] = lr"] + [f"LR{dtype[-2:]}[()] = lr" for dtype in rates])
+        lines += ["            if lr != RATE[0]:  # lr changed: the 0-d arrays the gradients are multiplied by follow",
+                  f"                {refresh}"]
+    lines.append("            version = next_version()  # one stamp for every parameter written")
+    scratch = {}
+    for holder, data, example in covered:
+        if type(example) is float:
+            lines.append(f"            {holder}._data = {data} - lr * {holder}.grad")
+        else:
+            kind = (example.shape, example.dtype.name)
+            if kind not in scratch:
+                scratch[kind] = scope.unique("SCALED")
+                namespace[scratch[kind]] = np.empty(example.shape, dtype=example.dtype)
+            new = f"subtract({data}, multiply({holder}.grad, LR{example.dtype.name[-2:]}, {scratch[kind]}))"
+            lines.append(f"            {holder}._data = {new if example.ndim else f'np.asarray({new})'}")
+        lines.append(f"            {holder}._version = version")
+    lines += ["            OPTIMIZER.steps += 1",
+              "            STAMP = version  # the parameters' data fit this trace while they hold this stamp"]
+    namespace["STAMP"] = -1
     return lines
 
 
@@ -2006,6 +2101,7 @@ def _compile_source(source, name, program, namespace):
     code = builtins.compile(source, filename, "exec")
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     namespace.update({"__name__": "minigrad_compiled", "ndarray": _ndarray, "Value": Value, "leaf": leaf,
+                      "next_version": next_version,
                       "FLOAT64": _FLOAT64, "FLOAT32": _FLOAT32, "add_gradient": add_gradient,
                       "BUFFERS_LOCK": threading.Lock(), "GRADIENT_LOCK": _gradient_lock})
     for constant, value in program.constants.items():

@@ -116,9 +116,16 @@ def quotient(x, y):
 
 
 def matmul(a, b):
-    """a @ b, with an error that says which of matmul's three rules failed."""
+    """a @ b, with an error that says which of matmul's three rules failed.
+
+    # NOTE: for matrices and vectors np.dot is the same product (the same BLAS
+    # call, the same bits) at two thirds of matmul's call cost on small arrays.
+    """
     try:
-        out = a @ b
+        if type(a) is np.ndarray and type(b) is np.ndarray and 0 < a.ndim <= 2 and 0 < b.ndim <= 2:
+            out = np.dot(a, b)
+        else:
+            out = a @ b
     except (ValueError, TypeError):
         raise _matmul_error(np.shape(a), np.shape(b)) from None
     return out if type(out) is np.ndarray else np.asarray(out)

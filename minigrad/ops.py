@@ -885,11 +885,11 @@ class MatMul(Op):
             grad = np.expand_dims(grad, -1)
         grad_a = grad_b = None
         if a_node.requires_grad:
-            grad_a = grad @ (b.T if b.ndim == 2 else b.swapaxes(-1, -2))
+            grad_a = numerics.matmul(grad, b.T if b.ndim == 2 else b.swapaxes(-1, -2))
             if a_node._data.ndim == 1:
                 grad_a = grad_a.reshape(grad_a.shape[:-2] + grad_a.shape[-1:])
         if b_node.requires_grad:
-            grad_b = (a.T if a.ndim == 2 else a.swapaxes(-1, -2)) @ grad
+            grad_b = numerics.matmul(a.T if a.ndim == 2 else a.swapaxes(-1, -2), grad)
             if b_node._data.ndim == 1:
                 grad_b = grad_b[..., 0]
         return grad_a, grad_b
@@ -1184,15 +1184,17 @@ class SummedSquaredError(Op):
 
     def emit_forward(self, x):
         desired, actual = x.inputs
-        error = desired - actual
-        x.keep(E=error)
-        if error.is_float:
-            return 0.5 * error * error
-        return x.half_squared_norm(error)
+        # NOTE: the code keeps −E = Actual − Desired: IEEE subtraction is antisymmetric and
+        # (−E)² = E², so the SSE has the same bits, and ∂SSE/∂Actual = −E needs no negation.
+        minus_error = actual - desired
+        x.keep(minus_E=minus_error)
+        if minus_error.is_float:
+            return 0.5 * minus_error * minus_error
+        return x.half_squared_norm(minus_error)
 
     def emit_backward(self, x):
-        error = x.kept("E")
-        return (x.grad * error if x.needs(0) else None, -x.grad * error if x.needs(1) else None)
+        minus_error = x.kept("minus_E")
+        return (-(x.grad * minus_error) if x.needs(0) else None, x.grad * minus_error if x.needs(1) else None)
 
     def written(self, node, names):
         return f"E = {names.get('a', 'Desired')} − {names.get('b', 'A')};  {names['out']} = ½ Σ E²  (Eq. 6.5, 6.6)"

@@ -445,6 +445,14 @@ class Value:
 _clock = 0
 
 
+def next_version():
+    """Move the data clock on and return it: the version to stamp on data assigned now.
+    (`minigrad.compile`'s fused optimizer step stamps every parameter it writes with one.)"""
+    global _clock
+    _clock += 1
+    return _clock
+
+
 def apply(op, *args, **options):
     """Run ``op``'s forward rule on the arguments and record the result.
 

@@ -176,8 +176,14 @@ def test_the_documented_code_is_what_the_command_line_prints():
     source = printed.stdout
     assert "def forward_backward(I, Desired, w, bias_hidden, v, bias_output):" in source
     for text in ["# H = F(NdInpt_hidden)", "(Eq. 6.2)", "# ∂SSE/∂A = −E = E·(−1)  (Eq. 6.17·6.21)",
-                 "# ∂SSE/∂v = Hᵀ @ ∂SSE/∂H_v", "E = subtract(Desired, A, out=buf"]:
+                 "# ∂SSE/∂v = Hᵀ @ ∂SSE/∂H_v", "minus_E = subtract(A, Desired, buf"]:
         assert text in source, text
+    assert "OPTIMIZER" not in source
+    with_update = subprocess.run([sys.executable, "-m", "minigrad", "compile", "--eta", "0.5"],
+                                 capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert with_update.returncode == 0, with_update.stderr
+    for name in ("w", "bias_hidden", "v", "bias_output"):
+        assert f"{name}_value._data = subtract({name}, multiply({name}_value.grad, LR64, SCALED" in with_update.stdout
     documented = (ROOT / "docs" / "compile.md").read_text(encoding="utf-8")
     block = re.search(r"```python\n(# -- backward.*?)```", documented, re.S)
     assert block, "docs/compile.md shows the generated backward"
@@ -252,6 +258,163 @@ def test_twenty_steps_compiled_give_eagers_weights(optimizer, dtype):
     for (name, a), (_, b) in zip(nets[0].named_parameters(), nets[1].named_parameters()):
         assert a.data.dtype == b.data.dtype == dtype
         np.testing.assert_array_equal(a.data, b.data, err_msg=name)
+
+
+# ---------------------------------------------------------------------------
+# compile(..., optimizer=): the optimizer's step taken by each call
+# ---------------------------------------------------------------------------
+
+
+def eager_and_fused(optimizer_for, dtype=np.float64, net_for=None):
+    """Two equal nets: one trained eagerly, one by a step compiled with its optimizer."""
+    net_for = net_for or (lambda: MLP([3, 4, 2], seed=2, dtype=dtype))
+    nets = [net_for() for _ in range(2)]
+    optimizers = [optimizer_for(net) for net in nets]
+    return nets, optimizers, mg.compile(nets[1].loss, optimizer=optimizers[1])
+
+
+def train_both(nets, optimizers, step, inputs, desired, steps=20, between=None):
+    for number in range(steps):
+        if between is not None:
+            between(number)
+        for net, opt, compiled in zip(nets, optimizers, (False, True)):
+            opt.zero_grad()
+            if compiled:
+                loss = step(inputs, desired)
+            else:
+                loss = net.loss(inputs, desired)
+                loss.backward()
+                opt.step()
+            assert all(p.grad is not None for p in net.parameters())
+    return loss
+
+
+def assert_same_parameters(nets):
+    for (name, a), (_, b) in zip(nets[0].named_parameters(), nets[1].named_parameters()):
+        assert type(a.data) is type(b.data) and np.shape(a.data) == np.shape(b.data), name
+        assert np.asarray(a.data).dtype == np.asarray(b.data).dtype, name
+        np.testing.assert_array_equal(a.data, b.data, err_msg=name)
+        np.testing.assert_array_equal(a.grad, b.grad, err_msg=f"{name}.grad")
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_a_step_compiled_with_sgd_gives_eagers_weights_bit_for_bit(dtype):
+    rng = np.random.default_rng(0)
+    inputs, desired = rng.random((8, 3)).astype(dtype), (rng.random((8, 2)) > 0.5).astype(dtype)
+    nets, optimizers, step = eager_and_fused(lambda net: SGD(net, lr=0.3), dtype)
+    train_both(nets, optimizers, step, inputs, desired)
+    assert step.traces == 1
+    assert "p ← p − lr·.grad" in step.source
+    assert optimizers[0].steps == optimizers[1].steps == 20
+    assert_same_parameters(nets)
+
+
+def test_a_changed_learning_rate_and_momentum_are_followed_call_by_call():
+    rng = np.random.default_rng(1)
+    inputs, desired = rng.random((8, 3)), (rng.random((8, 2)) > 0.5).astype(float)
+    nets, optimizers, step = eager_and_fused(lambda net: SGD(net, lr=0.5), np.float32)
+
+    def schedule(number):
+        for opt in optimizers:
+            opt.lr = 0.5 / (1 + number)  # a decaying learning rate
+            opt.momentum = 0.9 if 8 <= number < 14 else 0.0  # momentum for a while: SGD's own step
+    train_both(nets, optimizers, step, inputs, desired, between=schedule)
+    assert step.traces == 1
+    assert_same_parameters(nets)
+
+
+def test_adam_and_parameters_the_function_does_not_reach_run_the_optimizers_own_step():
+    rng = np.random.default_rng(2)
+    inputs, desired = rng.random((8, 3)), (rng.random((8, 2)) > 0.5).astype(float)
+    nets, optimizers, step = eager_and_fused(lambda net: Adam(net, lr=0.05))
+    train_both(nets, optimizers, step, inputs, desired)
+    assert "OPTIMIZER.step()" in step.source
+    assert_same_parameters(nets)
+    # an SGD that also holds a Value the loss never reaches: SGD's own step (which skips it)
+    nets = [MLP([3, 4, 2], seed=3) for _ in range(2)]
+    extras = [mg.Value(np.ones(3), name="extra") for _ in range(2)]
+    optimizers = [SGD(net.parameters() + [extra], lr=0.2) for net, extra in zip(nets, extras)]
+    step = mg.compile(nets[1].loss, optimizer=optimizers[1])
+    train_both(nets, optimizers, step, inputs, desired, steps=5)
+    assert "OPTIMIZER.step()" in step.source and "lr·.grad" not in step.source
+    assert_same_parameters(nets)
+    np.testing.assert_array_equal(extras[1].data, np.ones(3))
+
+
+def test_a_scalar_network_and_zero_d_parameters_keep_their_kinds_under_the_fused_step():
+    data = mg.datasets.xor()
+    nets = [example_network(scalar=True, seed=5)[0] for _ in range(2)]
+    optimizers = [SGD(net, lr=0.5) for net in nets]
+    # floats as arguments (not lists): the replay, with the update written out, runs
+    step = mg.compile(lambda x0, x1, d0, d1: mg.sse([d0, d1], nets[1]([x0, x1])), optimizer=optimizers[1])
+    assert len(nets[1].parameters()) <= 16  # written out; more run SGD's own step
+    for number in range(10):
+        x0, x1 = data.inputs[number % 4].tolist()
+        d0, d1 = data.targets[number % 4].tolist()
+        for net, opt, compiled in zip(nets, optimizers, (False, True)):
+            opt.zero_grad()
+            if compiled:
+                step(x0, x1, d0, d1)
+            else:
+                mg.sse([d0, d1], net([x0, x1])).backward()
+                opt.step()
+    assert "- lr * " in step.source
+    for a, b in zip(nets[0].parameters(), nets[1].parameters()):
+        assert type(a.data) is type(b.data) is float and a.data == b.data
+    scale = [mg.Value(np.array(0.5), name="scale") for _ in range(2)]
+    optimizers = [SGD([value], lr=0.1) for value in scale]
+    step = mg.compile(lambda x: (scale[1] * x).sigmoid().sum(), optimizer=optimizers[1])
+    x = np.array([0.5, -1.0, 2.0])
+    for _ in range(4):
+        for value, opt, compiled in zip(scale, optimizers, (False, True)):
+            opt.zero_grad()
+            if compiled:
+                step(x)
+            else:
+                (value * x).sigmoid().sum().backward()
+                opt.step()
+    assert type(scale[1].data) is np.ndarray and scale[1].data.ndim == 0
+    assert scale[0].data == scale[1].data
+
+
+def test_the_fused_step_stamps_the_parameters_so_old_graphs_are_stale():
+    net = MLP([2, 3, 1], seed=0)
+    optimizer = SGD(net, lr=0.1)
+    step = mg.compile(net.loss, optimizer=optimizer)
+    inputs, desired = np.ones((2, 2)), np.ones((2, 1))
+    step(inputs, desired)  # traces (SGD's own step)
+    old = net.loss(inputs, desired)
+    step(inputs, desired)  # replays (the update in the generated code)
+    with pytest.raises(mg.StaleGraphError, match="changed after"):
+        old.backward()
+    # and data assigned between calls is read, and checked against the trace
+    weight = net.parameters()[0]
+    weight.data = np.zeros_like(weight.data)
+    optimizer.zero_grad()
+    step(inputs, desired)
+    expected = 0.0 - 0.1 * weight.grad
+    np.testing.assert_array_equal(weight.data, expected)
+    weight.data = np.zeros((5, 5))  # no longer fits the trace: traced again, then refused by matmul
+    with pytest.raises(ValueError, match="matmul"):
+        step(inputs, desired)
+
+
+def test_compile_refuses_an_optimizer_that_is_not_one():
+    net = MLP([2, 2, 1], seed=0)
+    with pytest.raises(TypeError, match="optimizer must be a minigrad.optim.Optimizer"):
+        mg.compile(net.loss, optimizer="sgd")
+    with pytest.raises(TypeError, match="optimizer must be"):
+        mg.compile(optimizer=net.parameters())(net.loss)
+
+
+def test_check_true_with_an_optimizer_checks_the_gradients_then_steps():
+    rng = np.random.default_rng(3)
+    inputs, desired = rng.random((4, 3)), rng.random((4, 2))
+    nets = [MLP([3, 4, 2], seed=2) for _ in range(2)]
+    optimizers = [SGD(net, lr=0.3) for net in nets]
+    step = mg.compile(nets[1].loss, optimizer=optimizers[1], check=True)
+    train_both(nets, optimizers, step, inputs, desired, steps=3)
+    assert_same_parameters(nets)
 
 
 @pytest.mark.parametrize("loss", ["cross_entropy", "mse"])
