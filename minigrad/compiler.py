@@ -414,7 +414,7 @@ PRIMITIVES = {primitive.name: primitive for primitive in [
               _stack_array),
     Primitive("scale_quietly", "ufunc", lambda x, alpha: x * alpha, _scale_lines),
     Primitive("half_squared_norm", "alloc",
-              lambda error, dtype: np.asarray(0.5 * np.vdot(error, error), dtype=error.dtype),
+              lambda error, dtype: np.asarray(0.5 * numerics.vdot(error, error), dtype=error.dtype),
               _half_squared_norm_array),
     Primitive("half_sum_of_squares", "float", _half_sum_of_squares, None, _half_sum_of_squares_float,
               atomic="all"),
@@ -655,7 +655,7 @@ class Program:
                 z = self.apply("multiply" if alpha < 1.0 else "scale_quietly", x, alpha_expr)
             self.materialize(z, f"z_{name}")
         self.materialize(x)
-        value, e, r = numerics.sigmoid_parts(x.value, alpha)
+        value, e, r = (_as_array(part) for part in numerics.sigmoid_parts(x.value, alpha))  # 0-d: arrays
         if type(value) is float:
             vals = [_Val(name, value), _Val(self.unique(f"e_{name}"), e), _Val(self.unique(f"r_{name}"), r)]
         else:
@@ -1900,9 +1900,9 @@ def _module_source(program, step, slots, input_exprs, leaf_exprs, final, root_na
              "from math import fsum, tanh",
              "",
              "import numpy as np",
-             "from numpy import add, count_nonzero, divide, dot, greater, matmul, multiply, negative, reciprocal, "
-             "subtract, vdot",
+             "from numpy import add, divide, greater, matmul, multiply, negative, reciprocal, subtract",
              "",
+             "from minigrad.numerics import count_nonzero, dot, vdot  # numpy's C functions, without their wrappers",
              "from minigrad.numerics import exp, log, one_where_zero, power, power_slope, quotient, sigmoid_parts",
              "from minigrad.numerics import maximum, minimum, sign, sqrt  # floats as numpy treats them",
              f"from minigrad.numerics import {', '.join(_HELPERS[:6])}",

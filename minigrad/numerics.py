@@ -13,6 +13,18 @@ import numpy as np
 
 # Below these, exp(−z) overflows (with a margin): ln of each dtype's largest float.
 _EXP_FLOOR = {np.float64: -700.0, np.float32: -85.0}
+# The same floors, and 1, as 0-d arrays of each dtype: a ufunc takes them without
+# converting a Python float on every call (the same IEEE operations).
+_FLOOR_ARRAY = {dtype: np.array(floor, dtype=dtype) for dtype, floor in _EXP_FLOOR.items()}
+_ONE_ARRAY = {np.float64: np.array(1.0), np.float32: np.array(1.0, dtype=np.float32)}
+
+try:  # NOTE: numpy's C functions behind np.count_nonzero, np.dot and np.vdot, each of which wraps
+    # its C function in Python-level dispatch (for __array_function__) that costs as much as a small
+    # product.  Called here on plain arrays only, where that dispatch decides nothing.
+    from numpy._core._multiarray_umath import (  # type: ignore[import-not-found, unused-ignore]
+        count_nonzero, dot, vdot)
+except ImportError:  # pragma: no cover - another numpy layout: the public functions, the same numbers
+    count_nonzero, dot, vdot = np.count_nonzero, np.dot, np.vdot
 
 
 def shape(data):
@@ -45,9 +57,11 @@ def sigmoid_parts(x, alpha):
     else:
         with np.errstate(over="ignore"):  # ±inf is harmless: e = 0 there
             z = x * alpha
-    if z.size and np.minimum.reduce(z, axis=None) > _EXP_FLOOR[z.dtype.type]:
+    kind = z.dtype.type
+    # NOTE: count(αx > floor) == size is min(αx) > floor (nan fails both), one call cheaper.
+    if count_nonzero(np.greater(z, _FLOOR_ARRAY[kind])) == z.size:
         e = np.exp(-z)
-        r = 1.0 / (1.0 + e)
+        r = np.reciprocal(np.add(e, _ONE_ARRAY[kind]))  # 1/(1 + e), the same IEEE operations
         return r, e, r
     e = np.exp(-np.abs(z))
     r = 1.0 / (1.0 + e)
@@ -123,7 +137,7 @@ def matmul(a, b):
     """
     try:
         if type(a) is np.ndarray and type(b) is np.ndarray and 0 < a.ndim <= 2 and 0 < b.ndim <= 2:
-            out = np.dot(a, b)
+            out = dot(a, b)
         else:
             out = a @ b
     except (ValueError, TypeError):

@@ -433,7 +433,7 @@ class Sigmoid(Op):
     name, formula, out_symbol = "sigmoid", "F(x) = 1/(1 + exp(−αx))", "F"
     partials, equations = ("α·{out}·(1 − {out})",), ("6.2",)
 
-    def forward(self, x, alpha):
+    def forward(self, x, alpha=1.0):
         value, e, r = numerics.sigmoid_parts(x, alpha)
         return value, (alpha, e, r)
 
@@ -1174,7 +1174,7 @@ class SummedSquaredError(Op):
             raise ValueError(f"sse: desired has shape {np.shape(desired)} but actual has shape {np.shape(actual)}; "
                              "they must match exactly")
         error = desired - actual
-        return np.asarray(0.5 * np.vdot(error, error), dtype=error.dtype), error
+        return np.asarray(0.5 * numerics.vdot(error, error), dtype=error.dtype), error
 
     def backward(self, grad, node):
         error = node.saved

@@ -122,9 +122,13 @@ class SGD(Optimizer):
         super().__init__(params, lr)
         self.momentum = _check_fraction(momentum, "momentum", "SGD")
         self._buffers: dict[int, np.ndarray | float] = {}
+        self._rates: tuple[float, dict] = (math.nan, {})  # lr, and lr as a 0-d array per dtype
 
     def _step(self):
         lr, momentum = self.lr, self.momentum
+        if self._rates[0] != lr:
+            self._rates = (lr, {dtype: np.array(lr, dtype=dtype) for dtype in (np.float64, np.float32)})
+        rates = self._rates[1]
         for parameter in self.params:
             gradient = parameter.grad
             if gradient is None:
@@ -135,8 +139,14 @@ class SGD(Optimizer):
                 self._buffers[id(parameter)] = buffer
                 gradient = buffer
             # NOTE: the engine gives every gradient its parameter's type and
-            # dtype, so this keeps floats float and float32 float32.
-            parameter.data = parameter.data - lr * gradient
+            # dtype, so this keeps floats float and float32 float32.  An array is
+            # multiplied by lr as a 0-d array of its dtype: the product lr * gradient
+            # gives, without numpy converting a Python float on every call.
+            data = parameter._data
+            if type(gradient) is np.ndarray and gradient.dtype.type in rates:
+                parameter.data = np.subtract(data, np.multiply(gradient, rates[gradient.dtype.type]))
+            else:
+                parameter.data = data - lr * gradient
 
 
 class Adam(Optimizer):

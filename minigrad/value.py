@@ -208,12 +208,13 @@ class Value:
         """``np.exp(v)``, ``np.add(x, v)``, ``x + v``, ...: numpy's ufuncs that are minigrad
         ops record the graph, as the Value's own method would; any other ufunc, method
         (``reduce``, ...) or keyword (``out=``, ``where=``) is a TypeError naming the method to use."""
-        if method == "__call__" and not kwargs and len(inputs) == 2:
-            # NOTE: `x @ v`, `x + v` with x an array land here on every eager step of
-            # a network fed arrays; the common arithmetic goes straight to its op.
-            op = _BINARY_UFUNCS.get(ufunc)
-            if op is not None and type(inputs[0]) in _ARRAY_OR_VALUE and type(inputs[1]) in _ARRAY_OR_VALUE:
-                return apply(op, *inputs)
+        # NOTE: `x @ v`, `x + v` with x an array land here on every eager step of a
+        # network fed arrays; the common arithmetic goes straight to its op.
+        op = _BINARY_UFUNCS.get(ufunc)
+        if op is not None and not kwargs and len(inputs) == 2 and method == "__call__":
+            a, b = inputs
+            if type(a) is _ndarray or type(b) is _ndarray:  # and the other is this Value
+                return apply(op, a, b)
         return _ufunc(ufunc, method, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
@@ -338,6 +339,8 @@ class Value:
         (the gain) must be a finite number > 0.  Stable for every finite
         input: no overflow, no warning, and 1 − F kept exact in saturation.
         """
+        if alpha == 1.0 and type(alpha) is float:  # the chapter's gain, and the rule's default: no options
+            return apply(ops.SIGMOID, self)
         if type(alpha) is not float or not 0.0 < alpha < math.inf:  # the common case costs no call
             alpha = _check_alpha(alpha)
         return apply(ops.SIGMOID, self, alpha=alpha)
@@ -422,9 +425,10 @@ class Value:
                 raise ValueError(
                     f"backward: the root has shape {self.shape}; pass gradient= of that shape, "
                     "or reduce it to a scalar first (e.g. .sum())")
-            seed = 1.0 if type(data) is float else np.array(1.0, dtype=data.dtype)
-            if seed.__class__ is _ndarray and data.ndim:
-                seed = seed.reshape(data.shape)
+            if type(data) is float:
+                seed = 1.0
+            else:
+                seed = np.ones(data.shape, dtype=data.dtype) if data.ndim else _ONE[data.dtype.type].copy()
         else:
             seed = as_data(gradient, "backward", copy=True)
             if np.shape(seed) != self.shape:
@@ -443,6 +447,8 @@ class Value:
 # changed after the graph used it: one integer per node instead of a tuple
 # of its parents' versions.
 _clock = 0
+
+_ONE = {np.float64: np.array(1.0), np.float32: np.array(1.0, dtype=np.float32)}  # seeds, copied
 
 
 def next_version():
@@ -524,6 +530,15 @@ def _with_constants(op, args):
     # Python numbers do under numpy's rules, so float32 models stay float32
     # when fed float64 data.
     """
+    if len(args) == 2:  # NOTE: an array (the inputs, the targets) meeting a Value: every eager step
+        a, b = args
+        value, array = (b, a) if type(b) is Value else (a, b)
+        if type(value) is Value and type(array) is _ndarray and array.dtype is _FLOAT64:
+            if type(value._data) is _ndarray and value._data.dtype is _FLOAT32:
+                array = array.astype(np.float32)
+            elif op.reads_inputs:
+                array = array.copy()
+            return (leaf(array), value) if value is b else (value, leaf(array))
     float32 = False
     for arg in args:
         if type(arg) is Value:
@@ -825,7 +840,6 @@ _REDUCTIONS = {"add": "v.sum(axis)", "maximum": "v.max(axis)", "minimum": "v.min
 _OPERANDS = (Value, np.ndarray, np.generic, int, float, list, tuple)
 _BINARY_UFUNCS = {np.add: ops.ADD, np.subtract: ops.SUB, np.multiply: ops.MUL, np.true_divide: ops.DIV,
                   np.matmul: ops.MATMUL}
-_ARRAY_OR_VALUE = frozenset({Value, np.ndarray})
 
 
 def _ufunc(ufunc, method, inputs, kwargs):

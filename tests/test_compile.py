@@ -25,7 +25,7 @@ import minigrad as mg
 from minigrad import textbook
 from minigrad.nn import MLP, ScalarMLP, example_network
 from minigrad.optim import SGD, Adam
-from strategies import make_leaves, programs, run
+from strategies import Program, make_leaves, programs, run
 
 ROOT = Path(__file__).resolve().parent.parent
 SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
@@ -127,6 +127,30 @@ def test_random_graphs_with_plain_array_arguments(program):
         loss = step(*arrays)
         assert_same(loss.data, eager.data, what="loss")
         assert_same(parameter.grad, want, what="the parameter's gradient")
+
+
+def test_a_view_of_a_zero_d_sigmoid_keeps_its_buffer_alive():
+    """Found by the random graphs: sigmoid's parts of a 0-d array came back as numpy scalars, so a view
+    of F (here Fᵀ) was taken for an input of the code and F's buffer was reused while the view lived."""
+    program = Program(leaves=[(0.0, "array", "float64")],
+                      instructions=[("leaf", (), (0,)), ("add", (("node", 0), ("node", 0)), ()),
+                                    ("sigmoid", (("node", 0),), (0.25,)), ("transpose", (("node", 2),), ("T",)),
+                                    ("stack", ([("node", 0)],), (0,)), ("neg", (("node", 3),), ())])
+    parameter = mg.Value(1.5)
+
+    def function(x):
+        return run(program, [x], "minigrad")[0] * parameter
+
+    step = mg.compile(function)
+    for number in (0.0, 0.4, -2.0):
+        x = np.array(number)
+        parameter.grad = None
+        eager = function(mg.Value(x, requires_grad=False))
+        eager.backward()
+        want = parameter.grad
+        parameter.grad = None
+        assert_same(step(x).data, eager.data, what="loss")
+        assert_same(parameter.grad, want, what="∂loss/∂parameter")
 
 
 # ---------------------------------------------------------------------------
