@@ -30,7 +30,9 @@ the op's own symbols when no names are given).
 from __future__ import annotations
 
 import math
+import operator
 import re
+from typing import Any, Callable
 
 import numpy as np
 
@@ -57,9 +59,15 @@ class Op:
     infix: str | None = None    # how an expression writes it between its operands (a · b)
     broadcasts = False     # elementwise under numpy broadcasting
     reads_inputs = False   # backward reads the inputs' data (so a constant input is copied when recorded)
+    # The forward rule as a plain function of two inputs, for ops whose backward needs
+    # nothing saved (+ − ×): `minigrad.value` calls it directly, a bound method call cheaper.
+    function: Callable[..., Any] | None = None
 
-    def forward(self, *inputs, **options):  # pragma: no cover - every op overrides
-        raise NotImplementedError
+    def forward(self, *inputs, **options):
+        """The output's data and what backward needs saved: ``(data, saved)``."""
+        if self.function is None:  # pragma: no cover - every op without a function overrides
+            raise NotImplementedError
+        return self.function(*inputs), None
 
     def backward(self, grad, node):  # pragma: no cover - every op overrides
         raise NotImplementedError
@@ -143,9 +151,7 @@ class Add(Op):
     name, symbol, formula, infix = "add", "+", "a + b", "+"
     partials, passes = ("1", "1"), (True, True)
     commutative = broadcasts = True
-
-    def forward(self, a, b):
-        return a + b, None
+    function = operator.add
 
     def backward(self, grad, node):
         return grad, grad
@@ -164,9 +170,7 @@ class Sub(Op):
     name, symbol, formula, infix = "sub", "−", "a − b", "−"
     partials, equations, passes = ("1", "−1"), (None, "6.21"), (True, False)
     broadcasts = True
-
-    def forward(self, a, b):
-        return a - b, None
+    function = operator.sub
 
     def backward(self, grad, node):
         return grad, -grad
@@ -189,9 +193,7 @@ class Mul(Op):
     partials = ("{b}", "{a}")
     commutative = broadcasts = product = True
     reads_inputs = True
-
-    def forward(self, a, b):
-        return a * b, None
+    function = operator.mul
 
     def backward(self, grad, node):
         a, b = node.parents

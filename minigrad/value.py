@@ -100,7 +100,7 @@ class Value:
     @property
     def version(self):
         """0 until ``.data`` is first assigned; after that it grows with every assignment."""
-        return self._version
+        return getattr(self, "_version", 0)
 
     # -- description ------------------------------------------------------------
 
@@ -214,7 +214,7 @@ class Value:
         if op is not None and not kwargs and len(inputs) == 2 and method == "__call__":
             a, b = inputs
             if type(a) is _ndarray or type(b) is _ndarray:  # and the other is this Value
-                return apply(op, a, b)
+                return _apply(op, (a, b))
         return _ufunc(ufunc, method, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
@@ -225,31 +225,31 @@ class Value:
     # -- operators: each one op ----------------------------------------------------
 
     def __add__(self, other):
-        return apply(ops.ADD, self, other)
+        return _apply(ops.ADD, (self, other))
 
     def __radd__(self, other):
-        return apply(ops.ADD, other, self)
+        return _apply(ops.ADD, (other, self))
 
     def __sub__(self, other):
-        return apply(ops.SUB, self, other)
+        return _apply(ops.SUB, (self, other))
 
     def __rsub__(self, other):
-        return apply(ops.SUB, other, self)
+        return _apply(ops.SUB, (other, self))
 
     def __mul__(self, other):
-        return apply(ops.MUL, self, other)
+        return _apply(ops.MUL, (self, other))
 
     def __rmul__(self, other):
-        return apply(ops.MUL, other, self)
+        return _apply(ops.MUL, (other, self))
 
     def __truediv__(self, other):
-        return apply(ops.DIV, self, other)
+        return _apply(ops.DIV, (self, other))
 
     def __rtruediv__(self, other):
-        return apply(ops.DIV, other, self)
+        return _apply(ops.DIV, (other, self))
 
     def __neg__(self):
-        return apply(ops.NEG, self)
+        return _apply(ops.NEG, (self,))
 
     def __pos__(self):
         return self
@@ -259,17 +259,17 @@ class Value:
         if type(exponent) is not Value:
             exponent = as_data(exponent, "pow")
             if type(exponent) is float:
-                return apply(ops.POW_CONST, self, exponent=exponent)
-        return apply(ops.POW, self, exponent)
+                return _apply(ops.POW_CONST, (self,), {"exponent": exponent})
+        return _apply(ops.POW, (self, exponent))
 
     def __rpow__(self, base):
-        return apply(ops.POW, base, self)
+        return _apply(ops.POW, (base, self))
 
     def __matmul__(self, other):
-        return apply(ops.MATMUL, self, other)
+        return _apply(ops.MATMUL, (self, other))
 
     def __rmatmul__(self, other):
-        return apply(ops.MATMUL, other, self)
+        return _apply(ops.MATMUL, (other, self))
 
     # -- comparisons: plain data, no graph ------------------------------------------
 
@@ -297,31 +297,31 @@ class Value:
 
     def exp(self):
         """exp(x); derivative exp(x)."""
-        return apply(ops.EXP, self)
+        return _apply(ops.EXP, (self,))
 
     def log(self):
         """ln(x); derivative 1/x.  ln(0) = −inf, ln(x<0) = nan, as in numpy."""
-        return apply(ops.LOG, self)
+        return _apply(ops.LOG, (self,))
 
     def tanh(self):
         """tanh(x); derivative 1 − tanh²(x)."""
-        return apply(ops.TANH, self)
+        return _apply(ops.TANH, (self,))
 
     def relu(self):
         """max(x, 0); derivative 1 for x > 0, else 0."""
-        return apply(ops.RELU, self)
+        return _apply(ops.RELU, (self,))
 
     def abs(self):
         """|x|; derivative sign(x), taken as 0 at x = 0 (as numpy's sign, HIPS autograd and PyTorch)."""
-        return apply(ops.ABS, self)
+        return _apply(ops.ABS, (self,))
 
     def __abs__(self):
-        return apply(ops.ABS, self)
+        return _apply(ops.ABS, (self,))
 
     def sqrt(self):
         """√x; derivative 1/(2√x).  At x = 0 the derivative is inf, and √ of x < 0 is nan,
         as in numpy (with its RuntimeWarning; inside `detect_anomaly()`, an `AnomalyError`)."""
-        return apply(ops.SQRT, self)
+        return _apply(ops.SQRT, (self,))
 
     def clip(self, lo=None, hi=None):
         """x limited to [lo, hi] (plain numbers, lo ≤ hi; None leaves that side open).
@@ -330,7 +330,7 @@ class Value:
         exactly it is 0 (HIPS autograd's choice; the value does not move outwards).
         """
         lo, hi = _check_bounds(lo, hi)
-        return apply(ops.CLIP, self, low=lo, high=hi)
+        return _apply(ops.CLIP, (self,), {"low": lo, "high": hi})
 
     def sigmoid(self, alpha=1.0):
         """The chapter's transfer function F(x) = 1/(1 + exp(−αx)) (Eq. 6.1).
@@ -340,58 +340,58 @@ class Value:
         input: no overflow, no warning, and 1 − F kept exact in saturation.
         """
         if alpha == 1.0 and type(alpha) is float:  # the chapter's gain, and the rule's default: no options
-            return apply(ops.SIGMOID, self)
+            return _apply(ops.SIGMOID, (self,))
         if type(alpha) is not float or not 0.0 < alpha < math.inf:  # the common case costs no call
             alpha = _check_alpha(alpha)
-        return apply(ops.SIGMOID, self, alpha=alpha)
+        return _apply(ops.SIGMOID, (self,), {"alpha": alpha})
 
     # -- reductions, shapes, indexing ---------------------------------------------------
 
     def sum(self, axis=None, keepdims=False):
         """Σ over ``axis`` (all when None); gradient 1 for every summed element."""
         axis = numerics.check_axis(axis, self.ndim, "sum")
-        return apply(ops.SUM, self, axis=axis, keepdims=keepdims)
+        return _apply(ops.SUM, (self,), {"axis": axis, "keepdims": keepdims})
 
     def mean(self, axis=None, keepdims=False):
         """(1/N) Σ over ``axis``; gradient 1/N for every averaged element."""
         axis = numerics.check_axis(axis, self.ndim, "mean")
-        return apply(ops.MEAN, self, axis=axis, keepdims=keepdims)
+        return _apply(ops.MEAN, (self,), {"axis": axis, "keepdims": keepdims})
 
     def max(self, axis=None, keepdims=False):
         """The largest element over ``axis`` (all when None).  Gradient 1 at the max and 0
         elsewhere; k elements that tie for the max share it equally, 1/k each (as HIPS autograd)."""
         axis = numerics.check_axis(axis, self.ndim, "max")
-        return apply(ops.MAX, self, axis=axis, keepdims=keepdims)
+        return _apply(ops.MAX, (self,), {"axis": axis, "keepdims": keepdims})
 
     def min(self, axis=None, keepdims=False):
         """The smallest element over ``axis`` (all when None).  Gradient 1 at the min and 0
         elsewhere; k elements that tie for the min share it equally, 1/k each (as HIPS autograd)."""
         axis = numerics.check_axis(axis, self.ndim, "min")
-        return apply(ops.MIN, self, axis=axis, keepdims=keepdims)
+        return _apply(ops.MIN, (self,), {"axis": axis, "keepdims": keepdims})
 
     def softmax(self, axis=-1):
         """exp(x) / Σ exp(x) along ``axis`` (one int), computed without overflow
         (x − max x first).  ∂p_i/∂x_j = p_i·(δ_ij − p_j)."""
         axis = numerics.check_int_axis(axis, self.ndim, "softmax")
-        return apply(ops.SOFTMAX, self, axis=axis)
+        return _apply(ops.SOFTMAX, (self,), {"axis": axis})
 
     def log_softmax(self, axis=-1):
         """x − ln Σ exp(x) along ``axis`` (one int), computed without overflow
         (x − max x first).  ∂out_i/∂x_j = δ_ij − softmax(x)_j."""
         axis = numerics.check_int_axis(axis, self.ndim, "log_softmax")
-        return apply(ops.LOG_SOFTMAX, self, axis=axis)
+        return _apply(ops.LOG_SOFTMAX, (self,), {"axis": axis})
 
     def reshape(self, *shape):
         """The same elements in a new shape (numpy's rules, -1 allowed)."""
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
-        return apply(ops.RESHAPE, self, shape=shape)
+        return _apply(ops.RESHAPE, (self,), {"shape": shape})
 
     def transpose(self, *axes):
         """Axes reversed (or permuted as given)."""
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
-        return apply(ops.TRANSPOSE, self, axes=axes or None)
+        return _apply(ops.TRANSPOSE, (self,), {"axes": axes or None})
 
     @property
     def T(self):
@@ -403,7 +403,7 @@ class Value:
             raise TypeError("getitem: index with ints, slices or integer arrays, not a Value")
         if isinstance(index, list):
             index = np.asarray(index)
-        return apply(ops.GETITEM, self, index=index)
+        return _apply(ops.GETITEM, (self,), {"index": index})
 
     # -- reverse mode -----------------------------------------------------------------------
 
@@ -462,11 +462,21 @@ def next_version():
 def apply(op, *args, **options):
     """Run ``op``'s forward rule on the arguments and record the result.
 
-    The one way a node is made.  Arguments that are not Values (numbers,
-    lists, arrays) become constants: leaves that need no gradient.  Where the
-    op's backward will read them (``op.reads_inputs``) they hold a copy, so
-    changing the array afterwards cannot change a gradient.
+    Arguments that are not Values (numbers, lists, arrays) become constants:
+    leaves that need no gradient.  Where the op's backward will read them
+    (``op.reads_inputs``) they hold a copy, so changing the array afterwards
+    cannot change a gradient.
     """
+    return _apply(op, args, options)
+
+
+_NO_OPTIONS: dict = {}
+
+
+def _apply(op, args, options=_NO_OPTIONS):
+    """`apply` with the arguments as a tuple and the options as a dict: the one way a
+    node is made.  (Value's operators call it directly: packing ``*args`` and
+    ``**options`` costs a scalar op a fifth of its time.)"""
     try:
         # NOTE: two inputs and one are spelled out: on scalars a loop, a list
         # comprehension or an empty **options costs more than the arithmetic.
@@ -474,7 +484,11 @@ def apply(op, *args, **options):
             a, b = args
             if type(a) is not Value or type(b) is not Value:
                 args = a, b = _with_constants(op, args)
-            data, saved = op.forward(a._data, b._data)
+            function = op.function
+            if function is not None:
+                data, saved = function(a._data, b._data), None
+            else:
+                data, saved = op.forward(a._data, b._data)
             needs_grad = a.requires_grad or b.requires_grad
         elif len(args) == 1 and type(args[0]) is Value:
             a = args[0]
@@ -495,17 +509,23 @@ def apply(op, *args, **options):
     out._data = data
     out.grad = None
     out.name = None
-    out._version = 0
-    out._born = _clock
+    out._born = _clock  # NOTE: `_version` stays unset (0 to `version`) until .data is assigned
     out._mark = 0
     if not modes.plain:  # some thread is inside no_grad() or detect_anomaly(): this thread's flags decide
         needs_grad = needs_grad and state.recording
         if state.anomaly:
             _check_forward(out, op, args)
+    # NOTE: one attribute a statement: a tuple assignment of four costs twice as much.
     if needs_grad:
-        out.requires_grad, out.op, out.parents, out.saved = True, op, args, saved
+        out.requires_grad = True
+        out.op = op
+        out.parents = args
+        out.saved = saved
     else:
-        out.requires_grad, out.op, out.parents, out.saved = False, None, (), None
+        out.requires_grad = False
+        out.op = None
+        out.parents = ()
+        out.saved = None
     return out
 
 
@@ -516,7 +536,9 @@ def leaf(data, requires_grad=False, name=None):
     out.grad = None
     out.name = name
     out.requires_grad = requires_grad
-    out.op, out.parents, out.saved = None, (), None
+    out.op = None
+    out.parents = ()
+    out.saved = None
     out._version = 0
     out._born = _clock
     out._mark = 0
@@ -530,15 +552,18 @@ def _with_constants(op, args):
     # Python numbers do under numpy's rules, so float32 models stay float32
     # when fed float64 data.
     """
-    if len(args) == 2:  # NOTE: an array (the inputs, the targets) meeting a Value: every eager step
+    if len(args) == 2:  # NOTE: a number or an array (inputs, targets) meeting a Value: every eager step
         a, b = args
-        value, array = (b, a) if type(b) is Value else (a, b)
-        if type(value) is Value and type(array) is _ndarray and array.dtype is _FLOAT64:
-            if type(value._data) is _ndarray and value._data.dtype is _FLOAT32:
-                array = array.astype(np.float32)
-            elif op.reads_inputs:
-                array = array.copy()
-            return (leaf(array), value) if value is b else (value, leaf(array))
+        value, other = (b, a) if type(b) is Value else (a, b)
+        if type(value) is Value:
+            if type(other) is float:
+                return (leaf(other), value) if value is b else (value, leaf(other))
+            if type(other) is _ndarray and other.dtype is _FLOAT64:
+                if type(value._data) is _ndarray and value._data.dtype is _FLOAT32:
+                    other = other.astype(np.float32)
+                elif op.reads_inputs:
+                    other = other.copy()
+                return (leaf(other), value) if value is b else (value, leaf(other))
     float32 = False
     for arg in args:
         if type(arg) is Value:
@@ -580,7 +605,7 @@ def sse(desired, actual):
     if type(actual) is not Value and isinstance(actual, (list, tuple)) and (
             _holds_values(actual) or _holds_values(desired)):
         return _sse_of_scalars(desired, actual)
-    return apply(ops.SSE, desired, actual)
+    return _apply(ops.SSE, (desired, actual))
 
 
 def _holds_values(x):
@@ -601,7 +626,7 @@ def _sse_of_scalars(desired, actual):
                 raise ValueError(
                     f"sse: a list of Values must hold Python-float scalars, but {side}[{position}] holds {kind}; "
                     "pass one array Value instead (minigrad.stack(...) makes one from a list)")
-    return apply(ops.SSE_SCALARS, *desired, *actual)
+    return _apply(ops.SSE_SCALARS, (*desired, *actual))
 
 
 def stack(values, axis=0):
@@ -609,7 +634,7 @@ def stack(values, axis=0):
     values = list(values)
     if not values:
         raise ValueError("stack: needs at least one Value")
-    return apply(ops.STACK, *values, axis=axis)
+    return _apply(ops.STACK, (*values,), {"axis": axis})
 
 
 def maximum(a, b):
@@ -619,7 +644,7 @@ def maximum(a, b):
     it equally, ½ each (as HIPS autograd does).  Differs from ``relu`` only there: ``maximum(x, 0)``
     hands ½ at x = 0, ``x.relu()`` hands 0.
     """
-    return apply(ops.MAXIMUM, a, b)
+    return _apply(ops.MAXIMUM, (a, b))
 
 
 def minimum(a, b):
@@ -628,7 +653,7 @@ def minimum(a, b):
     Gradient 1 to the smaller and 0 to the larger; where they tie, the two share it equally, ½ each
     (as HIPS autograd does).
     """
-    return apply(ops.MINIMUM, a, b)
+    return _apply(ops.MINIMUM, (a, b))
 
 
 def softmax(x, axis=-1):
