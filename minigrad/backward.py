@@ -159,7 +159,7 @@ def unbroadcast(grad: Any, like: Data) -> Data:
         # NOTE: np.add.reduce is ndarray.sum without its Python-level wrapper.
         extra = grad.ndim - len(shape)
         if extra > 0:  # axes that broadcasting added in front
-            grad = np.add.reduce(grad, axis=0 if extra == 1 else tuple(range(extra)))
+            grad = np.add.reduce(grad, 0 if extra == 1 else tuple(range(extra)))
         if grad.shape != shape:  # axes of size 1 that broadcasting stretched
             stretched = tuple(axis for axis, size in enumerate(shape) if size == 1 and grad.shape[axis] != 1)
             if stretched:

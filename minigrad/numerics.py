@@ -145,6 +145,12 @@ def matmul(a, b):
     return out if type(out) is np.ndarray else np.asarray(out)
 
 
+def product(a, b):
+    """a @ b for arrays a backward rule made, which fit (their forward did): `matmul`'s
+    product without its checks."""
+    return dot(a, b) if a.ndim <= 2 and b.ndim <= 2 else a @ b
+
+
 def _matmul_error(a_shape, b_shape):
     if len(a_shape) == 0 or len(b_shape) == 0:
         return ValueError(f"matmul: operands must be at least 1-D, got shapes {a_shape} and {b_shape}; "

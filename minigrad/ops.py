@@ -887,11 +887,11 @@ class MatMul(Op):
             grad = np.expand_dims(grad, -1)
         grad_a = grad_b = None
         if a_node.requires_grad:
-            grad_a = numerics.matmul(grad, b.T if b.ndim == 2 else b.swapaxes(-1, -2))
+            grad_a = numerics.product(grad, b.T if b.ndim == 2 else b.swapaxes(-1, -2))
             if a_node._data.ndim == 1:
                 grad_a = grad_a.reshape(grad_a.shape[:-2] + grad_a.shape[-1:])
         if b_node.requires_grad:
-            grad_b = numerics.matmul(a.T if a.ndim == 2 else a.swapaxes(-1, -2), grad)
+            grad_b = numerics.product(a.T if a.ndim == 2 else a.swapaxes(-1, -2), grad)
             if b_node._data.ndim == 1:
                 grad_b = grad_b[..., 0]
         return grad_a, grad_b
@@ -1172,7 +1172,8 @@ class SummedSquaredError(Op):
         if type(desired) is float and type(actual) is float:
             error = desired - actual
             return 0.5 * error * error, error
-        if numerics.shape(desired) != numerics.shape(actual):  # NOTE: broadcasting would sum the wrong errors
+        if (() if type(desired) is float else desired.shape) != (() if type(actual) is float else actual.shape):
+            # NOTE: broadcasting would sum the wrong errors
             raise ValueError(f"sse: desired has shape {np.shape(desired)} but actual has shape {np.shape(actual)}; "
                              "they must match exactly")
         error = desired - actual
