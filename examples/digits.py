@@ -10,9 +10,9 @@ summed SSE with plain SGD (lr 0.2).  ``--loss cross_entropy``: the same
 network with a linear output layer (``output="linear"``: the outputs are
 logits), trained on softmax cross-entropy averaged over each batch (lr 1.0).
 ``--compare`` trains both, from the same seed for the same epochs, and
-prints both held-out accuracies.  Each step is compiled by minigrad.compile
-(``--eager`` records the graph every step instead: the same weights, bit for
-bit, more slowly).
+prints both held-out accuracies.  Each step (forward, backward and SGD's
+update) is compiled by minigrad.compile (``--eager`` records the graph every
+step instead: the same weights, bit for bit, more slowly).
 
 Prints the held-out accuracy (on a quarter of the images, stratified and
 seeded) and the training time; writes digits_loss.png and

@@ -871,8 +871,8 @@ class Program:
         e_buffer, r_buffer = self.buffer_name(e.storage), self.buffer_name(r.storage)
         bits = "32" if e.storage.dtype == _FLOAT32 else "64"
         mask = self.mask(e.storage.shape)
-        # NOTE: count(α·x > floor) == size is eager's min(α·x) > floor (nan fails both), one call cheaper;
-        # 1/x by reciprocal and 1 + e with a 0-d one are the same IEEE operations as 1.0/x and 1.0 + e.
+        # NOTE: count(α·x > floor) == size is eager's test (numerics.sigmoid_parts; nan fails it);
+        # reciprocal(add(e, ONE)) is its 1/(1 + e): the same calls, into buffers.
         return [f"if count_nonzero(greater({z}, FLOOR{bits}, {mask})) == {size}:  "
                 f"# α·x > {floor:g} everywhere: e = exp(−α·x) cannot overflow, F = r",
                 f"    {e.name} = np.exp(negative({z}, {e_buffer}), {e_buffer})",
