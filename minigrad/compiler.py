@@ -1993,7 +1993,8 @@ def _replay_source(program, slots, trace_inputs, leaves, specs, grad_slots, root
         lines.append(f"    {data} = {holder}._data")
         example = value._data
         if id(value) in written:  # NOTE: data this replay's update wrote last call fits; the test is skipped
-            lines.append(f"    if {holder}._version != STAMP and ({test(data, example)}):")
+            writable = f" or not {data}.flags.writeable" if type(example) is _ndarray else ""
+            lines.append(f"    if {holder}._version != STAMP and ({test(data, example)}{writable}):")
         else:
             lines.append(f"    if {test(data, example)}:")
         lines.append("        return None")
@@ -2047,7 +2048,7 @@ def _update_source(optimizer, read, written, root_name, namespace, scope):
 
     Plain SGD over parameters this trace reaches is written out, p ← p − lr·.grad with
     the very arithmetic of `minigrad.optim.SGD` (so the same new weights, bit for bit),
-    into new arrays as SGD makes them; anything else calls ``optimizer.step()``."""
+    in place as SGD writes them; anything else calls ``optimizer.step()``."""
     namespace["OPTIMIZER"] = optimizer
     if not written:
         return ["        OPTIMIZER.step()  # the optimizer's own step, on the .grad just added to"]
@@ -2057,7 +2058,7 @@ def _update_source(optimizer, read, written, root_name, namespace, scope):
     for dtype in rates:
         namespace[f"LR{dtype[-2:]}"] = np.array(optimizer.lr, dtype=dtype)
     lines = ["        # The optimizer's step, as SGD.step() takes it: p ← p − lr·.grad (the chapter's",
-             f"        # w ← w − η·∂{root_name}/∂w), each into a new array; lr is read on every call.",
+             f"        # w ← w − η·∂{root_name}/∂w), arrays in place; lr is read on every call.",
              "        if OPTIMIZER.momentum:",
              "            OPTIMIZER.step()",
              "        else:",
@@ -2076,8 +2077,8 @@ def _update_source(optimizer, read, written, root_name, namespace, scope):
             if kind not in scratch:
                 scratch[kind] = scope.unique("SCALED")
                 namespace[scratch[kind]] = np.empty(example.shape, dtype=example.dtype)
-            new = f"subtract({data}, multiply({holder}.grad, LR{example.dtype.name[-2:]}, {scratch[kind]}))"
-            lines.append(f"            {holder}._data = {new if example.ndim else f'np.asarray({new})'}")
+            lines.append(f"            subtract({data}, multiply({holder}.grad, LR{example.dtype.name[-2:]}, "
+                         f"{scratch[kind]}), {data})")
         lines.append(f"            {holder}._version = version")
     lines += ["            OPTIMIZER.steps += 1",
               "            STAMP = version  # the parameters' data fit this trace while they hold this stamp"]

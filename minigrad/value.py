@@ -43,9 +43,10 @@ class Value:
     ``zero_grad()``; intermediate nodes are *overwritten* by each backward, so
     calling it twice never double counts them.
 
-    Assigning ``.data`` (an optimizer step does) raises ``.version``; backward
-    refuses a graph recorded before such a change instead of mixing old and
-    new numbers.  Writing into the array in place (``v.data[0] = 1``) is not
+    Assigning ``.data`` raises ``.version``, and so does an optimizer step
+    (which writes a parameter's array in place); backward refuses a graph
+    recorded before such a change instead of mixing old and new numbers.
+    Writing into the array in place yourself (``v.data[0] = 1``) is not
     seen: assign instead.
 
     ``==`` compares identity (Values are dict keys); ``<``, ``<=``, ``>``,
@@ -62,7 +63,7 @@ class Value:
     # `_mark` and `_pending` are backward's count (see minigrad.backward); `_origin`
     # (file:line of creation) is set only under detect_anomaly().
     __slots__ = ("_data", "grad", "name", "requires_grad", "op", "parents", "saved", "_version", "_born",
-                 "_mark", "_pending", "_origin", "__weakref__")
+                 "_mark", "_pending", "_origin", "_source", "__weakref__")
 
     def __init__(self, data, name=None, requires_grad=True):
         self._data = as_data(data, "Value", copy=True)
@@ -99,8 +100,12 @@ class Value:
 
     @property
     def version(self):
-        """0 until ``.data`` is first assigned; after that it grows with every assignment."""
-        return getattr(self, "_version", 0)
+        """0 until ``.data`` is first assigned or an optimizer step writes it; after that it
+        grows with every change.  A Value made by ``detach()`` of a leaf shares its array,
+        and so its changes."""
+        version = getattr(self, "_version", 0)
+        source = getattr(self, "_source", None)
+        return version if source is None else max(version, source.version)
 
     # -- description ------------------------------------------------------------
 
@@ -142,8 +147,14 @@ class Value:
         return np.asarray(self._data)
 
     def detach(self):
-        """A new leaf with the same data and no history (requires_grad=False)."""
-        return leaf(self._data, requires_grad=False)
+        """A new leaf with the same data and no history (requires_grad=False).
+
+        It shares the array; detached from a leaf (a parameter, which optimizer steps write in
+        place), it also shares the leaf's version, so a graph that used it is refused after a step."""
+        out = leaf(self._data, requires_grad=False)
+        if not self.parents:
+            out._source = self
+        return out
 
     def zero_grad(self):
         """Forget the accumulated gradient (``.grad`` becomes None)."""

@@ -207,7 +207,8 @@ def test_the_documented_code_is_what_the_command_line_prints():
                                  capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert with_update.returncode == 0, with_update.stderr
     for name in ("w", "bias_hidden", "v", "bias_output"):
-        assert f"{name}_value._data = subtract({name}, multiply({name}_value.grad, LR64, SCALED" in with_update.stdout
+        assert f"subtract({name}, multiply({name}_value.grad, LR64, SCALED" in with_update.stdout
+        assert f"{name}_value._version = version" in with_update.stdout
     documented = (ROOT / "docs" / "compile.md").read_text(encoding="utf-8")
     block = re.search(r"```python\n(# -- backward.*?)```", documented, re.S)
     assert block, "docs/compile.md shows the generated backward"
@@ -421,6 +422,48 @@ def test_the_fused_step_stamps_the_parameters_so_old_graphs_are_stale():
     weight.data = np.zeros((5, 5))  # no longer fits the trace: traced again, then refused by matmul
     with pytest.raises(ValueError, match="matmul"):
         step(inputs, desired)
+
+
+def test_the_fused_step_writes_the_weights_in_place_as_sgd_does():
+    """Both write each array in place (the same object, new numbers, a new version), and an array the
+    caller made read-only is replaced by a new one instead, by both."""
+    rng = np.random.default_rng(4)
+    inputs, desired = rng.random((4, 3)), rng.random((4, 2))
+    nets, optimizers, step = eager_and_fused(lambda net: SGD(net, lr=0.3))
+    arrays = [[p.data for p in net.parameters()] for net in nets]
+    train_both(nets, optimizers, step, inputs, desired, steps=3)
+    for net, held in zip(nets, arrays):
+        assert all(p.data is array for p, array in zip(net.parameters(), held))
+    assert_same_parameters(nets)
+    frozen = []
+    for net in nets:
+        weight = net.parameters()[0]
+        array = weight.data.copy()
+        array.setflags(write=False)
+        weight.data = array
+        frozen.append(array)
+    train_both(nets, optimizers, step, inputs, desired, steps=2)
+    for net, array in zip(nets, frozen):
+        assert net.parameters()[0].data is not array and net.parameters()[0].data.flags.writeable
+    assert_same_parameters(nets)
+
+
+def test_a_value_detached_from_a_parameter_follows_its_steps():
+    """detach() shares the parameter's array, which a step writes in place: a graph that used the
+    detached Value is stale after the step, as one that used the parameter is."""
+    w = mg.Value(np.array([0.5, -1.0]), name="w")
+    other = mg.Value(np.array([2.0, 3.0]), name="other")
+    optimizer = SGD([w], lr=0.1)
+    frozen = w.detach()
+    loss = (other * frozen).sum()
+    (w * w).sum().backward()
+    optimizer.step()
+    assert frozen.version == w.version > 0
+    with pytest.raises(mg.StaleGraphError, match="changed after"):
+        loss.backward()
+    fresh = (other * w.detach()).sum()
+    fresh.backward()
+    np.testing.assert_array_equal(other.grad, w.data)
 
 
 def test_compile_refuses_an_optimizer_that_is_not_one():
