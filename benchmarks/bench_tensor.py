@@ -203,6 +203,10 @@ def benchmark(size_name, dtype, repeats, peers, together=False):
     first_call = time.perf_counter() - started  # trace, generate, compile, check, and the step itself
     if not same_results(reference, first, dtype):
         raise SystemExit("compiled minigrad disagrees with eager minigrad: refusing to time anything")
+    # and a replay (the generated code, SGD's update included) gives eager's second step
+    if not same_results(minigrad_step(params, optimizer, x, desired),
+                        minigrad_compiled_step(compiled_params, compiled_optimizer, compiled, x, desired), dtype):
+        raise SystemExit("a compiled replay disagrees with eager minigrad: refusing to time anything")
     candidates["minigrad compiled"] = lambda: minigrad_compiled_step(compiled_params, compiled_optimizer, compiled,
                                                                      x, desired)
     separate_params, separate_optimizer, separate = minigrad_compiled_setup(layers, fused=False)

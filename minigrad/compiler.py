@@ -182,6 +182,11 @@ def _out(out):
     return f", {out}" if out else ""
 
 
+def _out_keyword(out):
+    """The buffer as ``out=``, for the calls that take it only so."""
+    return f", out={out}" if out else ""
+
+
 def _infix(symbol, precedence):
     def write(args, params):
         left, right = args
@@ -199,7 +204,7 @@ def _ufunc(function):
     keyword = function in ("maximum", "minimum")  # numpy deprecates their positional out
 
     def write(args, params, out):
-        where = (f", out={out}" if out else "") if keyword else _out(out)
+        where = _out_keyword(out) if keyword else _out(out)
         return f"{qualified}({', '.join(text for text, _ in args)}{where})", _ATOM
     return write
 
@@ -239,7 +244,7 @@ def _where_positive_array(args, params, out):
 def _reduce_array(args, params, out):
     (a, _), = args
     if params["keepdims"]:
-        return f"np.add.reduce({a}, axis={params['axis']!r}, keepdims=True{', out=' + out if out else ''})", _ATOM
+        return f"np.add.reduce({a}, axis={params['axis']!r}, keepdims=True{_out_keyword(out)})", _ATOM
     return f"np.add.reduce({a}, {params['axis']!r}{', None' + _out(out) if out else ''})", _ATOM  # (a, axis, dtype, out)
 
 
@@ -383,7 +388,7 @@ PRIMITIVES = {primitive.name: primitive for primitive in [
     Primitive("tanh", "ufunc", lambda a: math.tanh(a) if type(a) is float else np.tanh(a), _ufunc("tanh"),
               _call("tanh")),
     Primitive("relu", "ufunc", lambda a: (0.0 if a <= 0.0 else a) if type(a) is float else np.maximum(a, 0),
-              lambda args, params, out: (f"np.maximum({args[0][0]}, 0{', out=' + out if out else ''})", _ATOM),
+              lambda args, params, out: (f"np.maximum({args[0][0]}, 0{_out_keyword(out)})", _ATOM),
               _relu_float,
               atomic=(0,)),
     Primitive("where_positive", "ufunc",
@@ -2057,12 +2062,14 @@ def _update_source(optimizer, read, written, root_name, namespace, scope):
     namespace["RATE"] = [optimizer.lr]
     for dtype in rates:
         namespace[f"LR{dtype[-2:]}"] = np.array(optimizer.lr, dtype=dtype)
+    assigned = " or ".join(f"{holder}._data is not {data}" for holder, data, _ in covered)
     lines = ["        # The optimizer's step, as SGD.step() takes it: p ← p − lr·.grad (the chapter's",
-             f"        # w ← w − η·∂{root_name}/∂w), arrays in place; lr is read on every call.",
-             "        if OPTIMIZER.momentum:",
+             f"        # w ← w − η·∂{root_name}/∂w), arrays in place; lr is read on every call.  With",
+             "        # momentum, or a parameter assigned by another thread since the call began: SGD's own.",
+             f"        if OPTIMIZER.momentum or {assigned}:",
              "            OPTIMIZER.step()",
              "        else:",
-             "            lr = OPTIMIZER.lr"]
+             "            lr = float(OPTIMIZER.lr)"]
     if rates:
         refresh = "; ".join(["RATE[0] = lr"] + [f"LR{dtype[-2:]}[()] = lr" for dtype in rates])
         lines += ["            if lr != RATE[0]:  # lr changed: the 0-d arrays the gradients are multiplied by follow",

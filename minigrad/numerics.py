@@ -16,7 +16,9 @@ _EXP_FLOOR = {np.float64: -700.0, np.float32: -85.0}
 # The same floors, and 1, as 0-d arrays of each dtype: a ufunc takes them without
 # converting a Python float on every call (the same IEEE operations).
 _FLOOR_ARRAY = {dtype: np.array(floor, dtype=dtype) for dtype, floor in _EXP_FLOOR.items()}
-_ONE_ARRAY = {np.float64: np.array(1.0), np.float32: np.array(1.0, dtype=np.float32)}
+ONE = {np.float64: np.array(1.0), np.float32: np.array(1.0, dtype=np.float32)}
+for _constant in (*_FLOOR_ARRAY.values(), *ONE.values()):
+    _constant.setflags(write=False)
 
 try:  # NOTE: numpy's C functions behind np.count_nonzero, np.dot and np.vdot, each of which wraps
     # its C function in Python-level dispatch (for __array_function__) that costs as much as a small
@@ -61,7 +63,7 @@ def sigmoid_parts(x, alpha):
     # NOTE: count(αx > floor) == size is min(αx) > floor (nan fails both), one call cheaper.
     if count_nonzero(np.greater(z, _FLOOR_ARRAY[kind])) == z.size:
         e = np.exp(-z)
-        r = np.reciprocal(np.add(e, _ONE_ARRAY[kind]))  # 1/(1 + e), the same IEEE operations
+        r = np.reciprocal(np.add(e, ONE[kind]))  # 1/(1 + e), the same IEEE operations
         return r, e, r
     e = np.exp(-np.abs(z))
     r = 1.0 / (1.0 + e)
@@ -132,8 +134,11 @@ def quotient(x, y):
 def matmul(a, b):
     """a @ b, with an error that says which of matmul's three rules failed.
 
-    # NOTE: for matrices and vectors np.dot is the same product (the same BLAS
-    # call, the same bits) at two thirds of matmul's call cost on small arrays.
+    # NOTE: for matrices and vectors np.dot is the same product at two thirds of
+    # matmul's call cost on small arrays: the same BLAS call for contiguous
+    # operands (the same bits); for strided ones numpy may sum in another order
+    # than @ does, so the last bits can differ from numpy's @ (never from
+    # compiled code, which calls this same function).
     """
     try:
         if type(a) is np.ndarray and type(b) is np.ndarray and 0 < a.ndim <= 2 and 0 < b.ndim <= 2:

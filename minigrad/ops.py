@@ -1172,8 +1172,7 @@ class SummedSquaredError(Op):
         if type(desired) is float and type(actual) is float:
             error = desired - actual
             return 0.5 * error * error, error
-        if (() if type(desired) is float else desired.shape) != (() if type(actual) is float else actual.shape):
-            # NOTE: broadcasting would sum the wrong errors
+        if numerics.shape(desired) != numerics.shape(actual):  # NOTE: broadcasting would sum the wrong errors
             raise ValueError(f"sse: desired has shape {np.shape(desired)} but actual has shape {np.shape(actual)}; "
                              "they must match exactly")
         error = desired - actual

@@ -15,6 +15,7 @@ Treat ``op``, ``parents`` and ``saved`` as read-only.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -95,7 +96,7 @@ class Value:
                 value = np.asarray(value)  # numpy gives scalars for 0-d arithmetic; keep the array
             value = as_data(value, "Value.data")
         self._data = value
-        _clock += 1
+        _clock = next(_ticks)
         self._version = _clock
 
     @property
@@ -439,7 +440,7 @@ class Value:
             if type(data) is float:
                 seed = 1.0
             else:
-                seed = np.ones(data.shape, dtype=data.dtype) if data.ndim else _ONE[data.dtype.type].copy()
+                seed = np.ones(data.shape, dtype=data.dtype) if data.ndim else numerics.ONE[data.dtype.type].copy()
         else:
             seed = as_data(gradient, "backward", copy=True)
             if np.shape(seed) != self.shape:
@@ -458,15 +459,14 @@ class Value:
 # changed after the graph used it: one integer per node instead of a tuple
 # of its parents' versions.
 _clock = 0
-
-_ONE = {np.float64: np.array(1.0), np.float32: np.array(1.0, dtype=np.float32)}  # seeds, copied
+_ticks = itertools.count(1)  # NOTE: next() on a count is one step under the GIL: no two changes share a tick
 
 
 def next_version():
     """Move the data clock on and return it: the version to stamp on data assigned now.
     (`minigrad.compile`'s fused optimizer step stamps every parameter it writes with one.)"""
     global _clock
-    _clock += 1
+    _clock = next(_ticks)
     return _clock
 
 

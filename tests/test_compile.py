@@ -13,6 +13,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 import warnings
 from pathlib import Path
 
@@ -466,6 +467,82 @@ def test_a_value_detached_from_a_parameter_follows_its_steps():
     np.testing.assert_array_equal(other.grad, w.data)
 
 
+def test_two_threads_queued_on_one_fused_step_both_update_as_sgd_would():
+    """Both threads finish forward and backward, then wait for backward's lock: each update
+    starts from the weights the other left, as two calls of SGD.step() in turn would."""
+    from minigrad.backward import _one_pass_at_a_time as gradient_lock
+
+    def run(fused):
+        weight = mg.Value(np.ones(3))
+        unreached = [] if fused else [mg.Value(0.0)]  # a Value the loss never reaches: SGD's own step
+        optimizer = SGD([weight] + unreached, lr=0.1)
+        step = mg.compile(lambda x: mg.sse(np.zeros(3), x * weight), optimizer=optimizer)
+        step(np.ones(3))  # traces; the calls below replay
+        optimizer.zero_grad()
+        weight.data = np.ones(3)
+        gradient_lock.acquire()
+        try:
+            threads = [threading.Thread(target=step, args=(np.ones(3),)) for _ in range(2)]
+            for thread in threads:
+                thread.start()
+            time.sleep(0.2)  # both compute their gradients, then wait for the lock
+        finally:
+            gradient_lock.release()
+        for thread in threads:
+            thread.join()
+        return weight.data, optimizer.steps
+
+    fused, own = run(True), run(False)
+    assert fused[1] == own[1] == 3
+    np.testing.assert_array_equal(fused[0], own[0])
+
+
+def test_a_numpy_learning_rate_keeps_float_parameters_float():
+    def run(compiled):
+        w, b = mg.Value(0.3), mg.Value(-0.2)
+        optimizer = SGD([w, b], lr=0.5)
+
+        def loss(x, y):
+            return mg.sse(y, (x * w + b).sigmoid())
+
+        step = mg.compile(loss, optimizer=optimizer)
+        for number in range(4):
+            optimizer.lr = np.float64(0.5) * np.exp(-0.1 * number)  # a schedule computed with numpy
+            optimizer.zero_grad()
+            if compiled:
+                step(0.7, 0.9)
+            else:
+                loss(0.7, 0.9).backward()
+                optimizer.step()
+        return w.data, b.data
+
+    for eager, compiled in zip(run(False), run(True)):
+        assert type(eager) is type(compiled) is float and eager == compiled
+
+
+def test_a_fortran_order_parameter_keeps_its_layout_and_its_trace():
+    rng = np.random.default_rng(1)
+    inputs, desired = rng.standard_normal((5, 3)), rng.standard_normal((5, 4))
+    weights = []
+    for _ in range(2):
+        weight = mg.Value(np.zeros((4, 3)))
+        weight.data = np.asfortranarray(rng.standard_normal((4, 3)) if not weights else weights[0].data)
+        weights.append(weight)
+    optimizers = [SGD([weight], lr=0.1) for weight in weights]
+    step = mg.compile(lambda x, y: mg.sse(y, (x @ weights[1].T).sigmoid()), optimizer=optimizers[1])
+    for _ in range(4):
+        for weight, optimizer, compiled in zip(weights, optimizers, (False, True)):
+            optimizer.zero_grad()
+            if compiled:
+                step(inputs, desired)
+            else:
+                mg.sse(desired, (inputs @ weight.T).sigmoid()).backward()
+                optimizer.step()
+    assert step.traces == 1
+    assert weights[1].data.flags.f_contiguous and weights[0].data.flags.f_contiguous
+    np.testing.assert_array_equal(weights[0].data, weights[1].data)
+
+
 def test_compile_refuses_an_optimizer_that_is_not_one():
     net = MLP([2, 2, 1], seed=0)
     with pytest.raises(TypeError, match="optimizer must be a minigrad.optim.Optimizer"):
@@ -475,6 +552,7 @@ def test_compile_refuses_an_optimizer_that_is_not_one():
 
 
 def test_check_true_with_an_optimizer_checks_the_gradients_then_steps():
+    """check=True runs eager beside every call (so the replay is not used), then SGD's own step."""
     rng = np.random.default_rng(3)
     inputs, desired = rng.random((4, 3)), rng.random((4, 2))
     nets = [MLP([3, 4, 2], seed=2) for _ in range(2)]
