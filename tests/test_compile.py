@@ -263,29 +263,6 @@ def test_fold_false_names_the_constants_and_computes_the_same():
 # ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("optimizer", [SGD, Adam])
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_twenty_steps_compiled_give_eagers_weights(optimizer, dtype):
-    rng = np.random.default_rng(0)
-    inputs, desired = rng.random((8, 3)), (rng.random((8, 2)) > 0.5).astype(float)
-    nets = [MLP([3, 4, 2], seed=2, dtype=dtype) for _ in range(2)]
-    optimizers = [optimizer(net, lr=0.3 if optimizer is SGD else 0.05) for net in nets]
-    step = mg.compile(nets[1].loss)
-    for _ in range(20):
-        for net, opt, compiled in zip(nets, optimizers, (False, True)):
-            opt.zero_grad()
-            if compiled:
-                loss = step(inputs, desired)
-            else:
-                loss = net.loss(inputs, desired)
-                loss.backward()
-            opt.step()
-    assert step.traces == 1
-    for (name, a), (_, b) in zip(nets[0].named_parameters(), nets[1].named_parameters()):
-        assert a.data.dtype == b.data.dtype == dtype
-        np.testing.assert_array_equal(a.data, b.data, err_msg=name)
-
-
 # ---------------------------------------------------------------------------
 # compile(..., optimizer=): the optimizer's step taken by each call
 # ---------------------------------------------------------------------------
@@ -300,6 +277,8 @@ def eager_and_fused(optimizer_for, dtype=np.float64, net_for=None):
 
 
 def train_both(nets, optimizers, step, inputs, desired, steps=20, between=None):
+    """Train nets[0] eagerly and nets[1] by ``step``, which takes the optimizer's step itself
+    when it was compiled with one."""
     for number in range(steps):
         if between is not None:
             between(number)
@@ -310,6 +289,7 @@ def train_both(nets, optimizers, step, inputs, desired, steps=20, between=None):
             else:
                 loss = net.loss(inputs, desired)
                 loss.backward()
+            if not compiled or step.optimizer is None:
                 opt.step()
             assert all(p.grad is not None for p in net.parameters())
     return loss
@@ -321,6 +301,21 @@ def assert_same_parameters(nets):
         assert np.asarray(a.data).dtype == np.asarray(b.data).dtype, name
         np.testing.assert_array_equal(a.data, b.data, err_msg=name)
         np.testing.assert_array_equal(a.grad, b.grad, err_msg=f"{name}.grad")
+
+
+@pytest.mark.parametrize("optimizer", [SGD, Adam])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_twenty_steps_compiled_give_eagers_weights(optimizer, dtype):
+    """The optimizer's step taken after each compiled call, as after loss.backward()."""
+    rng = np.random.default_rng(0)
+    inputs, desired = rng.random((8, 3)), (rng.random((8, 2)) > 0.5).astype(float)
+    nets = [MLP([3, 4, 2], seed=2, dtype=dtype) for _ in range(2)]
+    optimizers = [optimizer(net, lr=0.3 if optimizer is SGD else 0.05) for net in nets]
+    step = mg.compile(nets[1].loss)
+    train_both(nets, optimizers, step, inputs, desired)
+    assert step.traces == 1
+    assert_same_parameters(nets)
+    assert all(a.data.dtype == dtype for a in nets[1].parameters())
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
