@@ -98,12 +98,13 @@ def _walk(root, seed, data_clock):
             node = pop()
             grad = node.grad
             parent_grads = node.op.backward(grad, node)
-            if anomaly:
-                _check_backward(node, parent_grads)
-            if node._born < data_clock:  # some .data was assigned since this node was recorded
-                for parent in node.parents:
-                    if parent.version > node._born:
-                        _stale(parent, node)
+            if anomaly or node._born < data_clock:  # NOTE: one test for two rare cases
+                if anomaly:
+                    _check_backward(node, parent_grads)
+                if node._born < data_clock:  # some .data was assigned since this node was recorded
+                    for parent in node.parents:
+                        if parent.version > node._born:
+                            _stale(parent, node)
             for parent, parent_grad in zip(node.parents, parent_grads):
                 if not parent.requires_grad:
                     continue

@@ -165,6 +165,9 @@ class SGD(Optimizer):
                     parameter.data = np.subtract(data, step)
                     continue
                 parameter._version = version
+            elif type(data) is float and type(gradient) is float:
+                parameter._data = float(data - lr * gradient)  # float() keeps a float under a numpy lr
+                parameter._version = version
             else:
                 parameter.data = data - lr * gradient
 
