@@ -261,7 +261,7 @@ class Value:
         return _apply(ops.DIV, (other, self))
 
     def __neg__(self):
-        return _apply(ops.NEG, (self,))
+        return _apply(ops.NEG, (self,), _NO_OPTIONS)
 
     def __pos__(self):
         return self
@@ -309,31 +309,31 @@ class Value:
 
     def exp(self):
         """exp(x); derivative exp(x)."""
-        return _apply(ops.EXP, (self,))
+        return _apply(ops.EXP, (self,), _NO_OPTIONS)
 
     def log(self):
         """ln(x); derivative 1/x.  ln(0) = −inf, ln(x<0) = nan, as in numpy."""
-        return _apply(ops.LOG, (self,))
+        return _apply(ops.LOG, (self,), _NO_OPTIONS)
 
     def tanh(self):
         """tanh(x); derivative 1 − tanh²(x)."""
-        return _apply(ops.TANH, (self,))
+        return _apply(ops.TANH, (self,), _NO_OPTIONS)
 
     def relu(self):
         """max(x, 0); derivative 1 for x > 0, else 0."""
-        return _apply(ops.RELU, (self,))
+        return _apply(ops.RELU, (self,), _NO_OPTIONS)
 
     def abs(self):
         """|x|; derivative sign(x), taken as 0 at x = 0 (as numpy's sign, HIPS autograd and PyTorch)."""
-        return _apply(ops.ABS, (self,))
+        return _apply(ops.ABS, (self,), _NO_OPTIONS)
 
     def __abs__(self):
-        return _apply(ops.ABS, (self,))
+        return _apply(ops.ABS, (self,), _NO_OPTIONS)
 
     def sqrt(self):
         """√x; derivative 1/(2√x).  At x = 0 the derivative is inf, and √ of x < 0 is nan,
         as in numpy (with its RuntimeWarning; inside `detect_anomaly()`, an `AnomalyError`)."""
-        return _apply(ops.SQRT, (self,))
+        return _apply(ops.SQRT, (self,), _NO_OPTIONS)
 
     def clip(self, lo=None, hi=None):
         """x limited to [lo, hi] (plain numbers, lo ≤ hi; None leaves that side open).
@@ -352,7 +352,7 @@ class Value:
         input: no overflow, no warning, and 1 − F kept exact in saturation.
         """
         if alpha == 1.0 and type(alpha) is float:  # the chapter's gain, and the rule's default: no options
-            return _apply(ops.SIGMOID, (self,))
+            return _apply(ops.SIGMOID, (self,), _NO_OPTIONS)
         if type(alpha) is not float or not 0.0 < alpha < math.inf:  # the common case costs no call
             alpha = _check_alpha(alpha)
         return _apply(ops.SIGMOID, (self,), {"alpha": alpha})
@@ -484,14 +484,16 @@ def apply(op, *args, **options):
 _NO_OPTIONS: dict = {}
 
 
-def _apply(op, args, options=_NO_OPTIONS):
+def _apply(op, args, options=None):
     """`apply` with the arguments as a tuple and the options as a dict: the one way a
-    node is made.  (Value's operators call it directly: packing ``*args`` and
-    ``**options`` costs a scalar op a fifth of its time.)"""
+    node is made.  ``options=None`` says two inputs and no options, the common case
+    (every + − × @ of a training step); every other call passes a dict, if only the
+    empty `_NO_OPTIONS`.  (Value's operators call it directly: packing ``*args`` and
+    ``**options``, and asking the tuple's length, cost a scalar op a quarter of its time.)"""
     try:
         # NOTE: two inputs and one are spelled out: on scalars a loop, a list
         # comprehension or an empty **options costs more than the arithmetic.
-        if len(args) == 2 and not options:
+        if options is None:
             a, b = args
             if type(a) is not Value or type(b) is not Value:
                 args = a, b = _with_constants(op, args)
@@ -637,7 +639,7 @@ def _sse_of_scalars(desired, actual):
                 raise ValueError(
                     f"sse: a list of Values must hold Python-float scalars, but {side}[{position}] holds {kind}; "
                     "pass one array Value instead (minigrad.stack(...) makes one from a list)")
-    return _apply(ops.SSE_SCALARS, (*desired, *actual))
+    return _apply(ops.SSE_SCALARS, (*desired, *actual), _NO_OPTIONS)
 
 
 def stack(values, axis=0):
