@@ -1998,8 +1998,11 @@ def _replay_source(program, slots, trace_inputs, leaves, specs, grad_slots, root
         lines.append(f"    {data} = {holder}._data")
         example = value._data
         if id(value) in written:  # NOTE: data this replay's update wrote last call fits; the test is skipped
-            writable = f" or not {data}.flags.writeable" if type(example) is _ndarray else ""
-            lines.append(f"    if {holder}._version != STAMP and ({test(data, example)}{writable}):")
+            if type(example) is _ndarray:  # but not whether it may still be written (flags can change in place)
+                lines.append(f"    if {holder}._version != STAMP and ({test(data, example)}) "
+                             f"or not {data}.flags.writeable:")
+            else:
+                lines.append(f"    if {holder}._version != STAMP and {test(data, example)}:")
         else:
             lines.append(f"    if {test(data, example)}:")
         lines.append("        return None")

@@ -95,9 +95,10 @@ class Value:
             if isinstance(value, np.generic) and type(self._data) is _ndarray:
                 value = np.asarray(value)  # numpy gives scalars for 0-d arithmetic; keep the array
             value = as_data(value, "Value.data")
+        elif kind is _ndarray:
+            value = value.copy(order="K")  # NOTE: the Value owns its array (optimizer steps write it in place)
         self._data = value
-        _clock = next(_ticks)
-        self._version = _clock
+        self._version = _clock = next(_ticks)
 
     @property
     def version(self):
@@ -148,11 +149,15 @@ class Value:
         return np.asarray(self._data)
 
     def detach(self):
-        """A new leaf with the same data and no history (requires_grad=False).
+        """A new leaf with the same numbers and no history (requires_grad=False).
 
-        It shares the array; detached from a leaf (a parameter, which optimizer steps write in
-        place), it also shares the leaf's version, so a graph that used it is refused after a step."""
-        out = leaf(self._data, requires_grad=False)
+        Detached from a leaf (a parameter, whose array optimizer steps write in place) it
+        shares the array and the leaf's version, so a graph that used it is refused after a
+        step; a view of another array (``w.T``, ``w[0]``) is copied, so no step can change it."""
+        data = self._data
+        if type(data) is _ndarray and data.base is not None:
+            return leaf(data.copy(), requires_grad=False)
+        out = leaf(data, requires_grad=False)
         if not self.parents:
             out._source = self
         return out
@@ -466,8 +471,8 @@ def next_version():
     """Move the data clock on and return it: the version to stamp on data assigned now.
     (`minigrad.compile`'s fused optimizer step stamps every parameter it writes with one.)"""
     global _clock
-    _clock = next(_ticks)
-    return _clock
+    _clock = tick = next(_ticks)
+    return tick
 
 
 def apply(op, *args, **options):
@@ -525,7 +530,12 @@ def _apply(op, args, options=None):
     out._born = _clock  # NOTE: `_version` stays unset (0 to `version`) until .data is assigned
     out._mark = 0
     if not modes.plain:  # some thread is inside no_grad() or detect_anomaly(): this thread's flags decide
-        needs_grad = needs_grad and state.recording
+        if needs_grad and not state.recording:
+            needs_grad = False
+            if type(data) is _ndarray and data.base is not None:
+                # NOTE: a view of a parameter (w.T) made under no_grad() is a constant from now on:
+                # a copy, so the parameter's in-place steps cannot change it behind a graph's back
+                out._data = data.copy()
         if state.anomaly:
             _check_forward(out, op, args)
     # NOTE: one attribute a statement: a tuple assignment of four costs twice as much.
@@ -733,7 +743,7 @@ def as_data(x, where="Value", copy=False):
     if isinstance(x, (bool, np.bool_)):
         raise TypeError(f"{where}: got a boolean ({x!r}); use 0.0/1.0 if a number is meant")
     if isinstance(x, Value):
-        raise TypeError(f"{where}: got a Value; pass it directly, or use .detach() for a copy without history")
+        raise TypeError(f"{where}: got a Value; pass it directly, or use .detach() for its numbers without history")
     if isinstance(x, (float, int, np.integer)):  # np.float64 is a float
         try:
             return float(x)

@@ -432,16 +432,41 @@ def test_the_fused_step_writes_the_weights_in_place_as_sgd_does():
         assert all(p.data is array for p, array in zip(net.parameters(), held))
     assert_same_parameters(nets)
     frozen = []
-    for net in nets:
-        weight = net.parameters()[0]
-        array = weight.data.copy()
+    for net in nets:  # made read-only in place, after a fused step stamped it: the stamp must not hide it
+        array = net.parameters()[0].data
         array.setflags(write=False)
-        weight.data = array
         frozen.append(array)
     train_both(nets, optimizers, step, inputs, desired, steps=2)
     for net, array in zip(nets, frozen):
         assert net.parameters()[0].data is not array and net.parameters()[0].data.flags.writeable
     assert_same_parameters(nets)
+
+
+def test_views_and_assigned_arrays_are_not_changed_by_in_place_steps():
+    """A step writes the parameter's own array: an array assigned to .data is copied first, and a
+    view of the parameter detached (or made under no_grad()) is a copy, so a graph that used it
+    keeps the numbers it was recorded with."""
+    given = np.array([1.0, 2.0])
+    a, b = mg.Value(np.zeros(2)), mg.Value(np.zeros(2))
+    a.data = given
+    b.data = given
+    optimizer = SGD([a, b], lr=0.1)
+    (a * 2.0).sum().backward()
+    optimizer.step()
+    np.testing.assert_array_equal(given, [1.0, 2.0])
+    np.testing.assert_array_equal(b.data, [1.0, 2.0])
+    np.testing.assert_array_equal(a.data, [0.8, 1.8])
+    w = mg.Value(np.array([[1.0, 2.0], [3.0, 4.0]]), name="w")
+    x = mg.Value(np.array([[5.0, 6.0], [7.0, 8.0]]), name="x")
+    transposed = w.T.detach()
+    with mg.no_grad():
+        row = w[0]
+    loss = (x * transposed).sum() + (x[1] * row).sum()
+    optimizer = SGD([w], lr=0.5)
+    (w * w).sum().backward()
+    optimizer.step()  # w changes in place; transposed and row keep the numbers loss was recorded with
+    loss.backward()
+    np.testing.assert_array_equal(x.grad, [[1.0, 3.0], [2.0 + 1.0, 4.0 + 2.0]])
 
 
 def test_a_value_detached_from_a_parameter_follows_its_steps():
