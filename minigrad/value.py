@@ -44,6 +44,7 @@ class Value:
     ``zero_grad()``; intermediate nodes are *overwritten* by each backward, so
     calling it twice never double counts them.
 
+    A Value owns its array: ``Value(arr)`` and ``v.data = arr`` copy it.
     Assigning ``.data`` raises ``.version``, and so does an optimizer step
     (which writes a parameter's array in place); backward refuses a graph
     recorded before such a change instead of mixing old and new numbers.
