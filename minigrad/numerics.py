@@ -141,18 +141,15 @@ def matmul(a, b):
     # compiled code, which calls this same function).
     """
     try:
-        if type(a) is np.ndarray and type(b) is np.ndarray and 0 < a.ndim <= 2 and 0 < b.ndim <= 2:
-            out = dot(a, b)
-        else:
-            out = a @ b
+        out = product(a, b) if type(a) is np.ndarray and type(b) is np.ndarray and a.ndim and b.ndim else a @ b
     except (ValueError, TypeError):
         raise _matmul_error(np.shape(a), np.shape(b)) from None
     return out if type(out) is np.ndarray else np.asarray(out)
 
 
 def product(a, b):
-    """a @ b for arrays a backward rule made, which fit (their forward did): `matmul`'s
-    product without its checks."""
+    """a @ b of two arrays of at least one axis each (np.dot where both have at most two):
+    `matmul`'s product without its checks, for the arrays a backward rule makes."""
     return dot(a, b) if a.ndim <= 2 and b.ndim <= 2 else a @ b
 
 

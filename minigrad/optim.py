@@ -111,7 +111,7 @@ class Optimizer:
             return
         try:
             np.copyto(data, new_data, casting="same_kind")
-        except ValueError:  # a read-only array (assigned by the caller): a new one instead
+        except ValueError:  # an array made read-only in place: a new one instead
             parameter.data = np.asarray(new_data, dtype=data.dtype)
             return
         parameter._version = version
@@ -161,7 +161,7 @@ class SGD(Optimizer):
                 step = np.multiply(gradient, rates[gradient.dtype.type])
                 try:
                     np.subtract(data, step, out=data)
-                except ValueError:  # a read-only array (assigned by the caller): a new one instead
+                except ValueError:  # an array made read-only in place: a new one instead
                     parameter.data = np.subtract(data, step)
                     continue
                 parameter._version = version
