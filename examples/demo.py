@@ -19,10 +19,10 @@ import sys
 import time
 
 import minigrad
-from minigrad.datasets import xor
-from minigrad.drawing import write_drawing
+from minigrad.nn.datasets import xor
+from minigrad.tools.draw import write_drawing
 from minigrad.nn import MLP, ScalarMLP
-from minigrad.training import predict
+from minigrad.nn.training import predict
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from xor import compare_one_pattern, plot_loss  # noqa: E402  (the XOR example's helpers)

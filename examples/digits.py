@@ -25,10 +25,10 @@ import os
 import sys
 
 import minigrad
-from minigrad.datasets import digits
+from minigrad.nn.datasets import digits
 from minigrad.nn import MLP
 from minigrad.optim import SGD
-from minigrad.training import accuracy
+from minigrad.nn.training import accuracy
 
 #: Per loss: the output layer and the default learning rate.
 VARIANTS = {

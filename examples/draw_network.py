@@ -23,8 +23,8 @@ import sys
 
 import minigrad as mg
 from minigrad.nn import example_network
-from minigrad.drawing import DotNotFoundError, draw
-from minigrad.explaining import explain
+from minigrad.tools.draw import DotNotFoundError, draw
+from minigrad.tools.explain import explain
 
 
 def forward_backward(scalar, seed, alpha):

@@ -4,10 +4,10 @@ Try the exercises before reading on.
 
 Each function takes ``q``, one forward pass of the chapter's network in the
 chapter's names (``q.I``, ``q.w``, ``q.H``, ``q.v``, ``q.A``, ``q.E``,
-``q.alpha``, ...: see `minigrad.checking.ForwardValues`), and returns
+``q.alpha``, ...: see `minigrad.tools.grading.ForwardValues`), and returns
 ∂SSE/∂(one parameter), shaped like that parameter.  The test suite runs the
 notebook with these four filled in, each checked by
-``minigrad.check_derivation`` (tests/test_check_derivation.py); so can you::
+``minigrad.check_derivation`` (tests/tools/test_check_derivation.py); so can you::
 
     python -m minigrad check examples/exercise_solutions.py:dSSE_dw --weight w --layers 2 3 2
 

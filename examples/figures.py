@@ -21,9 +21,9 @@ import sys
 import numpy as np
 
 import minigrad
-from minigrad.datasets import xor
+from minigrad.nn.datasets import xor
 from minigrad.nn import MLP
-from minigrad.training import total_sse
+from minigrad.nn.training import total_sse
 
 ALPHAS = (0.5, 1.0, 2.0, 4.0)
 

@@ -17,9 +17,9 @@ import sys
 import numpy as np
 
 import minigrad
-from minigrad.datasets import letters
+from minigrad.nn.datasets import letters
 from minigrad.nn import MLP
-from minigrad.training import accuracy, predict
+from minigrad.nn.training import accuracy, predict
 
 
 def plot(result, clean, noisy, noisy_outputs, outdir):

@@ -26,7 +26,7 @@ import sys
 import numpy as np
 
 import minigrad
-from minigrad.datasets import xor
+from minigrad.nn.datasets import xor
 from minigrad.nn import MLP
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))

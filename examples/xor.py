@@ -15,10 +15,10 @@ import os
 import sys
 
 import minigrad
-from minigrad.comparing import compare
-from minigrad.datasets import xor
+from minigrad.tools.compare import compare
+from minigrad.nn.datasets import xor
 from minigrad.nn import MLP
-from minigrad.training import predict
+from minigrad.nn.training import predict
 
 
 def plot_loss(result, path, title):

@@ -1,31 +1,38 @@
 """minigrad: a small, readable reverse-mode autodiff on numpy, built around
 Chapter 6 ("Backpropagation") of A. J. Maren's draft textbook.
 
-The core, in reading order: `minigrad.value` (the Value and `apply`, the one
-way a node is made), `minigrad.ops` (the op table: each primitive's forward,
-backward and display facts), `minigrad.backward` (reverse mode), with
-`minigrad.modes` (no_grad, detect_anomaly) and `minigrad.numerics` beside.
+The package by layer, each importing only the layers above it in this list:
+
+* `minigrad.core`: the Value, the op table, reverse mode (read
+  `core.value`, `core.ops`, `core.backward`, in that order);
+* `minigrad.compiler` (``mg.compile``) and `minigrad.export` (``mg.onnx``);
+* `minigrad.optim` and `minigrad.nn` (modules, training, data sets);
+* `minigrad.tools`: draw, explain, explore, compare, gradcheck, the grader;
+* `minigrad.textbook` (the chapter's formulas, numpy only, no engine code)
+  and `minigrad.cli` (``python -m minigrad``), on top.
 """
 
 from ._version import __version__
-from .backward import StaleGraphError, backward_order, topological_order, unbroadcast
-from .modes import AnomalyError, TracingError, detect_anomaly, enable_grad, is_grad_enabled, no_grad
-from .ops import OPS, Op
-from .value import Value, apply, log_softmax, maximum, minimum, softmax, sse, stack
-from .losses import cross_entropy, mse
-from .creation import full, ones, rand, randn, uniform, zeros
-from .gradient_check import GradcheckError, gradcheck
-# minigrad.draw, .train, .explain, .explore and .compare are functions; their modules are
-# minigrad.drawing, .training, .explaining, .exploring and .comparing.
-from .drawing import DotNotFoundError, draw, to_dot
-from .explaining import Explanation, explain
-from .exploring import Exploration, explore
-from .comparing import Comparison, compare
-from .checking import DerivationError, DerivationReport, check_derivation
-from . import datasets, nn, optim
-from .training import TrainResult, train
+from .core.backward import StaleGraphError, backward_order, topological_order, unbroadcast
+from .core.modes import AnomalyError, TracingError, detect_anomaly, enable_grad, is_grad_enabled, no_grad
+from .core.ops import OPS, Op
+from .core.value import Value, apply, log_softmax, maximum, minimum, softmax, sse, stack
+from .core.losses import cross_entropy, mse
+from .core.creation import full, ones, rand, randn, uniform, zeros
+from .tools.gradcheck import GradcheckError, gradcheck
+# minigrad.draw, .explain, .explore, .compare and .train are functions; their modules are
+# minigrad.tools.draw, .tools.explain, .tools.explore, .tools.compare and .nn.training.
+from .tools.draw import DotNotFoundError, draw, to_dot
+from .tools.explain import Explanation, explain
+from .tools.explore import Exploration, explore
+from .tools.compare import Comparison, compare
+from .tools.grading import DerivationError, DerivationReport, check_derivation
+from . import nn, optim
+from .core import ops  # mg.ops.SIGMOID, mg.ops.OPS: the op table
+from .nn import datasets, training  # mg.datasets.xor(), mg.training.predict
+from .nn.training import TrainResult, train
 from .compiler import CompileCheckError, CompileError, CompiledStep, compile  # noqa: A004 - minigrad.compile
-from . import onnx  # mg.onnx.export; the onnx package itself is imported only when exporting
+from .export import onnx  # mg.onnx.export; the onnx package itself is imported only when exporting
 
 
 __all__ = [
@@ -36,7 +43,7 @@ __all__ = [
     "GradcheckError",
     "to_dot", "draw", "DotNotFoundError", "explain", "Explanation", "explore", "Exploration", "compare", "Comparison",
     "check_derivation", "DerivationReport", "DerivationError",
-    "nn", "optim", "datasets", "train", "TrainResult",
+    "nn", "optim", "datasets", "training", "ops", "train", "TrainResult",
     "compile", "CompiledStep", "TracingError", "CompileError", "CompileCheckError",
     "onnx",
 ]

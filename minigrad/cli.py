@@ -27,14 +27,14 @@ import sys
 
 from . import nn
 from ._version import __version__
-from .checking import DEFAULT_RANDOM_CASES, DEFAULT_TOLERANCE, DerivationError, check_derivation
-from .comparing import compare
-from .compiler import compile as compile_step
-from .drawing import DEFAULT_MAX_NODES, FILE_FORMATS, DotNotFoundError, file_format, write_drawing
-from .explaining import PathExplosionError, explain
-from .exploring import explore
-from .optim import SGD
-from .value import sse
+from .tools.grading import DEFAULT_RANDOM_CASES, DEFAULT_TOLERANCE, DerivationError, check_derivation
+from .tools.compare import compare
+from .compiler.step import compile as compile_step
+from .tools.draw import DEFAULT_MAX_NODES, FILE_FORMATS, DotNotFoundError, file_format, write_drawing
+from .tools.explain import PathExplosionError, explain
+from .tools.explore import explore
+from .optim.optimizers import SGD
+from .core.value import sse
 
 #: The most weights and biases each subcommand takes on (past them the output
 #: would be unreadable, or the run would take minutes and gigabytes).

@@ -11,7 +11,7 @@ combine by numpy's broadcasting.
 The same program runs on minigrad Values, on the HIPS `autograd` package (an
 independent autodiff, always in float64) and, for central differences, on
 minigrad's forward pass.  Between them the instructions exercise every op of
-`minigrad.ops.OPS` (see `ENGINE_OPS_EXERCISED`).
+`minigrad.core.ops.OPS` (see `ENGINE_OPS_EXERCISED`).
 
 # NOTE: ops with a restricted domain or a kink are guarded so every graph is
 # smooth where it is evaluated: log, sqrt and fractional powers take x·x + c,

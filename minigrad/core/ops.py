@@ -1,0 +1,1285 @@
+"""The op table: every primitive, with everything about it side by side.
+
+Each op is one object that holds
+
+* its **forward** rule: ``forward(*inputs, **options) -> (data, saved)``,
+  numbers or arrays in, the result and whatever backward will need out;
+* its **backward** rule: ``backward(grad, node)`` returns ∂loss/∂(each
+  parent), given ∂loss/∂node, *before* broadcasting is undone (that happens
+  in one place, `minigrad.core.backward.unbroadcast`);
+* its **display facts**: ``name`` (unique: errors and tools name it),
+  ``symbol`` (what a drawing shows), ``formula``, ``partials`` (the local
+  derivative with respect to each input, as a template that tools fill with
+  the graph's names), the chapter's ``equations``, whether it is
+  ``commutative`` and where it ``passes`` the gradient through unchanged.
+
+Drawings, `explain`, error messages and every other view ask the op; none
+keeps a list of op names of its own.  `OPS` lists them all.
+
+Each op also writes itself as code, for `minigrad.compile`: ``emit_forward(x)``
+and ``emit_backward(x)`` build the same computation as ``forward`` and
+``backward`` from the expression builder ``x`` (its inputs, the incoming
+gradient, and primitives such as ``x.exp`` or ``x.matmul``), and
+``written`` / ``chain`` give the comments that generated code carries.
+
+Templates in ``partials`` name the op's inputs ``{a}``, ``{b}``, its output
+``{out}`` and, for the SSE, the error ``{E}``; `Op.partial` fills them (with
+the op's own symbols when no names are given).
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import re
+from typing import Any, Callable
+
+import numpy as np
+
+from . import numerics
+
+__all__ = ["Op", "OPS", "ADD", "SUB", "MUL", "DIV", "NEG", "POW_CONST", "POW", "EXP", "LOG", "TANH", "RELU",
+           "SIGMOID", "ABS", "SQRT", "MAXIMUM", "MINIMUM", "CLIP", "SUM", "MEAN", "MAX", "MIN", "RESHAPE",
+           "TRANSPOSE", "GETITEM", "MATMUL", "SSE", "SSE_SCALARS", "STACK", "SOFTMAX", "LOG_SOFTMAX", "MSE",
+           "CROSS_ENTROPY"]
+
+
+class Op:
+    """One primitive: its forward rule, its backward rule and how to show it."""
+
+    name = "op"
+    symbol: str | None = None   # what a drawing writes in the op's ellipse (default: name)
+    formula = ""           # the forward rule in the op's own symbols
+    out_symbol = "out"     # the output's symbol in the partials (sigmoid: F)
+    partials: tuple = ()   # ∂out/∂(input k): templates with {a} {b} {out} {E}
+    equations: tuple = ()  # the chapter's equation for partial k, or None
+    passes: tuple = ()     # True for input k when ∂out/∂(input k) is exactly 1
+    commutative = False    # the result does not depend on the order of the inputs
+    product = False        # a product of its two inputs: each one's partial is the other
+    infix: str | None = None    # how an expression writes it between its operands (a · b)
+    broadcasts = False     # elementwise under numpy broadcasting
+    reads_inputs = False   # backward reads the inputs' data (so a constant input is copied when recorded)
+    # The forward rule as a plain function of two inputs, for ops whose backward needs
+    # nothing saved (+ − ×): `minigrad.core.value` calls it directly, a bound method call cheaper.
+    function: Callable[..., Any] | None = None
+
+    def forward(self, *inputs, **options):
+        """The output's data and what backward needs saved: ``(data, saved)``."""
+        if self.function is None:  # pragma: no cover - every op without a function overrides
+            raise NotImplementedError
+        return self.function(*inputs), None
+
+    def backward(self, grad, node):  # pragma: no cover - every op overrides
+        raise NotImplementedError
+
+    # -- display facts --------------------------------------------------------
+
+    def label(self, node):
+        """Short text for a drawing: the symbol and any options (``sum axis=1``)."""
+        return self.symbol or self.name
+
+    def _slot(self, position, node):
+        """Which entry of ``partials``/``equations``/``passes`` speaks for input ``position``."""
+        return min(position, len(self.partials) - 1)
+
+    def partial(self, position, node=None, **names):
+        """∂out/∂(input ``position``) as text, in ``names`` (a, b, out, E) where given."""
+        symbols = {"a": "a", "b": "b", "out": self.out_symbol, "E": "E"}
+        symbols.update(names)
+        return self.partials[self._slot(position, node)].format(**symbols)
+
+    def equation(self, position, node=None):
+        """The chapter's equation for this partial, or None."""
+        slot = self._slot(position, node)
+        return self.equations[slot] if slot < len(self.equations) else None
+
+    def passes_gradient(self, position, node=None):
+        """True when this op hands input ``position`` the incoming gradient unchanged (factor 1)."""
+        slot = self._slot(position, node)
+        return slot < len(self.passes) and self.passes[slot]
+
+    def argument_labels(self, node):
+        """Edge labels for a drawing: positions where the order of the inputs matters."""
+        count = len(node.parents)
+        if count < 2 or self.commutative:
+            return [None] * count
+        return [str(position) for position in range(count)]
+
+    def annotations(self, node):
+        """Extra ``(label, data)`` pairs a view may show beside the op (the SSE's errors)."""
+        return []
+
+    # -- code generation (minigrad.compile) -------------------------------------
+
+    def emit_forward(self, x):
+        """``forward`` as an expression of generated code, built with ``x``
+        (a `minigrad.compiler.Emitter`): ``x.inputs``, Python's operators and
+        x's primitives, computing exactly what ``forward`` computes."""
+        raise NotImplementedError(f"compile: op '{self.name}' has no code emitter")
+
+    def emit_backward(self, x):
+        """``backward`` as expressions: one per input, None where ``x.needs(k)`` is false
+        (or where the op never gives one).  ``x.grad`` is ∂loss/∂out, ``x.output`` the op's result."""
+        raise NotImplementedError(f"compile: op '{self.name}' has no code emitter")
+
+    def written(self, node, names):
+        """The forward rule in the graph's names, for a comment: ``NdInpt = H_v + bias_output``.
+
+        ``names`` maps ``a``, ``b`` (the inputs) and ``out`` to names.
+        """
+        return f"{names['out']} = {_in_names(self.formula, names)}"
+
+    def chain(self, position, node, names, grad):
+        """∂loss/∂(input ``position``) as the chain rule writes it, for a comment:
+        ``grad`` (the name of ∂loss/∂out) times this op's partial, in ``names``."""
+        if self.passes_gradient(position, node):
+            return grad
+        return f"{grad} · {self.partial(position, node, **names)}"
+
+    def __repr__(self):
+        return f"<op {self.name}>"
+
+
+# ---------------------------------------------------------------------------
+# Elementwise arithmetic
+# ---------------------------------------------------------------------------
+
+
+class Add(Op):
+    """out = a + b.   ∂out/∂a = 1,  ∂out/∂b = 1."""
+
+    name, symbol, formula, infix = "add", "+", "a + b", "+"
+    partials, passes = ("1", "1"), (True, True)
+    commutative = broadcasts = True
+    function = operator.add
+
+    def backward(self, grad, node):
+        return grad, grad
+
+    def emit_forward(self, x):
+        a, b = x.inputs
+        return a + b
+
+    def emit_backward(self, x):
+        return x.grad, x.grad
+
+
+class Sub(Op):
+    """out = a − b.   ∂out/∂a = 1,  ∂out/∂b = −1  (the −1 of Eq. 6.20/6.21)."""
+
+    name, symbol, formula, infix = "sub", "−", "a − b", "−"
+    partials, equations, passes = ("1", "−1"), (None, "6.21"), (True, False)
+    broadcasts = True
+    function = operator.sub
+
+    def backward(self, grad, node):
+        return grad, -grad
+
+    def emit_forward(self, x):
+        a, b = x.inputs
+        return a - b
+
+    def emit_backward(self, x):
+        return x.grad, -x.grad
+
+    def chain(self, position, node, names, grad):
+        return grad if position == 0 else f"−{grad}"
+
+
+class Mul(Op):
+    """out = a · b.   ∂out/∂a = b,  ∂out/∂b = a  (Eq. 6.27 for a weight times an activation)."""
+
+    name, symbol, formula, infix = "mul", "×", "a · b", "·"
+    partials = ("{b}", "{a}")
+    commutative = broadcasts = product = True
+    reads_inputs = True
+    function = operator.mul
+
+    def backward(self, grad, node):
+        a, b = node.parents
+        return grad * b._data, grad * a._data
+
+    def emit_forward(self, x):
+        a, b = x.inputs
+        return a * b
+
+    def emit_backward(self, x):
+        a, b = x.inputs
+        return x.grad * b, x.grad * a
+
+
+class Div(Op):
+    """out = a / b.   ∂out/∂a = 1/b,  ∂out/∂b = −a/b² = −out/b."""
+
+    name, symbol, formula, infix = "div", "÷", "a / b", "/"
+    partials = ("1/{b}", "−{a}/{b}²")
+    reads_inputs = True
+    broadcasts = True
+
+    def forward(self, a, b):
+        return numerics.quotient(a, b), None
+
+    def backward(self, grad, node):
+        a, b = node.parents
+        grad_a = numerics.quotient(grad, b._data)
+        return grad_a, (-grad_a * node._data if b.requires_grad else None)
+
+    def emit_forward(self, x):
+        a, b = x.inputs
+        return a / b  # numerics.quotient: numpy's inf/nan for a zero float divisor
+
+    def emit_backward(self, x):
+        grad_a = x.grad / x.inputs[1]
+        return grad_a, (-grad_a * x.output if x.needs(1) else None)
+
+
+class Neg(Op):
+    """out = −a.   ∂out/∂a = −1."""
+
+    name, symbol, formula = "neg", "−a", "−a"
+    partials = ("−1",)
+
+    def forward(self, a):
+        return -a, None
+
+    def backward(self, grad, node):
+        return (-grad,)
+
+    def emit_forward(self, x):
+        return -x.inputs[0]
+
+    def emit_backward(self, x):
+        return (-x.grad,)
+
+    def chain(self, position, node, names, grad):
+        return f"−{grad}"
+
+
+class PowConst(Op):
+    """out = aⁿ for a constant number n.   ∂out/∂a = n·aⁿ⁻¹."""
+
+    name, formula = "pow_const", "aⁿ"
+    partials = ("n·{a}ⁿ⁻¹",)
+    reads_inputs = True
+
+    def forward(self, a, exponent):
+        return numerics.power(a, exponent), exponent
+
+    def backward(self, grad, node):
+        exponent = node.saved
+        base = node.parents[0]._data
+        if exponent == 2.0:
+            return (grad * 2.0 * base,)
+        return (grad * numerics.power_slope(base, exponent),)
+
+    def emit_forward(self, x):
+        return x.power(x.inputs[0], x.constant(x.node.saved, "n"))
+
+    def emit_backward(self, x):
+        exponent = x.node.saved
+        if exponent == 2.0:
+            return (x.grad * 2.0 * x.inputs[0],)
+        return (x.grad * x.power_slope(x.inputs[0], x.constant(exponent, "n")),)
+
+    def written(self, node, names):
+        return f"{names['out']} = {names.get('a', 'a')} ** {node.saved:g}"
+
+    def label(self, node):
+        return f"**{node.saved:g}"
+
+    def partial(self, position, node=None, **names):
+        if node is None:
+            return super().partial(position, **names)
+        n = node.saved
+        a = names.get("a", "a")
+        return f"{n:g}·{a}" if n == 2.0 else f"{n:g}·{a}^{n - 1:g}"
+
+
+class Pow(Op):
+    """out = aᵇ with b a Value.   ∂out/∂a = b·aᵇ⁻¹,  ∂out/∂b = aᵇ·ln a."""
+
+    name, symbol, formula, out_symbol = "pow", "**", "aᵇ", "aᵇ"
+    partials = ("{b}·{a}^({b}−1)", "{out}·ln {a}")
+    reads_inputs = True
+    broadcasts = True
+
+    def forward(self, a, b):
+        return numerics.power(a, b), None
+
+    def backward(self, grad, node):
+        a, b = node.parents
+        grad_a = grad * numerics.power_slope(a._data, b._data) if a.requires_grad else None
+        # NOTE: at a = 0, aᵇ·ln a reads 0·(−inf); its limit is 0, so ln 1 is used there.
+        grad_b = grad * node._data * numerics.log(numerics.one_where_zero(a._data)) if b.requires_grad else None
+        return grad_a, grad_b
+
+    def emit_forward(self, x):
+        a, b = x.inputs
+        return x.power(a, b)
+
+    def emit_backward(self, x):
+        a, b = x.inputs
+        grad_a = x.grad * x.power_slope(a, b) if x.needs(0) else None
+        grad_b = x.grad * x.output * x.log(x.one_where_zero(a)) if x.needs(1) else None  # ln 1 where a = 0
+        return grad_a, grad_b
+
+
+# ---------------------------------------------------------------------------
+# Elementwise functions
+# ---------------------------------------------------------------------------
+
+
+class Exp(Op):
+    """out = exp(a).   ∂out/∂a = exp(a) = out."""
+
+    name, formula, out_symbol = "exp", "exp(a)", "exp(a)"
+    partials = ("{out}",)
+
+    def forward(self, a):
+        return numerics.exp(a), None
+
+    def backward(self, grad, node):
+        return (grad * node._data,)
+
+    def emit_forward(self, x):
+        return x.exp(x.inputs[0])
+
+    def emit_backward(self, x):
+        return (x.grad * x.output,)
+
+
+class Log(Op):
+    """out = ln(a).   ∂out/∂a = 1/a.
+
+    As in numpy, ln(0) = −inf and ln of a negative number is nan, with numpy's
+    RuntimeWarning; inside `detect_anomaly()` either raises `AnomalyError`.
+    """
+
+    name, formula = "log", "ln a"
+    partials = ("1/{a}",)
+    reads_inputs = True
+
+    def forward(self, a):
+        return numerics.log(a), None
+
+    def backward(self, grad, node):
+        return (numerics.quotient(grad, node.parents[0]._data),)
+
+    def emit_forward(self, x):
+        return x.log(x.inputs[0])
+
+    def emit_backward(self, x):
+        return (x.grad / x.inputs[0],)
+
+
+class Tanh(Op):
+    """out = tanh(a).   ∂out/∂a = 1 − tanh²(a) = (1 − out)(1 + out)."""
+
+    name, formula, out_symbol = "tanh", "tanh(a)", "tanh(a)"
+    partials = ("1 − {out}²",)
+
+    def forward(self, a):
+        return (math.tanh(a) if type(a) is float else np.tanh(a)), None
+
+    def backward(self, grad, node):
+        t = node._data
+        return (grad * ((1.0 - t) * (1.0 + t)),)
+
+    def emit_forward(self, x):
+        return x.tanh(x.inputs[0])
+
+    def emit_backward(self, x):
+        t = x.output
+        return (x.grad * ((1.0 - t) * (1.0 + t)),)
+
+
+class ReLU(Op):
+    """out = max(a, 0).   ∂out/∂a = 1 where a > 0, else 0 (0 at a = 0)."""
+
+    name, formula = "relu", "max(a, 0)"
+    partials = ("[{a} > 0]",)
+    reads_inputs = True
+
+    def forward(self, a):
+        if type(a) is float:
+            return (0.0 if a <= 0.0 else a), None  # nan stays nan, as with np.maximum
+        return np.maximum(a, 0), None
+
+    def backward(self, grad, node):
+        a = node.parents[0]._data
+        if type(a) is float:
+            return (grad if a > 0.0 else 0.0,)
+        return (grad * (a > 0),)
+
+    def emit_forward(self, x):
+        return x.relu(x.inputs[0])
+
+    def emit_backward(self, x):
+        return (x.where_positive(x.inputs[0], x.grad),)
+
+
+class Sigmoid(Op):
+    """The chapter's transfer function with gain α (Eq. 6.1):
+
+        F(x) = 1 / (1 + exp(−αx))
+
+    and its derivative (Eq. 6.2; Eq. 6.23 at an output node):
+
+        ∂F/∂x = α · F · (1 − F)
+
+    # NOTE: 1 − F is never computed by subtraction.  With e = exp(−|αx|) and
+    # r = 1/(1 + e), F·(1 − F) = e·r² exactly, so the derivative keeps full
+    # relative accuracy deep in saturation (at αx = 30 it is 9.4e−14, not 0).
+    """
+
+    name, formula, out_symbol = "sigmoid", "F(x) = 1/(1 + exp(−αx))", "F"
+    partials, equations = ("α·{out}·(1 − {out})",), ("6.2",)
+
+    def forward(self, x, alpha=1.0):
+        value, e, r = numerics.sigmoid_parts(x, alpha)
+        return value, (alpha, e, r)
+
+    def backward(self, grad, node):
+        alpha, e, r = node.saved
+        slope = e * r * r  # F·(1 − F)
+        return (grad * (slope if alpha == 1.0 else alpha * slope),)
+
+    def emit_forward(self, x):
+        value, e, r = x.sigmoid(x.inputs[0], x.node.saved[0])
+        x.keep(e=e, r=r)
+        return value
+
+    def emit_backward(self, x):
+        alpha = x.node.saved[0]
+        slope = x.name(x.name(x.kept("e") * x.kept("r"), "e_r") * x.kept("r"), "slope")  # F·(1 − F) = e·r²
+        if alpha == 1.0 and x.fold:
+            return (x.grad * slope,)
+        return (x.grad * (x.constant(alpha, "alpha") * slope),)
+
+    def written(self, node, names):
+        a, out = names.get("a", "x"), names["out"]
+        return f"{out} = F({a}) = 1/(1 + exp(−α·{a})), α = {node.saved[0]:g};  stable: e = exp(−|α·{a}|), r = 1/(1 + e)"
+
+    def chain(self, position, node, names, grad):
+        out = names["out"]
+        return f"{grad} · α·{out}·(1 − {out}),  {out}·(1 − {out}) = e·r²"
+
+    def label(self, node):
+        return f"sigmoid α={node.saved[0]:g}"
+
+
+class Abs(Op):
+    """out = |a|.   ∂out/∂a = sign(a): 1 for a > 0, −1 for a < 0, and 0 at a = 0
+    (numpy's sign(0) = 0; HIPS autograd and PyTorch take the same value there)."""
+
+    name, formula = "abs", "|a|"
+    partials = ("sign({a})",)
+    reads_inputs = True
+
+    def forward(self, a):
+        return numerics.absolute(a), None
+
+    def backward(self, grad, node):
+        return (grad * numerics.sign(node.parents[0]._data),)
+
+    def emit_forward(self, x):
+        return x.absolute(x.inputs[0])
+
+    def emit_backward(self, x):
+        return (x.grad * x.sign(x.inputs[0]),)
+
+
+class Sqrt(Op):
+    """out = √a.   ∂out/∂a = 1/(2√a) = 1/(2·out).
+
+    As in numpy, √ of a negative number is nan (with numpy's RuntimeWarning),
+    and at a = 0 the derivative is inf; inside `detect_anomaly()` either
+    raises `AnomalyError`.
+    """
+
+    name, formula, out_symbol = "sqrt", "√a", "√a"
+    partials = ("1/(2·{out})",)
+
+    def forward(self, a):
+        return numerics.sqrt(a), None
+
+    def backward(self, grad, node):
+        return (numerics.quotient(grad, 2.0 * node._data),)
+
+    def emit_forward(self, x):
+        return x.sqrt(x.inputs[0])
+
+    def emit_backward(self, x):
+        return (x.grad / (2.0 * x.output),)
+
+
+class Maximum(Op):
+    """out = max(a, b), elementwise under broadcasting.
+
+    ∂out/∂a = 1 where a > b, 0 where a < b;  ∂out/∂b the other way round.
+    # NOTE: where a = b the gradient is shared equally, ½ to each (as HIPS
+    # autograd does), so the two partials always add up to 1.  A nan in either
+    # input gives nan out and 0 to both.
+    """
+
+    name, formula = "maximum", "max(a, b)"
+    partials = ("[{a} > {b}] (½ at a tie)", "[{b} > {a}] (½ at a tie)")
+    commutative = broadcasts = True
+    reads_inputs = True
+    larger = True
+
+    def forward(self, a, b):
+        return (numerics.maximum(a, b) if self.larger else numerics.minimum(a, b)), None
+
+    def backward(self, grad, node):
+        a, b = node.parents
+        return (grad * numerics.tie_share(a._data, b._data, self.larger) if a.requires_grad else None,
+                grad * numerics.tie_share(b._data, a._data, self.larger) if b.requires_grad else None)
+
+    def emit_forward(self, x):
+        a, b = x.inputs
+        return x.maximum(a, b) if self.larger else x.minimum(a, b)
+
+    def emit_backward(self, x):
+        a, b = x.inputs
+        return (x.grad * x.tie_share(a, b, self.larger) if x.needs(0) else None,
+                x.grad * x.tie_share(b, a, self.larger) if x.needs(1) else None)
+
+
+class Minimum(Maximum):
+    """out = min(a, b), elementwise under broadcasting.
+
+    ∂out/∂a = 1 where a < b, 0 where a > b;  ∂out/∂b the other way round.
+    # NOTE: where a = b the gradient is shared equally, ½ to each (as HIPS autograd does).
+    """
+
+    name, formula = "minimum", "min(a, b)"
+    partials = ("[{a} < {b}] (½ at a tie)", "[{b} < {a}] (½ at a tie)")
+    larger = False
+
+
+class Clip(Op):
+    """out = a limited to [lo, hi]  (lo ≤ hi; a bound of None is not applied).
+
+    ∂out/∂a = 1 where lo < a < hi, 0 outside.
+    # NOTE: at a = lo or a = hi exactly the gradient is 0, as HIPS autograd
+    # takes it (the clipped value does not move when a moves outwards).
+    """
+
+    name, formula = "clip", "clip(a, lo, hi)"
+    partials = ("[lo < {a} < hi]",)
+    reads_inputs = True
+
+    def forward(self, a, low, high):
+        return numerics.clip(a, low, high), (low, high)
+
+    def backward(self, grad, node):
+        low, high = node.saved
+        return (grad * numerics.clip_inside(node.parents[0]._data, low, high),)
+
+    def emit_forward(self, x):
+        low, high = x.node.saved
+        return x.clip(x.inputs[0], low, high)
+
+    def emit_backward(self, x):
+        low, high = x.node.saved
+        return (x.grad * x.clip_inside(x.inputs[0], low, high),)
+
+    def partial(self, position, node=None, **names):
+        if node is None:
+            return super().partial(position, **names)
+        low, high = _bounds(node)
+        return f"[{low} < {names.get('a', 'a')} < {high}]"
+
+    def written(self, node, names):
+        low, high = _bounds(node)
+        return f"{names['out']} = {names.get('a', 'a')} clipped to [{low}, {high}]"
+
+    def label(self, node):
+        low, high = _bounds(node)
+        return f"clip [{low}, {high}]"
+
+
+def _bounds(node):
+    """A clip node's bounds as text: the numbers, with −∞ and ∞ for a bound of None."""
+    low, high = node.saved
+    return ("−∞" if low is None else _number(low)), ("∞" if high is None else _number(high))
+
+
+def _number(number):
+    """A number as formulas write it: ``%g``, with a minus sign (−) rather than a hyphen."""
+    return f"{number:g}".replace("-", "−")
+
+
+# ---------------------------------------------------------------------------
+# Reductions, shapes and indexing
+# ---------------------------------------------------------------------------
+
+
+class Sum(Op):
+    """out = Σ a over `axis` (all axes when None).   ∂out/∂a[j] = 1."""
+
+    name, formula = "sum", "Σ a"
+    partials, passes = ("1",), (True,)
+
+    def forward(self, a, axis=None, keepdims=False):
+        if type(a) is float:
+            return a, (None, keepdims)
+        return a.sum(axis=axis, keepdims=keepdims), (axis, keepdims)
+
+    def backward(self, grad, node):
+        axis, keepdims = node.saved
+        data = node.parents[0]._data
+        if type(data) is float:
+            return (grad,)
+        return (numerics.expand_reduced(grad, data.shape, axis, keepdims),)
+
+    def label(self, node):
+        axis = node.saved[0]
+        return "sum" if axis is None else f"sum axis={axis}"
+
+    def emit_forward(self, x):
+        axis, keepdims = x.node.saved
+        return x.sum(x.inputs[0], axis, keepdims)
+
+    def emit_backward(self, x):
+        axis, keepdims = x.node.saved
+        a = x.inputs[0]
+        if a.is_float:
+            return (x.grad,)
+        return (x.expand_reduced(x.grad, a.shape, axis, keepdims),)
+
+    def written(self, node, names):
+        axis = node.saved[0]
+        return f"{names['out']} = Σ {names.get('a', 'a')}" + ("" if axis is None else f" over axis {axis}")
+
+
+class Mean(Op):
+    """out = (1/N) Σ a over `axis`.   ∂out/∂a[j] = 1/N."""
+
+    name, formula = "mean", "(1/N) Σ a"
+    partials = ("1/N",)
+
+    def forward(self, a, axis=None, keepdims=False):
+        if type(a) is float:
+            return a, (None, keepdims)
+        return a.mean(axis=axis, keepdims=keepdims), (axis, keepdims)
+
+    def backward(self, grad, node):
+        axis, keepdims = node.saved
+        data = node.parents[0]._data
+        if type(data) is float:
+            return (grad,)
+        count = data.size // max(np.size(node._data), 1) if data.size else 1
+        return (numerics.expand_reduced(grad, data.shape, axis, keepdims) / count,)
+
+    def label(self, node):
+        axis = node.saved[0]
+        return "mean" if axis is None else f"mean axis={axis}"
+
+    def emit_forward(self, x):
+        axis, keepdims = x.node.saved
+        return x.mean(x.inputs[0], axis, keepdims)
+
+    def emit_backward(self, x):
+        axis, keepdims = x.node.saved
+        a = x.inputs[0]
+        if a.is_float:
+            return (x.grad,)
+        size = int(np.prod(a.shape))
+        count = size // max(int(np.prod(x.output.shape)), 1) if size else 1
+        return (x.expand_reduced(x.grad, a.shape, axis, keepdims) / x.constant(count, "N"),)
+
+    def written(self, node, names):
+        axis = node.saved[0]
+        return f"{names['out']} = (1/N) Σ {names.get('a', 'a')}" + ("" if axis is None else f" over axis {axis}")
+
+
+class Max(Op):
+    """out = max of a over `axis` (all axes when None).
+
+    ∂out/∂a[j] = 1 where a[j] is the max, 0 elsewhere.
+    # NOTE: k elements that tie for the max share the gradient equally, 1/k
+    # each (as HIPS autograd does), so the partials over the reduced elements add up to 1.
+    """
+
+    name, formula = "max", "max a"
+    partials = ("[{a} = {out}] ÷ ties",)
+    reads_inputs = True
+    larger = True
+
+    def forward(self, a, axis=None, keepdims=False):
+        try:
+            out = numerics.extremum(a, axis, keepdims, self.larger)
+        except ValueError:  # numpy: a zero-size reduction has no identity
+            over = "its elements" if axis is None else f"axis {axis!r}"
+            raise ValueError(f"{self.name}: a Value of shape {a.shape} has no elements along {over} to take "
+                             f"the {self.name} of") from None
+        return out, (axis, keepdims)
+
+    def backward(self, grad, node):
+        axis, keepdims = node.saved
+        data = node.parents[0]._data
+        if type(data) is float:
+            return (grad,)
+        share = numerics.reduced_share(data, node._data, axis, keepdims)
+        return (numerics.expand_reduced(grad, data.shape, axis, keepdims) * share,)
+
+    def emit_forward(self, x):
+        axis, keepdims = x.node.saved
+        return x.extremum(x.inputs[0], axis, keepdims, self.larger)
+
+    def emit_backward(self, x):
+        axis, keepdims = x.node.saved
+        a = x.inputs[0]
+        if a.is_float:
+            return (x.grad,)
+        return (x.expand_reduced(x.grad, a.shape, axis, keepdims) * x.reduced_share(a, x.output, axis, keepdims),)
+
+    def label(self, node):
+        axis = node.saved[0]
+        return self.name if axis is None else f"{self.name} axis={axis}"
+
+    def written(self, node, names):
+        axis = node.saved[0]
+        return f"{names['out']} = {self.name} {names.get('a', 'a')}" + ("" if axis is None else f" over axis {axis}")
+
+
+class Min(Max):
+    """out = min of a over `axis` (all axes when None).
+
+    ∂out/∂a[j] = 1 where a[j] is the min, 0 elsewhere.
+    # NOTE: k elements that tie for the min share the gradient equally, 1/k each (as HIPS autograd does).
+    """
+
+    name, formula = "min", "min a"
+    larger = False
+
+
+class Reshape(Op):
+    """out = a with a new shape.   ∂out/∂a is the identity, reshaped back."""
+
+    name, formula = "reshape", "reshape(a)"
+    partials, passes = ("1",), (True,)
+
+    def forward(self, a, shape):
+        try:
+            out = np.reshape(a, shape)
+        except ValueError:
+            raise ValueError(f"reshape: cannot reshape shape {np.shape(a)} into {shape}") from None
+        return out, tuple(out.shape)
+
+    def backward(self, grad, node):
+        return (np.reshape(grad, np.shape(node.parents[0]._data)),)
+
+    def emit_forward(self, x):
+        return x.reshape(x.inputs[0], x.node.saved)
+
+    def emit_backward(self, x):
+        return (x.reshape(x.grad, x.inputs[0].shape),)
+
+    def written(self, node, names):
+        return f"{names['out']} = {names.get('a', 'a')} reshaped to {node.saved}"
+
+    def label(self, node):
+        return f"reshape {node.saved}"
+
+
+class Transpose(Op):
+    """out = aᵀ (axes permuted).   ∂out/∂a is the inverse permutation."""
+
+    name, formula = "transpose", "aᵀ"
+    partials, passes = ("1",), (True,)
+
+    def forward(self, a, axes=None):
+        a = np.asarray(a)
+        try:
+            out = np.transpose(a, axes)
+        except ValueError as error:
+            raise ValueError(f"transpose: axes {axes} do not fit shape {a.shape} ({error})") from None
+        if axes is not None:
+            axes = tuple(int(axis) % a.ndim for axis in axes)  # argsort in backward needs them >= 0
+        return out, axes
+
+    def backward(self, grad, node):
+        axes = node.saved
+        return (np.transpose(grad) if axes is None else np.transpose(grad, np.argsort(axes)),)
+
+    def emit_forward(self, x):
+        return x.transpose(x.inputs[0], x.node.saved)
+
+    def emit_backward(self, x):
+        axes = x.node.saved
+        return (x.transpose(x.grad, None if axes is None else tuple(int(k) for k in np.argsort(axes))),)
+
+    def label(self, node):
+        return "transpose" if node.saved is None else f"transpose {node.saved}"
+
+
+class GetItem(Op):
+    """out = a[index].   ∂out/∂a scatters the gradient back into a's shape
+    (summing where an integer-array index repeats an element)."""
+
+    name, formula = "getitem", "a[index]"
+    partials, passes = ("1",), (True,)
+
+    def forward(self, a, index):
+        if type(a) is float or a.ndim == 0:
+            raise TypeError("getitem: a scalar Value cannot be indexed")
+        try:
+            out = a[index]
+        except IndexError as error:
+            raise IndexError(
+                f"getitem: index [{numerics.format_index(index)}] does not fit shape {a.shape} ({error})") from None
+        return out, index
+
+    def backward(self, grad, node):
+        data = node.parents[0]._data
+        full = np.zeros(data.shape, dtype=data.dtype)
+        index = node.saved
+        if numerics.is_basic_index(index):
+            full[index] = grad
+        else:
+            np.add.at(full, index, grad)
+        return (full,)
+
+    def emit_forward(self, x):
+        return x.getitem(x.inputs[0], x.node.saved)
+
+    def emit_backward(self, x):
+        return (x.scatter(x.grad, x.inputs[0], x.node.saved),)
+
+    def written(self, node, names):
+        return f"{names['out']} = {names.get('a', 'a')}[{numerics.format_index(node.saved)}]"
+
+    def label(self, node):
+        return f"[{numerics.format_index(node.saved)}]"
+
+
+class MatMul(Op):
+    """out = a @ b (matrix, vector or batched, as numpy's matmul).
+
+    ∂out[i,j]/∂a[i,k] = b[k,j],  ∂out[i,j]/∂b[k,j] = a[i,k];  as products,
+    grad_a = grad @ bᵀ and grad_b = aᵀ @ grad (Eq. 6.27 for every weight at once).
+    """
+
+    name, symbol, formula, infix = "matmul", "@", "a @ b", "@"
+    partials = ("{b}", "{a}")
+    product = True
+    reads_inputs = True
+
+    def forward(self, a, b):
+        return numerics.matmul(a, b), None
+
+    def backward(self, grad, node):
+        a_node, b_node = node.parents
+        a, b = a_node._data, b_node._data
+        if a.ndim == 1 and b.ndim == 1:
+            return (grad * b if a_node.requires_grad else None,
+                    grad * a if b_node.requires_grad else None)
+        # NOTE: 1-D operands are promoted to matrices (a as a row, b as a
+        # column) and the gradient gets the matching axes; both go away after.
+        if a.ndim == 1:
+            a = a[np.newaxis, :]
+            grad = np.expand_dims(grad, -2)
+        if b.ndim == 1:
+            b = b[:, np.newaxis]
+            grad = np.expand_dims(grad, -1)
+        grad_a = grad_b = None
+        if a_node.requires_grad:
+            grad_a = numerics.product(grad, b.T if b.ndim == 2 else b.swapaxes(-1, -2))
+            if a_node._data.ndim == 1:
+                grad_a = grad_a.reshape(grad_a.shape[:-2] + grad_a.shape[-1:])
+        if b_node.requires_grad:
+            grad_b = numerics.product(a.T if a.ndim == 2 else a.swapaxes(-1, -2), grad)
+            if b_node._data.ndim == 1:
+                grad_b = grad_b[..., 0]
+        return grad_a, grad_b
+
+    def emit_forward(self, x):
+        a, b = x.inputs
+        return x.matmul(a, b)
+
+    def emit_backward(self, x):
+        a, b = x.inputs
+        a_ndim, b_ndim, grad = len(a.shape), len(b.shape), x.grad
+        if a_ndim == 1 and b_ndim == 1:
+            return (grad * b if x.needs(0) else None, grad * a if x.needs(1) else None)
+        if a_ndim == 1:  # promoted to a row, as in backward
+            a, grad = x.getitem(a, (None, slice(None))), x.name(x.expand_dims(grad, -2), "row", of_grad=True)
+        if b_ndim == 1:  # promoted to a column
+            b, grad = x.getitem(b, (slice(None), None)), x.name(x.expand_dims(grad, -1), "column", of_grad=True)
+        grad_a = grad_b = None
+        if x.needs(0):
+            grad_a = x.matmul(grad, x.swap_last_axes(b))
+            if a_ndim == 1:
+                grad_a = x.reshape(grad_a, grad_a.shape[:-2] + grad_a.shape[-1:])
+        if x.needs(1):
+            grad_b = x.matmul(x.swap_last_axes(a), grad)
+            if b_ndim == 1:
+                grad_b = x.getitem(grad_b, (Ellipsis, 0))
+        return grad_a, grad_b
+
+    def chain(self, position, node, names, grad):
+        return f"{grad} @ {names.get('b', 'b')}ᵀ" if position == 0 else f"{names.get('a', 'a')}ᵀ @ {grad}"
+
+
+class Stack(Op):
+    """out = [a₀, a₁, …] stacked along a new axis.   ∂out[k]/∂a_k = 1."""
+
+    name, formula = "stack", "[a₀, a₁, …]"
+    partials, passes = ("1",), (True,)
+
+    def forward(self, *inputs, axis=0):
+        shapes = {np.shape(data) for data in inputs}
+        if len(shapes) != 1:
+            raise ValueError(f"stack: all inputs must have one shape, got {sorted(shapes)}")
+        ndim = len(shapes.pop()) + 1
+        if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool) or not -ndim <= axis < ndim:
+            raise ValueError(f"stack: axis {axis!r} is out of range for a result with {ndim} dimensions")
+        return np.stack([np.asarray(data) for data in inputs], axis=axis), axis
+
+    def backward(self, grad, node):
+        return tuple(np.moveaxis(grad, node.saved, 0))
+
+    def emit_forward(self, x):
+        return x.stack(x.inputs, x.node.saved)
+
+    def emit_backward(self, x):
+        moved = x.moveaxis(x.grad, x.node.saved, 0)
+        return tuple(x.getitem(moved, k) if x.needs(k) else None for k in range(len(x.inputs)))
+
+    def written(self, node, names):
+        return f"{names['out']} = [{', '.join(names.get(f'input {k}', '…') for k in range(len(node.parents)))}]"
+
+    def chain(self, position, node, names, grad):
+        return f"{grad}[{position}]" if node.saved == 0 else f"{grad} (axis {node.saved}, entry {position})"
+
+    def label(self, node):
+        return "stack" if node.saved == 0 else f"stack axis={node.saved}"
+
+
+# ---------------------------------------------------------------------------
+# Along one axis: softmax and log-softmax
+# ---------------------------------------------------------------------------
+
+
+class Softmax(Op):
+    """out = softmax(a) along `axis`:  p_i = exp(a_i) / Σ_j exp(a_j).
+
+    ∂p_i/∂a_j = p_i·(δ_ij − p_j), so backward hands on p·(grad − Σ_j grad_j·p_j).
+    # NOTE: computed as exp(a − max a) / Σ exp(a − max a), which is the same
+    # number and never overflows (every exponent is ≤ 0).
+    """
+
+    name, formula, out_symbol = "softmax", "exp(a) / Σ exp(a)", "p"
+    partials = ("{out}·(δ_ij − p_j)",)
+
+    def forward(self, a, axis=-1):
+        return numerics.softmax(a, axis), axis
+
+    def backward(self, grad, node):
+        return (numerics.softmax_backward(grad, node._data, node.saved),)
+
+    def emit_forward(self, x):
+        return x.softmax(x.inputs[0], x.node.saved)
+
+    def emit_backward(self, x):
+        return (x.softmax_backward(x.grad, x.output, x.node.saved),)
+
+    def written(self, node, names):
+        a = names.get("a", "a")
+        return f"{names['out']} = exp({a}) / Σ exp({a}) over axis {node.saved}  (stable: {a} − max {a} first)"
+
+    def chain(self, position, node, names, grad):
+        out = names["out"]
+        return f"{out} · ({grad} − Σ {grad}·{out})"
+
+    def label(self, node):
+        return f"softmax axis={node.saved}"
+
+
+class LogSoftmax(Op):
+    """out = log_softmax(a) along `axis`:  a_i − ln Σ_j exp(a_j).
+
+    ∂out_i/∂a_j = δ_ij − softmax(a)_j, so backward hands on grad − softmax·Σ_j grad_j.
+    # NOTE: computed as (a − max a) − ln Σ exp(a − max a): no overflow, and
+    # no ln 0 (the sum is at least exp(0) = 1) for any finite a.
+    """
+
+    name, formula, out_symbol = "log_softmax", "a − ln Σ exp(a)", "log_softmax(a)"
+    partials = ("δ_ij − p_j, p = softmax",)
+
+    def forward(self, a, axis=-1):
+        return numerics.log_softmax(a, axis), axis
+
+    def backward(self, grad, node):
+        return (numerics.log_softmax_backward(grad, node._data, node.saved),)
+
+    def emit_forward(self, x):
+        return x.log_softmax(x.inputs[0], x.node.saved)
+
+    def emit_backward(self, x):
+        return (x.log_softmax_backward(x.grad, x.output, x.node.saved),)
+
+    def written(self, node, names):
+        a = names.get("a", "a")
+        return f"{names['out']} = {a} − ln Σ exp({a}) over axis {node.saved}  (stable: {a} − max {a} first)"
+
+    def chain(self, position, node, names, grad):
+        return f"{grad} − exp({names['out']}) · Σ {grad}"
+
+    def label(self, node):
+        return f"log_softmax axis={node.saved}"
+
+
+# ---------------------------------------------------------------------------
+# Losses: the chapter's SSE, and its cousins
+# ---------------------------------------------------------------------------
+
+
+class CrossEntropy(Op):
+    """Softmax cross-entropy of logits against targets (one-hot rows, or probabilities):
+
+        loss = −(1/N) Σ_n Σ_c targets[n,c] · log_softmax(logits)[n,c]      (reduction "mean")
+
+    with N the number of rows (patterns); reduction "sum" leaves out the 1/N.
+
+    ∂loss/∂logits  = (softmax(logits) − targets) / N
+    ∂loss/∂targets = −log_softmax(logits) / N
+
+    Parents (logits, targets); ``saved`` is (axis, reduction, N, log_softmax);
+    N is 1 for "sum".  `minigrad.cross_entropy` checks the targets and turns
+    integer class labels into one-hot rows.
+    # NOTE: the logits' gradient is computed as softmax·Σ_c targets − targets,
+    # the same for rows that sum to 1, and exact for rows that sum to 1 only
+    # within the check's tolerance.
+    """
+
+    name, symbol, formula = "cross_entropy", "cross-entropy", "−(1/N) Σ b · log_softmax(a)"
+    partials = ("(softmax({a}) − {b})/N", "−log_softmax({a})/N")
+    reads_inputs = True
+
+    def forward(self, logits, targets, axis=-1, reduction="mean"):
+        if type(logits) is float or numerics.shape(targets) != logits.shape:
+            raise ValueError(f"cross_entropy: logits have shape {numerics.shape(logits)} but targets have shape "
+                             f"{numerics.shape(targets)}; they must match exactly")
+        count = logits.size // logits.shape[axis] if reduction == "mean" and logits.shape[axis] else 1
+        log_p = numerics.log_softmax(logits, axis)
+        return numerics.cross_entropy_loss(log_p, targets, count), (axis, reduction, count, log_p)
+
+    def backward(self, grad, node):
+        axis, _, count, log_p = node.saved
+        logits, targets = node.parents
+        return (numerics.cross_entropy_backward(grad, log_p, targets._data, axis, count)
+                if logits.requires_grad else None,
+                -grad * log_p / count if targets.requires_grad else None)
+
+    def emit_forward(self, x):
+        logits, targets = x.inputs
+        axis, _, count, _ = x.node.saved
+        log_p = x.log_softmax(logits, axis)
+        x.keep(log_p=log_p)
+        return x.cross_entropy_loss(log_p, targets, count)
+
+    def emit_backward(self, x):
+        logits, targets = x.inputs
+        axis, _, count, _ = x.node.saved
+        log_p = x.kept("log_p")
+        return (x.cross_entropy_backward(x.grad, log_p, targets, axis, count) if x.needs(0) else None,
+                -x.grad * log_p / x.constant(count, "N") if x.needs(1) else None)
+
+    def written(self, node, names):
+        axis, reduction, count, _ = node.saved
+        a, b = names.get("a", "logits"), names.get("b", "targets")
+        scale = f"(1/{count}) " if reduction == "mean" else ""
+        return f"{names['out']} = −{scale}Σ {b} · log_softmax({a}), log_softmax over axis {axis}"
+
+    def argument_labels(self, node):
+        return ["logits", "targets"]
+
+    def label(self, node):
+        return f"cross-entropy ({node.saved[1]})"
+
+
+class MeanSquaredError(Op):
+    """The mean squared error, the chapter's SSE (Eq. 6.5) averaged instead of halved:
+
+        MSE = (1/N) Σ (Desired − Actual)² = (1/N) Σ E²      over all N elements, a scalar
+
+    ∂MSE/∂Desired = 2E/N,   ∂MSE/∂Actual = −2E/N.
+
+    Parents (desired, actual), whose shapes must match exactly; ``saved`` is E = desired − actual.
+    """
+
+    name, symbol, formula = "mse", "mse", "(1/N) Σ (Desired − Actual)²,  E = Desired − Actual"
+    partials = ("2{E}/N", "−2{E}/N")
+
+    def forward(self, desired, actual):
+        if type(desired) is float and type(actual) is float:
+            error = desired - actual
+            return error * error, error
+        if numerics.shape(desired) != numerics.shape(actual):  # NOTE: broadcasting would average the wrong errors
+            raise ValueError(f"mse: desired has shape {np.shape(desired)} but actual has shape {np.shape(actual)}; "
+                             "they must match exactly")
+        error = desired - actual
+        return numerics.mean_square(error), error
+
+    def backward(self, grad, node):
+        error = node.saved
+        desired, actual = node.parents
+        scaled = grad * (2.0 / max(np.size(error), 1)) * error
+        return (scaled if desired.requires_grad else None, -scaled if actual.requires_grad else None)
+
+    def emit_forward(self, x):
+        desired, actual = x.inputs
+        error = desired - actual
+        x.keep(E=error)
+        return x.mean_square(error)
+
+    def emit_backward(self, x):
+        error = x.kept("E")
+        scaled = x.grad * x.constant(2.0 / max(int(np.prod(error.shape)), 1), "two_over_N") * error
+        return (scaled if x.needs(0) else None, -scaled if x.needs(1) else None)
+
+    def written(self, node, names):
+        return f"E = {names.get('a', 'Desired')} − {names.get('b', 'A')};  {names['out']} = (1/N) Σ E²"
+
+    def argument_labels(self, node):
+        return ["desired", "actual"]
+
+    def annotations(self, node):
+        return [("E", node.saved)]
+
+
+
+
+class SummedSquaredError(Op):
+    """The chapter's summed squared error (Eq. 6.5, 6.13), over two arrays:
+
+        SSE = ½ Σ_o (Desired_o − Actual_o)² = ½ Σ_o E_o²
+
+    ∂SSE/∂Desired_o = E_o                      (Eq. 6.17)
+    ∂SSE/∂Actual_o  = E_o · (−1) = −E_o        (Eq. 6.17 times Eq. 6.21)
+
+    Parents (desired, actual); ``saved`` is E = desired − actual.
+    """
+
+    name, symbol, formula = "sse", "sse", "½ Σ (Desired − Actual)²,  E = Desired − Actual"
+    partials, equations = ("{E}", "−{E} = {E}·(−1)"), ("6.17", "6.17·6.21")
+
+    def forward(self, desired, actual):
+        if type(desired) is float and type(actual) is float:
+            error = desired - actual
+            return 0.5 * error * error, error
+        if numerics.shape(desired) != numerics.shape(actual):  # NOTE: broadcasting would sum the wrong errors
+            raise ValueError(f"sse: desired has shape {np.shape(desired)} but actual has shape {np.shape(actual)}; "
+                             "they must match exactly")
+        error = desired - actual
+        return np.asarray(0.5 * numerics.vdot(error, error), dtype=error.dtype), error
+
+    def backward(self, grad, node):
+        error = node.saved
+        desired, actual = node.parents
+        return (grad * error if desired.requires_grad else None,
+                -grad * error if actual.requires_grad else None)
+
+    def emit_forward(self, x):
+        desired, actual = x.inputs
+        # NOTE: the code keeps −E = Actual − Desired: IEEE subtraction is antisymmetric and
+        # (−E)² = E², so the SSE has the same bits, and ∂SSE/∂Actual = −E needs no negation.
+        minus_error = actual - desired
+        x.keep(minus_E=minus_error)
+        if minus_error.is_float:
+            return 0.5 * minus_error * minus_error
+        return x.half_squared_norm(minus_error)
+
+    def emit_backward(self, x):
+        minus_error = x.kept("minus_E")
+        return (-(x.grad * minus_error) if x.needs(0) else None, x.grad * minus_error if x.needs(1) else None)
+
+    def written(self, node, names):
+        return f"E = {names.get('a', 'Desired')} − {names.get('b', 'A')};  {names['out']} = ½ Σ E²  (Eq. 6.5, 6.6)"
+
+    def argument_labels(self, node):
+        return ["desired", "actual"]
+
+    def annotations(self, node):
+        return [("E", node.saved)]
+
+
+class SummedSquaredErrorOfScalars(SummedSquaredError):
+    """The same SSE over two equal lists of scalar Values (a network built
+    weight by weight), so each output node A_o connects straight to the loss.
+
+    Parents desired_0 … desired_{O−1}, then actual_0 … actual_{O−1};
+    ``saved`` is the list of errors E_o.  Partials as for `SummedSquaredError`, per element.
+    """
+
+    name = "sse_scalars"
+
+    def forward(self, *pairs):
+        half = len(pairs) // 2
+        errors = [d - a for d, a in zip(pairs[:half], pairs[half:])]
+        return 0.5 * math.fsum(error * error for error in errors), errors
+
+    def backward(self, grad, node):
+        errors = node.saved
+        return [grad * e for e in errors] + [-grad * e for e in errors]
+
+    def emit_forward(self, x):
+        half = len(x.inputs) // 2
+        errors = [desired - actual for desired, actual in zip(x.inputs[:half], x.inputs[half:])]
+        x.keep(E=errors)
+        return x.half_sum_of_squares(errors)
+
+    def emit_backward(self, x):
+        errors = x.kept("E")
+        half = len(errors)
+        return [x.grad * e if x.needs(o) else None for o, e in enumerate(errors)] + \
+               [-x.grad * e if x.needs(half + o) else None for o, e in enumerate(errors)]
+
+    def written(self, node, names):
+        half = len(node.parents) // 2
+        return f"E_o = Desired_o − A_o for o < {half};  {names['out']} = ½ Σ_o E_o²  (Eq. 6.5, 6.6)"
+
+    def _slot(self, position, node):
+        if node is None:
+            return min(position, 1)
+        return 0 if position < len(node.parents) // 2 else 1
+
+    def output_index(self, position, node):
+        """The output o that parent ``position`` belongs to."""
+        return position % (len(node.parents) // 2)
+
+    def argument_labels(self, node):
+        half = len(node.parents) // 2
+        if half == 1:
+            return ["desired", "actual"]
+        return [f"desired {o}" for o in range(half)] + [f"actual {o}" for o in range(half)]
+
+    def annotations(self, node):
+        return [(f"E_{o}", error) for o, error in enumerate(node.saved)]
+
+
+def _in_names(text, names):
+    """``text`` with its standalone one-letter symbols a, b, x replaced by ``names``
+    (x is the sigmoid's input, the same as a)."""
+    symbols = {"a": names.get("a", "a"), "b": names.get("b", "b"), "x": names.get("a", "x")}
+    return re.sub(r"(?<![A-Za-z0-9_])[abx](?![A-Za-z0-9_])", lambda match: symbols[match.group(0)], text)
+
+
+ADD, SUB, MUL, DIV, NEG = Add(), Sub(), Mul(), Div(), Neg()
+POW_CONST, POW = PowConst(), Pow()
+EXP, LOG, TANH, RELU, SIGMOID = Exp(), Log(), Tanh(), ReLU(), Sigmoid()
+ABS, SQRT, MAXIMUM, MINIMUM, CLIP = Abs(), Sqrt(), Maximum(), Minimum(), Clip()
+SUM, MEAN, MAX, MIN = Sum(), Mean(), Max(), Min()
+RESHAPE, TRANSPOSE, GETITEM, MATMUL, STACK = Reshape(), Transpose(), GetItem(), MatMul(), Stack()
+SOFTMAX, LOG_SOFTMAX = Softmax(), LogSoftmax()
+SSE, SSE_SCALARS, MSE, CROSS_ENTROPY = SummedSquaredError(), SummedSquaredErrorOfScalars(), MeanSquaredError(), \
+    CrossEntropy()
+
+#: Every primitive.
+OPS = (ADD, SUB, MUL, DIV, NEG, POW_CONST, POW, EXP, LOG, TANH, RELU, SIGMOID, ABS, SQRT, MAXIMUM, MINIMUM, CLIP,
+       SUM, MEAN, MAX, MIN, RESHAPE, TRANSPOSE, GETITEM, MATMUL, STACK, SOFTMAX, LOG_SOFTMAX,
+       SSE, SSE_SCALARS, MSE, CROSS_ENTROPY)

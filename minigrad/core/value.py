@@ -1,0 +1,996 @@
+"""The Value: a number or an array that remembers how it was computed.
+
+Forward records, backward walks.  Every operator and method of `Value` is
+one line that hands its op (from `minigrad.core.ops`) to `apply`, the one path
+by which a node is made: it turns plain numbers and arrays into constants,
+runs the op's forward rule on the data and records the result, its op, its
+parents and what the op saved for backward.  `Value.backward` then hands the
+graph to `minigrad.core.backward`.
+
+A node's public face, for tools: ``op`` (an `Op` from the table, None for a
+leaf), ``parents`` (a tuple, in argument order), ``saved`` (what the op's
+forward kept for its backward), ``data``, ``grad``, ``name``, ``version``.
+Treat ``op``, ``parents`` and ``saved`` as read-only.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+
+from . import backward as _backward
+from . import numerics
+from . import ops
+from . import modes
+from .modes import AnomalyError, creation_site, describe_node, refuse_while_tracing, state
+
+__all__ = ["Value", "apply", "sse", "stack", "maximum", "minimum", "softmax", "log_softmax"]
+
+_ndarray = np.ndarray
+_new = object.__new__
+_FLOAT64, _FLOAT32 = np.dtype(np.float64), np.dtype(np.float32)
+
+
+class Value:
+    """A scalar or numpy array that records the operations applied to it.
+
+    ``Value(data, name=None, requires_grad=True)``: a Python number becomes a
+    float (the fast scalar path, no numpy); a list or array is copied into a
+    float64 array, and float32 stays float32 end to end, gradients included.
+
+    After ``loss.backward()`` every node of the graph carries ``.grad``.
+    Leaves (Values you made) *accumulate* across calls, as in PyTorch, until
+    ``zero_grad()``; intermediate nodes are *overwritten* by each backward, so
+    calling it twice never double counts them.
+
+    A Value owns its array: ``Value(arr)`` and ``v.data = arr`` copy it.
+    Assigning ``.data`` raises ``.version``, and so does an optimizer step
+    (which writes a parameter's array in place); backward refuses a graph
+    recorded before such a change instead of mixing old and new numbers.
+    Writing into the array in place yourself (``v.data[0] = 1``) is not
+    seen: assign instead.
+
+    ``==`` compares identity (Values are dict keys); ``<``, ``<=``, ``>``,
+    ``>=`` compare the data and return plain booleans or arrays: no graph.
+
+    numpy: ``np.asarray(v)`` gives the numbers only of a Value that needs no
+    gradient (else a TypeError: use ``.numpy()`` or ``.detach()``); numpy's
+    ufuncs and reductions on Values (``np.exp(v)``, ``x + v``, ``np.sum(v)``)
+    are minigrad's ops and record the graph; anything else is a TypeError
+    naming what to use.
+    """
+
+    # `_born` is the data clock when the node was recorded (see `_clock`);
+    # `_mark` and `_pending` are backward's count (see minigrad.core.backward); `_origin`
+    # (file:line of creation) is set only under detect_anomaly().
+    __slots__ = ("_data", "grad", "name", "requires_grad", "op", "parents", "saved", "_version", "_born",
+                 "_mark", "_pending", "_origin", "_source", "__weakref__")
+
+    def __init__(self, data, name=None, requires_grad=True):
+        self._data = as_data(data, "Value", copy=True)
+        self.grad = None
+        self.name = name
+        self.requires_grad = bool(requires_grad)
+        self.op = None
+        self.parents = ()
+        self.saved = None
+        self._version = 0
+        self._born = _clock
+        self._mark = 0
+        if state.anomaly:
+            self._origin = creation_site()
+
+    # -- data and its version -------------------------------------------------
+
+    @property
+    def data(self):
+        """The number (a Python float) or the numpy array."""
+        return self._data
+
+    @data.setter
+    def data(self, value):
+        global _clock
+        kind = type(value)
+        if kind is not float and (kind is not _ndarray or value.dtype is not _FLOAT64 and value.dtype is not _FLOAT32):
+            if isinstance(value, np.generic) and type(self._data) is _ndarray:
+                value = np.asarray(value)  # numpy gives scalars for 0-d arithmetic; keep the array
+            value = as_data(value, "Value.data")
+        elif kind is _ndarray:
+            value = value.copy(order="K")  # NOTE: the Value owns its array (optimizer steps write it in place)
+        self._data = value
+        self._version = _clock = next(_ticks)
+
+    @property
+    def version(self):
+        """0 until ``.data`` is first assigned or an optimizer step writes it; after that it
+        grows with every change.  A Value made by ``detach()`` of a leaf shares its array,
+        and so its changes."""
+        version = getattr(self, "_version", 0)
+        source = getattr(self, "_source", None)
+        return version if source is None else max(version, source.version)
+
+    # -- description ------------------------------------------------------------
+
+    @property
+    def shape(self):
+        return () if type(self._data) is float else self._data.shape
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    @property
+    def size(self):
+        return 1 if type(self._data) is float else self._data.size
+
+    @property
+    def dtype(self):
+        return _FLOAT64 if type(self._data) is float else self._data.dtype
+
+    @property
+    def is_leaf(self):
+        """True for a Value that no recorded op made (parameters, inputs, constants)."""
+        return not self.parents
+
+    def item(self):
+        """The data as a Python float (one element only)."""
+        if state.tracing and self.requires_grad:  # NOTE: minigrad.compile would bake the number in
+            refuse_while_tracing("item()")
+        if type(self._data) is float:
+            return self._data
+        if self._data.size != 1:
+            raise ValueError(f"item: only a one-element Value converts to a float, this one has shape {self.shape}")
+        return float(self._data.reshape(()))
+
+    def numpy(self):
+        """The data as a numpy array (0-d for a scalar)."""
+        if state.tracing and self.requires_grad:
+            refuse_while_tracing("numpy()")
+        return np.asarray(self._data)
+
+    def detach(self):
+        """A new leaf with the same numbers and no history (requires_grad=False).
+
+        Detached from a leaf (a parameter, whose array optimizer steps write in place) it
+        shares the array and the leaf's version, so a graph that used it is refused after a
+        step; a view of another array (``w.T``, ``w[0]``) is copied, so no step can change it."""
+        data = self._data
+        if type(data) is _ndarray and data.base is not None:
+            return leaf(data.copy(), requires_grad=False)
+        out = leaf(data, requires_grad=False)
+        if not self.parents:
+            out._source = self
+        return out
+
+    def zero_grad(self):
+        """Forget the accumulated gradient (``.grad`` becomes None)."""
+        self.grad = None
+
+    def __repr__(self):
+        """Short and exact: ``Value(2.0)``, ``Value([0.5, -0.3], dtype=float32, name='w')``,
+        ``Value(shape=(64, 32), dtype=float64)`` for arrays of more than six numbers."""
+        data = self._data
+        if type(data) is float:
+            parts = [repr(data)]
+        else:
+            parts = [repr(data.tolist()) if data.size <= 6 else f"shape={data.shape}", f"dtype={data.dtype}"]
+            if data.ndim == 0:
+                parts.insert(1, "shape=()")
+        if self.name is not None:
+            parts.append(f"name={self.name!r}")
+        if self.grad is not None:
+            small = np.size(self.grad) <= 6
+            parts.append(f"grad={np.asarray(self.grad).tolist()!r}" if small else "grad=...")
+        if self.op is not None:
+            parts.append(f"op={self.op.name}")
+        elif not self.requires_grad:
+            parts.append("requires_grad=False")
+        return f"Value({', '.join(parts)})"
+
+    def __len__(self):
+        if self.ndim == 0:
+            raise TypeError("len() of a scalar Value")
+        return len(self._data)
+
+    def __iter__(self):
+        for index in range(len(self)):
+            yield self[index]
+
+    def __bool__(self):
+        if state.tracing and self.requires_grad:
+            refuse_while_tracing("bool()")
+        return bool(self._data)
+
+    def __float__(self):
+        if state.tracing and self.requires_grad:
+            refuse_while_tracing("float()")
+        return self.item()
+
+    __hash__ = object.__hash__
+
+    # -- numpy: numbers out only without a graph; ufuncs are ops --------------------
+
+    def __array__(self, dtype=None, copy=None):
+        """``np.asarray(v)``: the numbers of a Value that needs no gradient (as PyTorch
+        does); a TypeError for one that does, which would silently leave the graph."""
+        if self.requires_grad:
+            raise TypeError(
+                "numpy: this Value requires grad, so it does not turn into a numpy array by itself (the "
+                "array would silently leave the graph); use v.numpy() or v.detach() for its numbers, a Value "
+                "method (v.exp(), v.sum(), ...) to compute with it, or minigrad.stack([...]) to make one Value "
+                "of several")
+        return _numbers(self._data, dtype, copy)
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        """``np.exp(v)``, ``np.add(x, v)``, ``x + v``, ...: numpy's ufuncs that are minigrad
+        ops record the graph, as the Value's own method would; any other ufunc, method
+        (``reduce``, ...) or keyword (``out=``, ``where=``) is a TypeError naming the method to use."""
+        # NOTE: `x @ v`, `x + v` with x an array land here on every eager step of a
+        # network fed arrays; the common arithmetic goes straight to its op.
+        op = _BINARY_UFUNCS.get(ufunc)
+        if op is not None and not kwargs and len(inputs) == 2 and method == "__call__":
+            a, b = inputs
+            if type(a) is _ndarray or type(b) is _ndarray:  # and the other is this Value
+                return _apply(op, (a, b))
+        return _ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        """``np.sum(v)``, ``np.max(v)``, ``np.clip(v, 0, 1)``, ``np.stack([...])``, ...: the
+        Value's own op; any other numpy function is a TypeError naming what to use."""
+        return _array_function(func, types, args, kwargs)
+
+    # -- operators: each one op ----------------------------------------------------
+
+    def __add__(self, other):
+        return _apply(ops.ADD, (self, other))
+
+    def __radd__(self, other):
+        return _apply(ops.ADD, (other, self))
+
+    def __sub__(self, other):
+        return _apply(ops.SUB, (self, other))
+
+    def __rsub__(self, other):
+        return _apply(ops.SUB, (other, self))
+
+    def __mul__(self, other):
+        return _apply(ops.MUL, (self, other))
+
+    def __rmul__(self, other):
+        return _apply(ops.MUL, (other, self))
+
+    def __truediv__(self, other):
+        return _apply(ops.DIV, (self, other))
+
+    def __rtruediv__(self, other):
+        return _apply(ops.DIV, (other, self))
+
+    def __neg__(self):
+        return _apply(ops.NEG, (self,), _NO_OPTIONS)
+
+    def __pos__(self):
+        return self
+
+    def __pow__(self, exponent):
+        """``x ** n`` with a plain number n is one op (pow_const); with a Value or an array, pow."""
+        if type(exponent) is not Value:
+            exponent = as_data(exponent, "pow")
+            if type(exponent) is float:
+                return _apply(ops.POW_CONST, (self,), {"exponent": exponent})
+        return _apply(ops.POW, (self, exponent))
+
+    def __rpow__(self, base):
+        return _apply(ops.POW, (base, self))
+
+    def __matmul__(self, other):
+        return _apply(ops.MATMUL, (self, other))
+
+    def __rmatmul__(self, other):
+        return _apply(ops.MATMUL, (other, self))
+
+    # -- comparisons: plain data, no graph ------------------------------------------
+
+    def __lt__(self, other):
+        if state.tracing and (self.requires_grad or type(other) is Value and other.requires_grad):
+            refuse_while_tracing("a comparison (<)")
+        return self._data < _data_of(other)
+
+    def __le__(self, other):
+        if state.tracing and (self.requires_grad or type(other) is Value and other.requires_grad):
+            refuse_while_tracing("a comparison (<=)")
+        return self._data <= _data_of(other)
+
+    def __gt__(self, other):
+        if state.tracing and (self.requires_grad or type(other) is Value and other.requires_grad):
+            refuse_while_tracing("a comparison (>)")
+        return self._data > _data_of(other)
+
+    def __ge__(self, other):
+        if state.tracing and (self.requires_grad or type(other) is Value and other.requires_grad):
+            refuse_while_tracing("a comparison (>=)")
+        return self._data >= _data_of(other)
+
+    # -- elementwise functions ---------------------------------------------------------
+
+    def exp(self):
+        """exp(x); derivative exp(x)."""
+        return _apply(ops.EXP, (self,), _NO_OPTIONS)
+
+    def log(self):
+        """ln(x); derivative 1/x.  ln(0) = −inf, ln(x<0) = nan, as in numpy."""
+        return _apply(ops.LOG, (self,), _NO_OPTIONS)
+
+    def tanh(self):
+        """tanh(x); derivative 1 − tanh²(x)."""
+        return _apply(ops.TANH, (self,), _NO_OPTIONS)
+
+    def relu(self):
+        """max(x, 0); derivative 1 for x > 0, else 0."""
+        return _apply(ops.RELU, (self,), _NO_OPTIONS)
+
+    def abs(self):
+        """|x|; derivative sign(x), taken as 0 at x = 0 (as numpy's sign, HIPS autograd and PyTorch)."""
+        return _apply(ops.ABS, (self,), _NO_OPTIONS)
+
+    def __abs__(self):
+        return _apply(ops.ABS, (self,), _NO_OPTIONS)
+
+    def sqrt(self):
+        """√x; derivative 1/(2√x).  At x = 0 the derivative is inf, and √ of x < 0 is nan,
+        as in numpy (with its RuntimeWarning; inside `detect_anomaly()`, an `AnomalyError`)."""
+        return _apply(ops.SQRT, (self,), _NO_OPTIONS)
+
+    def clip(self, lo=None, hi=None):
+        """x limited to [lo, hi] (plain numbers, lo ≤ hi; None leaves that side open).
+
+        Derivative 1 where lo < x < hi and 0 outside; at x = lo or x = hi
+        exactly it is 0 (HIPS autograd's choice; the value does not move outwards).
+        """
+        lo, hi = _check_bounds(lo, hi)
+        return _apply(ops.CLIP, (self,), {"low": lo, "high": hi})
+
+    def sigmoid(self, alpha=1.0):
+        """The chapter's transfer function F(x) = 1/(1 + exp(−αx)) (Eq. 6.1).
+
+        Its derivative α·F·(1 − F) (Eq. 6.2) is used by backward.  ``alpha``
+        (the gain) must be a finite number > 0.  Stable for every finite
+        input: no overflow, no warning, and 1 − F kept exact in saturation.
+        """
+        if alpha == 1.0 and type(alpha) is float:  # the chapter's gain, and the rule's default: no options
+            return _apply(ops.SIGMOID, (self,), _NO_OPTIONS)
+        if type(alpha) is not float or not 0.0 < alpha < math.inf:  # the common case costs no call
+            alpha = _check_alpha(alpha)
+        return _apply(ops.SIGMOID, (self,), {"alpha": alpha})
+
+    # -- reductions, shapes, indexing ---------------------------------------------------
+
+    def sum(self, axis=None, keepdims=False):
+        """Σ over ``axis`` (all when None); gradient 1 for every summed element."""
+        axis = numerics.check_axis(axis, self.ndim, "sum")
+        return _apply(ops.SUM, (self,), {"axis": axis, "keepdims": keepdims})
+
+    def mean(self, axis=None, keepdims=False):
+        """(1/N) Σ over ``axis``; gradient 1/N for every averaged element."""
+        axis = numerics.check_axis(axis, self.ndim, "mean")
+        return _apply(ops.MEAN, (self,), {"axis": axis, "keepdims": keepdims})
+
+    def max(self, axis=None, keepdims=False):
+        """The largest element over ``axis`` (all when None).  Gradient 1 at the max and 0
+        elsewhere; k elements that tie for the max share it equally, 1/k each (as HIPS autograd)."""
+        axis = numerics.check_axis(axis, self.ndim, "max")
+        return _apply(ops.MAX, (self,), {"axis": axis, "keepdims": keepdims})
+
+    def min(self, axis=None, keepdims=False):
+        """The smallest element over ``axis`` (all when None).  Gradient 1 at the min and 0
+        elsewhere; k elements that tie for the min share it equally, 1/k each (as HIPS autograd)."""
+        axis = numerics.check_axis(axis, self.ndim, "min")
+        return _apply(ops.MIN, (self,), {"axis": axis, "keepdims": keepdims})
+
+    def softmax(self, axis=-1):
+        """exp(x) / Σ exp(x) along ``axis`` (one int), computed without overflow
+        (x − max x first).  ∂p_i/∂x_j = p_i·(δ_ij − p_j)."""
+        axis = numerics.check_int_axis(axis, self.ndim, "softmax")
+        return _apply(ops.SOFTMAX, (self,), {"axis": axis})
+
+    def log_softmax(self, axis=-1):
+        """x − ln Σ exp(x) along ``axis`` (one int), computed without overflow
+        (x − max x first).  ∂out_i/∂x_j = δ_ij − softmax(x)_j."""
+        axis = numerics.check_int_axis(axis, self.ndim, "log_softmax")
+        return _apply(ops.LOG_SOFTMAX, (self,), {"axis": axis})
+
+    def reshape(self, *shape):
+        """The same elements in a new shape (numpy's rules, -1 allowed)."""
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return _apply(ops.RESHAPE, (self,), {"shape": shape})
+
+    def transpose(self, *axes):
+        """Axes reversed (or permuted as given)."""
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        return _apply(ops.TRANSPOSE, (self,), {"axes": axes or None})
+
+    @property
+    def T(self):
+        """The transpose (axes reversed)."""
+        return self.transpose()
+
+    def __getitem__(self, index):
+        if isinstance(index, Value):
+            raise TypeError("getitem: index with ints, slices or integer arrays, not a Value")
+        if isinstance(index, list):
+            index = np.asarray(index)
+        return _apply(ops.GETITEM, (self,), {"index": index})
+
+    # -- reverse mode -----------------------------------------------------------------------
+
+    def backward(self, gradient=None):
+        """Fill ``.grad`` on every node of the graph that ends here.
+
+        A one-element root is seeded with 1; any other root needs
+        ``gradient`` of its own shape (the vector in a vector-Jacobian
+        product).  Leaves add to their ``.grad``; intermediate nodes get
+        this pass's gradient, replacing any earlier one.
+        """
+        if not self.requires_grad:
+            raise RuntimeError(
+                "backward: this Value does not require grad (it was made from constants only, "
+                "or under no_grad()), so there is no path to any leaf to differentiate")
+        data = self._data
+        if gradient is None:
+            if self.size != 1:
+                raise ValueError(
+                    f"backward: the root has shape {self.shape}; pass gradient= of that shape, "
+                    "or reduce it to a scalar first (e.g. .sum())")
+            if type(data) is float:
+                seed = 1.0
+            else:
+                seed = np.ones(data.shape, dtype=data.dtype) if data.ndim else numerics.ONE[data.dtype.type].copy()
+        else:
+            seed = as_data(gradient, "backward", copy=True)
+            if np.shape(seed) != self.shape:
+                raise ValueError(f"backward: gradient has shape {np.shape(seed)} but the root has shape {self.shape}")
+            seed = _backward.unbroadcast(seed, data)
+        _backward.backward(self, seed, _clock)
+
+
+# ---------------------------------------------------------------------------
+# Making nodes
+# ---------------------------------------------------------------------------
+
+# NOTE: the data clock.  Every assignment to some Value's .data moves it on
+# and stamps that Value (`Value.data`'s setter); every node remembers the
+# clock when it was recorded.  A parent stamped later than its consumer
+# changed after the graph used it: one integer per node instead of a tuple
+# of its parents' versions.
+_clock = 0
+_ticks = itertools.count(1)  # NOTE: next() on a count is one step under the GIL: no two changes share a tick
+
+
+def next_version():
+    """Move the data clock on and return it: the version to stamp on data assigned now.
+    (`minigrad.compile`'s fused optimizer step stamps every parameter it writes with one.)"""
+    global _clock
+    _clock = tick = next(_ticks)
+    return tick
+
+
+def apply(op, *args, **options):
+    """Run ``op``'s forward rule on the arguments and record the result.
+
+    Arguments that are not Values (numbers, lists, arrays) become constants:
+    leaves that need no gradient.  Where the op's backward will read them
+    (``op.reads_inputs``) they hold a copy, so changing the array afterwards
+    cannot change a gradient.
+    """
+    return _apply(op, args, options)
+
+
+_NO_OPTIONS: dict = {}
+
+
+def _apply(op, args, options=None):
+    """`apply` with the arguments as a tuple and the options as a dict: the one way a
+    node is made.  ``options=None`` says two inputs and no options, the common case
+    (every + − × @ of a training step); every other call passes a dict, if only the
+    empty `_NO_OPTIONS`.  (Value's operators call it directly: packing ``*args`` and
+    ``**options``, and asking the tuple's length, cost a scalar op a quarter of its time.)"""
+    try:
+        # NOTE: two inputs and one are spelled out: on scalars a loop, a list
+        # comprehension or an empty **options costs more than the arithmetic.
+        if options is None:
+            a, b = args
+            if type(a) is not Value or type(b) is not Value:
+                args = a, b = _with_constants(op, args)
+            function = op.function
+            if function is not None:
+                data, saved = function(a._data, b._data), None
+            else:
+                data, saved = op.forward(a._data, b._data)
+            needs_grad = a.requires_grad or b.requires_grad
+        elif len(args) == 1 and type(args[0]) is Value:
+            a = args[0]
+            data, saved = op.forward(a._data, **options) if options else op.forward(a._data)
+            needs_grad = a.requires_grad
+        else:
+            args = _with_constants(op, args)
+            data, saved = op.forward(*[arg._data for arg in args], **options)
+            needs_grad = any(arg.requires_grad for arg in args)
+    except ValueError:
+        if op.broadcasts:
+            shapes = " and ".join(str(arg.shape) for arg in args)
+            raise ValueError(f"{op.name}: shapes {shapes} cannot be broadcast together") from None
+        raise
+    if data.__class__ is not float and data.__class__ is not _ndarray:
+        data = np.asarray(data)  # numpy returns scalars for 0-d operands; a Value holds 0-d arrays
+    out = _new(Value)
+    out._data = data
+    out.grad = None
+    out.name = None
+    out._born = _clock  # NOTE: `_version` stays unset (0 to `version`) until .data is assigned
+    out._mark = 0
+    if not modes.plain:  # some thread is inside no_grad() or detect_anomaly(): this thread's flags decide
+        if needs_grad and not state.recording:
+            needs_grad = False
+            if type(data) is _ndarray and data.base is not None:
+                # NOTE: a view of a parameter (w.T) made under no_grad() is a constant from now on:
+                # a copy, so the parameter's in-place steps cannot change it behind a graph's back
+                out._data = data.copy()
+        if state.anomaly:
+            _check_forward(out, op, args)
+    # NOTE: one attribute a statement: a tuple assignment of four costs twice as much.
+    if needs_grad:
+        out.requires_grad = True
+        out.op = op
+        out.parents = args
+        out.saved = saved
+    else:
+        out.requires_grad = False
+        out.op = None
+        out.parents = ()
+        out.saved = None
+    return out
+
+
+def leaf(data, requires_grad=False, name=None):
+    """A Value around data that is already a float or a float64/float32 array (no copy, no checks)."""
+    out = _new(Value)
+    out._data = data
+    out.grad = None
+    out.name = name
+    out.requires_grad = requires_grad
+    out.op = None
+    out.parents = ()
+    out.saved = None
+    out._version = 0
+    out._born = _clock
+    out._mark = 0
+    return out
+
+
+def _with_constants(op, args):
+    """The arguments with every one that is not a Value made a constant.
+
+    # NOTE: a float64 array meeting a float32 Value takes its dtype, as
+    # Python numbers do under numpy's rules, so float32 models stay float32
+    # when fed float64 data.
+    """
+    if len(args) == 2:  # NOTE: a number or an array (inputs, targets) meeting a Value: every eager step
+        a, b = args
+        value, other = (b, a) if type(b) is Value else (a, b)
+        if type(value) is Value:
+            if type(other) is float:
+                return (leaf(other), value) if value is b else (value, leaf(other))
+            if type(other) is _ndarray and other.dtype is _FLOAT64:
+                if type(value._data) is _ndarray and value._data.dtype is _FLOAT32:
+                    other = other.astype(np.float32)
+                elif op.reads_inputs:
+                    other = other.copy()
+                return (leaf(other), value) if value is b else (value, leaf(other))
+    float32 = False
+    for arg in args:
+        if type(arg) is Value:
+            float32 = type(arg._data) is _ndarray and arg._data.dtype is _FLOAT32
+            break
+    parents = []
+    for arg in args:
+        if type(arg) is float:
+            arg = leaf(arg)
+        elif type(arg) is not Value:
+            data = as_data(arg, op.name, copy=op.reads_inputs)
+            if float32 and type(data) is _ndarray and data.dtype is _FLOAT64:
+                data = data.astype(np.float32)
+            arg = leaf(data)
+        parents.append(arg)
+    return tuple(parents)
+
+
+# ---------------------------------------------------------------------------
+# Functions that are ops of their own
+# ---------------------------------------------------------------------------
+
+
+def sse(desired, actual):
+    """The chapter's summed squared error, one op (Eq. 6.5):
+
+        SSE = ½ Σ (Desired − Actual)²      over all elements, a scalar
+
+    Its gradient with respect to ``actual`` is −E = −(Desired − Actual)
+    (Eq. 6.17 times Eq. 6.21).  The two shapes must match exactly: no
+    broadcasting, which here would silently sum the wrong errors.
+
+    ``desired`` and ``actual`` are Values (or numbers/arrays), or two equally
+    long lists of scalar Values, as a network built weight by weight
+    produces: that is the op ``sse_scalars``, whose parents are the desired
+    values followed by the actual ones, so each output node A_o connects
+    straight to the SSE.
+    """
+    if type(actual) is not Value and isinstance(actual, (list, tuple)) and (
+            _holds_values(actual) or _holds_values(desired)):
+        return _sse_of_scalars(desired, actual)
+    return _apply(ops.SSE, (desired, actual))
+
+
+def _holds_values(x):
+    return isinstance(x, (list, tuple)) and any(type(item) is Value for item in x)
+
+
+def _sse_of_scalars(desired, actual):
+    def count(side):
+        return len(side) if isinstance(side, (list, tuple, np.ndarray)) else None
+
+    if count(desired) is None or count(actual) is None or count(desired) != count(actual):
+        raise ValueError(f"sse: desired has {count(desired)} entries but actual has {count(actual)}; "
+                         "they must be two lists of equal length")
+    for side, items in (("desired", desired), ("actual", actual)):
+        for position, item in enumerate(items):
+            if type(item) is Value and type(item._data) is not float:
+                kind = "a 0-d array" if item.ndim == 0 else f"an array of shape {item.shape}"
+                raise ValueError(
+                    f"sse: a list of Values must hold Python-float scalars, but {side}[{position}] holds {kind}; "
+                    "pass one array Value instead (minigrad.stack(...) makes one from a list)")
+    return _apply(ops.SSE_SCALARS, (*desired, *actual), _NO_OPTIONS)
+
+
+def stack(values, axis=0):
+    """Stack Values (scalars or arrays of one shape) along a new axis."""
+    values = list(values)
+    if not values:
+        raise ValueError("stack: needs at least one Value")
+    return _apply(ops.STACK, (*values,), {"axis": axis})
+
+
+def maximum(a, b):
+    """The larger of ``a`` and ``b``, elementwise under broadcasting (numpy's np.maximum), one op.
+
+    Gradient 1 to the larger and 0 to the smaller; where they tie, the two share
+    it equally, ½ each (as HIPS autograd does).  Differs from ``relu`` only there: ``maximum(x, 0)``
+    hands ½ at x = 0, ``x.relu()`` hands 0.
+    """
+    return _apply(ops.MAXIMUM, (a, b))
+
+
+def minimum(a, b):
+    """The smaller of ``a`` and ``b``, elementwise under broadcasting (numpy's np.minimum), one op.
+
+    Gradient 1 to the smaller and 0 to the larger; where they tie, the two share it equally, ½ each
+    (as HIPS autograd does).
+    """
+    return _apply(ops.MINIMUM, (a, b))
+
+
+def softmax(x, axis=-1):
+    """``x.softmax(axis)`` for a Value, a list or an array (`Value.softmax`)."""
+    return _as_value(x, "softmax").softmax(axis)
+
+
+def log_softmax(x, axis=-1):
+    """``x.log_softmax(axis)`` for a Value, a list or an array (`Value.log_softmax`)."""
+    return _as_value(x, "log_softmax").log_softmax(axis)
+
+
+def _as_value(x, where):
+    """A Value as it is; anything else as a constant (no gradient)."""
+    return x if type(x) is Value else leaf(as_data(x, where, copy=True))
+
+
+def _check_bounds(lo, hi):
+    """clip's bounds: plain finite-or-infinite numbers (not nan), or None; lo ≤ hi."""
+    bounds = []
+    for name, bound in (("lo", lo), ("hi", hi)):
+        if bound is None:
+            bounds.append(None)
+            continue
+        if isinstance(bound, Value):
+            raise TypeError(f"clip: {name} must be a plain number or None, not a Value")
+        if isinstance(bound, (bool, np.bool_)) or not isinstance(bound, (int, float, np.integer, np.floating)):
+            raise TypeError(f"clip: {name} must be a plain number or None, got {describe(bound)}")
+        bound = float(bound)
+        if math.isnan(bound):
+            raise ValueError(f"clip: {name} is nan")
+        bounds.append(bound)
+    lo, hi = bounds
+    if lo is None and hi is None:
+        raise ValueError("clip: give lo, hi or both (with neither there is nothing to clip)")
+    if lo is not None and hi is not None and lo > hi:
+        raise ValueError(f"clip: lo ({lo:g}) is greater than hi ({hi:g}); it must be ≤ hi")
+    return lo, hi
+
+
+# ---------------------------------------------------------------------------
+# Turning user data into Value data
+# ---------------------------------------------------------------------------
+
+
+def describe(x):
+    """How an error message names a bad argument."""
+    if isinstance(x, np.ndarray):
+        return f"numpy array of dtype {x.dtype}"
+    return f"{type(x).__name__} {x!r}" if isinstance(x, (str, bytes)) else type(x).__name__
+
+
+def as_data(x, where="Value", copy=False):
+    """Python numbers become floats; arrays become float64 or float32 ndarrays.
+
+    Booleans, complex numbers, strings, None, objects and arrays of such dtypes
+    are refused with a TypeError naming the op (``where``) and the type.
+    """
+    kind = type(x)
+    if kind is float:
+        return x
+    if kind is _ndarray and (x.dtype is _FLOAT64 or x.dtype is _FLOAT32):  # the common case, decided first
+        return x.copy() if copy else x
+    if isinstance(x, (bool, np.bool_)):
+        raise TypeError(f"{where}: got a boolean ({x!r}); use 0.0/1.0 if a number is meant")
+    if isinstance(x, Value):
+        raise TypeError(f"{where}: got a Value; pass it directly, or use .detach() for its numbers without history")
+    if isinstance(x, (float, int, np.integer)):  # np.float64 is a float
+        try:
+            return float(x)
+        except OverflowError:
+            raise OverflowError(f"{where}: the integer {_abbreviate(x)} is too large for a float "
+                                "(the largest is about 1.8e308)") from None
+    if isinstance(x, (np.ndarray, np.generic, list, tuple)):
+        return _as_array(x, where, copy)
+    raise TypeError(f"{where}: expected a number, a list of numbers or a numpy array, got {describe(x)}")
+
+
+def _abbreviate(number):
+    text = str(number)
+    return text if len(text) <= 20 else f"{text[:8]}…({len(text)} digits)"
+
+
+def _as_array(x, where, copy):
+    if isinstance(x, (list, tuple)) and _holds_value_anywhere(x):
+        raise TypeError(f"{where}: got a list of Values; combine them with minigrad.stack(...)")
+    try:
+        array = np.array(x, copy=copy) if isinstance(x, np.ndarray) else np.asarray(x)
+    except OverflowError:
+        raise OverflowError(f"{where}: an integer in the data is too large for a float or int64") from None
+    except ValueError as error:
+        raise ValueError(f"{where}: data must be a rectangular array of numbers ({error})") from None
+    kind = array.dtype.kind
+    if kind == "f":
+        if array.dtype == np.float64 or array.dtype == np.float32:
+            return array
+        if not array.dtype.isnative:
+            raise TypeError(f"{where}: the array's byte order is not this machine's (dtype {array.dtype.str}); "
+                            "convert it first, e.g. x.astype(x.dtype.newbyteorder('='))")
+        if array.dtype == np.float16:
+            return array.astype(np.float32)
+        raise TypeError(f"{where}: dtype {array.dtype} is not supported; use float64 or float32")
+    if kind in "iu":
+        return array.astype(np.float64)
+    if kind == "b":
+        raise TypeError(f"{where}: got a boolean array; convert it with .astype(float) if numbers are meant")
+    if kind == "c":
+        raise TypeError(f"{where}: complex data is not supported (dtype {array.dtype})")
+    if kind == "O" and array.size and any(isinstance(item, Value) for item in array.flat):
+        raise TypeError(f"{where}: got a list of Values; combine them with minigrad.stack(...)")
+    if kind == "O" and array.size and any(isinstance(item, int) for item in array.flat):
+        raise OverflowError(f"{where}: an integer in the data is too large for a float or int64")
+    raise TypeError(f"{where}: expected numbers, got an array of dtype {array.dtype}")
+
+
+def _holds_value_anywhere(items):
+    """True when a (nested) list or tuple holds a Value anywhere."""
+    stack = [items]
+    while stack:
+        for item in stack.pop():
+            if type(item) is Value or isinstance(item, Value):
+                return True
+            if isinstance(item, (list, tuple)):
+                stack.append(item)
+    return False
+
+
+def _data_of(x):
+    return x._data if type(x) is Value else x
+
+
+def _check_alpha(alpha):
+    if isinstance(alpha, Value):
+        raise TypeError("sigmoid: alpha must be a plain number, not a Value")
+    if isinstance(alpha, (bool, np.bool_)) or not isinstance(alpha, (int, float, np.integer, np.floating)):
+        raise TypeError(f"sigmoid: alpha must be a real number, got {describe(alpha)}")
+    alpha = float(alpha)
+    if not (alpha > 0.0 and math.isfinite(alpha)):
+        raise ValueError(f"sigmoid: alpha (the gain) must be finite and > 0, got {alpha!r}")
+    return alpha
+
+
+def _check_forward(node, op, parents):
+    node._origin = creation_site()
+    if not np.all(np.isfinite(node._data)):
+        bad = "nan" if np.any(np.isnan(node._data)) else "inf"
+        raise AnomalyError(f"detect_anomaly: forward output contains {bad}: {describe_node(node, op, parents)}")
+
+
+# ---------------------------------------------------------------------------
+# numpy interop: ufuncs and array functions on Values are minigrad's ops
+# ---------------------------------------------------------------------------
+
+
+def _numbers(data, dtype, copy):
+    """A Value's data as numpy's ``__array__`` protocol asks for it (copy=False: no copy, or an error)."""
+    if type(data) is float or (dtype is not None and np.dtype(dtype) != data.dtype):
+        if copy is False:
+            raise ValueError("numpy: this Value's numbers need a copy (they are a Python float, or of "
+                             "another dtype) but copy=False was asked for")
+        return np.array(data, dtype=dtype)
+    return data.copy() if copy else data
+
+
+def _reflected(method, reflected):
+    """A binary operator as numpy calls it: the Value's own operator, or its reflection."""
+    def call(a, b):
+        return getattr(a, method)(b) if type(a) is Value else getattr(b, reflected)(a)
+    return call
+
+
+# numpy ufunc name -> (what it does to Values, how to write it without numpy)
+_UFUNCS = {
+    "add": (_reflected("__add__", "__radd__"), "a + b"),
+    "subtract": (_reflected("__sub__", "__rsub__"), "a - b"),
+    "multiply": (_reflected("__mul__", "__rmul__"), "a * b"),
+    "divide": (_reflected("__truediv__", "__rtruediv__"), "a / b"),
+    "power": (_reflected("__pow__", "__rpow__"), "a ** b"),
+    "matmul": (_reflected("__matmul__", "__rmatmul__"), "a @ b"),
+    "negative": (Value.__neg__, "-v"),
+    "positive": (Value.__pos__, "+v"),
+    "square": (lambda v: v ** 2, "v ** 2"),
+    "exp": (Value.exp, "v.exp()"),
+    "log": (Value.log, "v.log()"),
+    "tanh": (Value.tanh, "v.tanh()"),
+    "sqrt": (Value.sqrt, "v.sqrt()"),
+    "absolute": (Value.abs, "v.abs() or abs(v)"),
+    "maximum": (maximum, "minigrad.maximum(a, b)"),
+    "minimum": (minimum, "minigrad.minimum(a, b)"),
+    # Comparisons give plain data, as Value's operators do; == compares identity.
+    "less": (_reflected("__lt__", "__gt__"), "a < b"),
+    "less_equal": (_reflected("__le__", "__ge__"), "a <= b"),
+    "greater": (_reflected("__gt__", "__lt__"), "a > b"),
+    "greater_equal": (_reflected("__ge__", "__le__"), "a >= b"),
+    "equal": (lambda a, b: a is b, "a is b"),
+    "not_equal": (lambda a, b: a is not b, "a is not b"),
+}
+
+# What to write instead of a ufunc minigrad has no op for, where a short composition exists.
+_INSTEAD = {
+    "log1p": "(1 + v).log()", "expm1": "v.exp() - 1", "reciprocal": "1 / v", "fabs": "v.abs()",
+    "exp2": "2 ** v", "log2": "v.log() / math.log(2)", "log10": "v.log() / math.log(10)", "cbrt": "v ** (1/3)",
+    "true_divide": "a / b", "float_power": "a ** b",
+}
+
+# ufunc.reduce -> the Value method that does it
+_REDUCTIONS = {"add": "v.sum(axis)", "maximum": "v.max(axis)", "minimum": "v.min(axis)"}
+
+_OPERANDS = (Value, np.ndarray, np.generic, int, float, list, tuple)
+_BINARY_UFUNCS = {np.add: ops.ADD, np.subtract: ops.SUB, np.multiply: ops.MUL, np.true_divide: ops.DIV,
+                  np.matmul: ops.MATMUL}
+
+
+def _ufunc(ufunc, method, inputs, kwargs):
+    name = ufunc.__name__
+    known = _UFUNCS.get(name)
+    spelling = known[1] if known else _INSTEAD.get(name)
+    if method != "__call__":
+        instead = _REDUCTIONS.get(name) if method == "reduce" else None
+        raise TypeError(f"numpy: np.{name}.{method} on a Value is not supported; "
+                        + (f"use {instead}, which records the graph" if instead else
+                           "minigrad has no op for it: take the numbers with v.numpy() or v.detach()"))
+    if kwargs:
+        out = kwargs.get("out")
+        if out is not None and len(inputs) == 2 and out[0] is inputs[0] and type(inputs[0]) is np.ndarray:
+            symbol = spelling.split()[1] if spelling and spelling.startswith("a ") else "○"
+            raise TypeError(f"numpy: x {symbol}= v with x a numpy array and v a Value would write a Value into the "
+                            f"array; write x = x {symbol} v instead (a new Value, which records the graph)")
+        keywords = ", ".join(f"{key}=" for key in kwargs)
+        raise TypeError(f"numpy: np.{name}(..., {keywords}) on a Value is not supported (minigrad writes no arrays "
+                        f"in place and takes no masks or dtypes); use {spelling or 'a Value method'}, which "
+                        "returns a new Value and records the graph")
+    if known is None:
+        hint = f"write {spelling} instead" if spelling else \
+            "compute with Value methods (v.exp(), v.log(), v.tanh(), v.sqrt(), v.abs(), ...) instead"
+        raise TypeError(f"numpy: np.{name} has no minigrad op, so it cannot record a gradient; {hint}, or take "
+                        "the numbers first with v.numpy() or v.detach()")
+    if not all(isinstance(item, _OPERANDS) for item in inputs):
+        return NotImplemented
+    return known[0](*inputs)
+
+
+def _array_function(func, types, args, kwargs):
+    if not all(issubclass(kind, (Value, np.ndarray)) for kind in types):
+        return NotImplemented
+    handler = _ARRAY_FUNCTIONS.get(func)
+    if handler is None:
+        name = func.__name__
+        instead = {"dot": "a @ b", "concatenate": "minigrad.stack(...) (on a new axis)", "prod": "a product of Values",
+                   "linalg.norm": "(v * v).sum().sqrt()"}.get(name)
+        raise TypeError(f"numpy: np.{name} does not take a Value (minigrad has no op for it"
+                        + (f"; use {instead}" if instead else "") + "); compute with the Value's own methods "
+                        "(v.sum(), v.max(), v.reshape(...), ...), or take the numbers first with v.numpy() or "
+                        "v.detach()")
+    return handler(*args, **kwargs)
+
+
+def _refuse(function, spelling, **options):
+    """numpy keywords a Value method does not take: a TypeError naming the method."""
+    given = [key for key, value in options.items() if value is not None and value is not np._NoValue]
+    if given:
+        raise TypeError(f"numpy: np.{function}(..., {', '.join(f'{key}=' for key in given)}) on a Value is not "
+                        f"supported; use {spelling}")
+
+
+def _np_sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
+    _refuse("sum", "v.sum(axis, keepdims)", dtype=dtype, out=out, initial=initial, where=where)
+    return _as_value(a, "np.sum").sum(axis=axis, keepdims=bool(keepdims))
+
+
+def _np_mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
+    _refuse("mean", "v.mean(axis, keepdims)", dtype=dtype, out=out, where=where)
+    return _as_value(a, "np.mean").mean(axis=axis, keepdims=bool(keepdims))
+
+
+def _np_max(a, axis=None, out=None, keepdims=False, initial=None, where=None):
+    _refuse("max", "v.max(axis, keepdims)", out=out, initial=initial, where=where)
+    return _as_value(a, "np.max").max(axis=axis, keepdims=bool(keepdims))
+
+
+def _np_min(a, axis=None, out=None, keepdims=False, initial=None, where=None):
+    _refuse("min", "v.min(axis, keepdims)", out=out, initial=initial, where=where)
+    return _as_value(a, "np.min").min(axis=axis, keepdims=bool(keepdims))
+
+
+def _np_clip(a, a_min=None, a_max=None, out=None, *, min=None, max=None):  # noqa: A002 - numpy's names
+    _refuse("clip", "v.clip(lo, hi)", out=out)
+    low = a_min if a_min is not None and a_min is not np._NoValue else min
+    high = a_max if a_max is not None and a_max is not np._NoValue else max
+    return _as_value(a, "np.clip").clip(None if low is np._NoValue else low, None if high is np._NoValue else high)
+
+
+def _np_reshape(a, shape=None, order="C", *, newshape=None, copy=None):
+    _refuse("reshape", "v.reshape(shape)", order=None if order == "C" else order, copy=copy)
+    return _as_value(a, "np.reshape").reshape(newshape if shape is None else shape)
+
+
+def _np_transpose(a, axes=None):
+    return _as_value(a, "np.transpose").transpose(*(() if axes is None else (axes,)))
+
+
+def _np_stack(arrays, axis=0, out=None, *, dtype=None, casting=None):
+    _refuse("stack", "minigrad.stack(values, axis)", out=out, dtype=dtype, casting=casting)
+    return stack(arrays, axis=axis)
+
+
+def _np_size(a, axis=None):
+    return a.size if axis is None else a.shape[axis]
+
+
+_ARRAY_FUNCTIONS = {
+    np.sum: _np_sum, np.mean: _np_mean, np.max: _np_max, np.amax: _np_max, np.min: _np_min, np.amin: _np_min,
+    np.clip: _np_clip, np.reshape: _np_reshape, np.transpose: _np_transpose, np.stack: _np_stack,
+    np.shape: lambda a: a.shape, np.ndim: lambda a: a.ndim, np.size: _np_size,
+}

@@ -1,0 +1,1 @@
+"""Export a graph to other formats: `onnx` (``mg.onnx.export``)."""

@@ -1,0 +1,72 @@
+"""The notebooks under examples/ run from a clean kernel without errors, and
+say what the README says they show."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow  # runs every notebook
+
+nbformat = pytest.importorskip("nbformat")
+nbclient = pytest.importorskip("nbclient")
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def execute(name, tmp_path, monkeypatch):
+    """Run examples/NAME in a fresh python3 kernel, from a scratch folder; return its text outputs."""
+    monkeypatch.delenv("MPLBACKEND", raising=False)  # the kernel's own inline backend draws the plots
+    notebook = nbformat.read(EXAMPLES / name, as_version=4)
+    nbclient.NotebookClient(notebook, timeout=300, kernel_name="python3",
+                            resources={"metadata": {"path": str(tmp_path)}}).execute()
+    texts = []
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            assert output.output_type != "error", f"{name}: {output.get('ename')}: {output.get('evalue')}"
+            if output.output_type == "stream":
+                texts.append(output.text)
+            elif "data" in output:
+                texts.append(output.data.get("text/plain", ""))
+    return notebook, "\n".join(texts)
+
+
+def test_every_example_notebook_is_tested():
+    assert {path.name for path in EXAMPLES.glob("*.ipynb")} <= set(NOTEBOOKS) | {"exercises.ipynb"}
+
+
+NOTEBOOKS = ["chapter6.ipynb", "neuron.ipynb", "digits.ipynb"]
+
+
+def test_the_chapter_notebook(tmp_path, monkeypatch):
+    notebook, text = execute("chapter6.ipynb", tmp_path, monkeypatch)
+    assert "largest difference: " in text
+    difference = float(text.split("largest difference: ")[1].split()[0])
+    assert difference < 1e-15                                              # Eq. 6.30 by hand = autodiff
+    assert "): OK>" in text and "<Explanation ∂SSE/∂w[0,1]: 2 paths" in text
+    assert "converged (SSE < 0.04) after" in text
+    kinds = {key for cell in notebook.cells for output in cell.get("outputs", []) for key in output.get("data", {})}
+    assert {"image/png", "image/svg+xml", "text/html", "text/latex"} <= kinds   # plots, drawing, tables, math
+    pages = [output["data"]["text/html"] for cell in notebook.cells for output in cell.get("outputs", [])
+             if "text/html" in output.get("data", {}) and "<iframe" in output["data"]["text/html"]]
+    assert len(pages) == 1 and "window.explorer" in pages[0]                     # the explorer, inline
+
+
+def test_the_neuron_notebook(tmp_path, monkeypatch):
+    _, text = execute("neuron.ipynb", tmp_path, monkeypatch)
+    for weight in ("w_0", "w_1", "b"):
+        line = next(line for line in text.splitlines() if line.startswith(f"{weight}: backward"))
+        backward, by_hand = line.split("backward")[1].split("by hand")
+        assert float(backward) == pytest.approx(float(by_hand), abs=1e-15)
+    assert "sigmoid  F(x) = 1/(1 + exp(−αx))" in text and "True" in text
+
+
+def test_the_digits_notebook(tmp_path, monkeypatch):
+    pytest.importorskip("sklearn")
+    _, text = execute("digits.ipynb", tmp_path, monkeypatch)
+    held_out = float(text.split("held-out accuracy ")[1].split("%")[0])
+    assert held_out > 90.0
+    # the softmax / cross-entropy variant beside the chapter's, same seed and epochs
+    for title in ("sigmoid / SSE", "softmax / cross-entropy"):
+        line = next(line for line in text.splitlines() if line.startswith(title))
+        assert float(line.split("held-out accuracy ")[1].split("%")[0]) > 90.0
