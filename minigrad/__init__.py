@@ -19,7 +19,9 @@ from .core.ops import OPS, Op
 from .core.value import Value, apply, log_softmax, maximum, minimum, softmax, sse, stack
 from .core.losses import cross_entropy, mse
 from .core.creation import full, ones, rand, randn, uniform, zeros
-from .tools.gradcheck import GradcheckError, gradcheck
+from .core.function import Function, FunctionError
+from .core.functional import grad, hessian, hvp, jacobian, jvp
+from .tools.gradcheck import GradcheckError, gradcheck, gradgradcheck
 # minigrad.draw, .explain, .explore, .compare and .train are functions; their modules are
 # minigrad.tools.draw, .tools.explain, .tools.explore, .tools.compare and .nn.training.
 from .tools.draw import DotNotFoundError, draw, to_dot
@@ -46,4 +48,5 @@ __all__ = [
     "nn", "optim", "datasets", "training", "ops", "train", "TrainResult",
     "compile", "CompiledStep", "TracingError", "CompileError", "CompileCheckError",
     "onnx",
+    "grad", "jvp", "hvp", "hessian", "jacobian", "Function", "FunctionError", "gradgradcheck",
 ]

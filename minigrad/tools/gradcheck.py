@@ -1,4 +1,4 @@
-"""Numerical gradient checking: reverse mode against central differences."""
+"""Numerical gradient checking: reverse mode (and its second derivatives) against central differences."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from ..core._types import ArrayLike
 from ..core.modes import no_grad
 from ..core.value import Value
 
-__all__ = ["gradcheck", "GradcheckError", "numerical_gradient"]
+__all__ = ["gradcheck", "gradgradcheck", "GradcheckError", "numerical_gradient"]
 
 
 class GradcheckError(AssertionError):
@@ -110,4 +110,65 @@ def gradcheck(fn: Callable[..., Value], *values: ArrayLike | Value, eps: float =
         raise GradcheckError(
             f"gradcheck: along a random direction, reverse mode gives {analytic_directional!r}, "
             f"central differences give {numeric_directional!r}")
+    return True
+
+
+def gradgradcheck(fn: Callable[..., Value], *values: ArrayLike | Value, eps: float = 1e-5, rtol: float = 1e-5,
+                  atol: float = 1e-8, directions: int = 3, seed: int = 0) -> bool:
+    """Check ``fn``'s second derivatives against central differences of its first derivatives.
+
+    With u a fixed random cotangent of the output, g(x) = ∂(u·fn(x))/∂x (reverse
+    mode) and w a random weighting of g, reverse over reverse gives
+    ∂(w·g)/∂x = H w, and along random directions d, in float64:
+
+        (w·g(x + εd) − w·g(x − εd)) / 2ε   against   Σ (H w)·d
+
+    as HIPS autograd's ``check_grads(order=2)`` and PyTorch's ``gradgradcheck``
+    check.  An op whose backward cannot be differentiated again raises its own
+    error; a second derivative that is silently zero or wrong raises
+    `GradcheckError` naming both numbers.  Returns True.
+    """
+    from ..core.functional import grad
+
+    if not values:
+        raise ValueError("gradgradcheck: give at least one input")
+    rng = np.random.default_rng(seed)
+    arrays = _leaves(values)
+    inputs, out = _call(fn, arrays, True)
+    if not out.requires_grad:
+        raise GradcheckError("gradgradcheck: fn's output does not depend on any input")
+    cotangent = rng.standard_normal(np.shape(out.data)) if np.ndim(out.data) else None
+    weights = [rng.standard_normal(array.shape) for array in arrays]
+
+    def first(arrays_now, create_graph):
+        leaves, result = _call(fn, arrays_now, True)
+        grads = grad(result, leaves, grad_outputs=cotangent, create_graph=create_graph, allow_unused=True)
+        return leaves, grads
+
+    leaves, grads = first(arrays, True)
+    projected = None
+    for g, w in zip(grads, weights):
+        term = (g * w).sum()
+        projected = term if projected is None else projected + term
+    if not projected.requires_grad:
+        analytic = [np.zeros_like(array) for array in arrays]
+    else:
+        analytic = [np.asarray(h, dtype=np.float64)
+                    for h in grad(projected, leaves, allow_unused=True)]
+
+    def weighted(arrays_now):
+        _, grads_now = first(arrays_now, False)
+        return float(sum(np.sum(np.asarray(g, dtype=np.float64) * w) for g, w in zip(grads_now, weights)))
+
+    for number in range(directions):
+        direction = [rng.standard_normal(array.shape) for array in arrays]
+        plus = weighted([array + eps * d for array, d in zip(arrays, direction)])
+        minus = weighted([array - eps * d for array, d in zip(arrays, direction)])
+        numeric = (plus - minus) / (2.0 * eps)
+        expected = float(sum(np.sum(h * d) for h, d in zip(analytic, direction)))
+        scale = sum(float(np.sum(np.abs(h * d))) for h, d in zip(analytic, direction))
+        if not abs(numeric - expected) <= atol * 10 + rtol * 10 * max(scale, abs(numeric)):
+            raise GradcheckError(
+                f"gradgradcheck: along random direction {number}, the second derivative (reverse over reverse) "
+                f"gives {expected!r}, central differences of the first derivative give {numeric!r}")
     return True
