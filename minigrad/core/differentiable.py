@@ -1,0 +1,270 @@
+"""The numerics helpers on Values: what makes a gradient differentiable again.
+
+``backward(create_graph=True)`` (and `minigrad.grad`) run each op's own
+backward rule with Values in place of arrays: the incoming gradient, the
+inputs, the output, and what forward saved (computed again from the input
+Values, `Op.forward_options`).  numpy's operators and ufuncs on Values are
+already ops; a rule's call of a `minigrad.core.numerics` helper reaches
+`HELPERS` through the helper protocol (`Value.__minigrad_helper__`), and each
+entry here writes the helper with Value ops, so the gradient it returns
+records a graph:
+
+* smooth helpers become the ops they compute (``numerics.exp`` → ``Value.exp``,
+  ``softmax_backward`` → its formula in Value ops);
+* helpers that give a mask or a share (``sign``, ``tie_share``,
+  ``reduced_share``, ``clip_inside``, ``where_positive``'s x > 0) are
+  constants: their derivative is 0 wherever it exists;
+* the stable sigmoid's parts are e = exp(−|αx|) and r = 1/(1 + e) as Value
+  ops, so the second derivative keeps the first's care in saturation:
+  d(e·r²)/dz = sign(z)·e·r²·(2e·r − 1) = F(1 − F)(1 − 2F), with no 1 − F
+  by subtraction;
+* GetItem's scatter-add is an op of its own (`SCATTER`), whose backward is
+  indexing again.
+
+A helper with no entry here is an error naming it (and, from
+`minigrad.core.backward`, the op whose rule called it): never a silently
+wrong second derivative.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import numerics
+from .ops import Op
+
+__all__ = ["HELPERS", "call", "SCATTER"]
+
+
+def _value():
+    from . import value
+
+    return value
+
+
+def _data(x):
+    return x._data if type(x) is _value().Value else x
+
+
+def _constant(data):
+    """Numbers that do not move (a mask, a share): a Value that needs no gradient."""
+    return _value().leaf(data if type(data) is float else np.asarray(data))
+
+
+def _as_value(x):
+    value = _value()
+    return x if type(x) is value.Value else value.leaf(x if type(x) is float else np.asarray(x))
+
+
+# -- the smooth helpers: the ops they compute -----------------------------------------
+
+
+def _sigmoid_parts(x, alpha):
+    z = x * alpha if alpha != 1.0 else x
+    e = (-abs(z)).exp()
+    r = 1.0 / (1.0 + e)
+    return x.sigmoid(alpha), e, r
+
+
+def _power(base, exponent):
+    return _as_value(base) ** exponent
+
+
+def _power_slope(base, exponent):
+    """b·aᵇ⁻¹, 0 where b = 0 (as numerics.power_slope)."""
+    if type(exponent) is float:
+        if exponent == 0.0:
+            return _constant(numerics.power_slope(_data(base), 0.0))
+        return exponent * _as_value(base) ** (exponent - 1.0)
+    zero = _data(exponent) == 0
+    if not np.any(zero):
+        return exponent * _as_value(base) ** (exponent - 1.0)
+    keep = _constant((~zero).astype(np.result_type(_data(exponent))))
+    safe = (exponent - 1.0) * keep + (1.0 - keep)  # the harmless power 1 where b = 0
+    return exponent * _as_value(base) ** safe * keep
+
+
+def _one_where_zero(x):
+    zero = _data(x) == 0
+    return x + _constant(np.asarray(zero, dtype=np.result_type(_data(x)))) if np.any(zero) else x
+
+
+def _expand_reduced(grad, like, axis, keepdims):
+    shape = numerics.shape(_data(like))
+    if shape == ():
+        return grad
+    grad = _as_value(grad)
+    if axis is not None and not keepdims:
+        axes = axis if isinstance(axis, tuple) else (axis,)
+        kept = list(grad.shape)
+        for position in sorted(a % len(shape) for a in axes):
+            kept.insert(position, 1)
+        grad = grad.reshape(tuple(kept))
+    elif axis is None and not keepdims:
+        grad = grad.reshape((1,) * len(shape))
+    if grad.shape == shape:
+        return grad
+    return grad * _constant(np.ones(shape, dtype=np.result_type(_data(like))))  # broadcast: ∂ is a sum
+
+
+def _scatter(grad, like, index):
+    return SCATTER_apply(grad, like, index)
+
+
+def _matmul(a, b):
+    return _as_value(a) @ b
+
+
+def _softmax_backward(grad, out, axis):
+    return out * (grad - (grad * out).sum(axis=axis, keepdims=True))
+
+
+def _log_softmax_backward(grad, out, axis):
+    return grad - out.exp() * _as_value(grad).sum(axis=axis, keepdims=True)
+
+
+def _cross_entropy_loss(log_p, targets, count):
+    return -(log_p * targets).sum() / count
+
+
+def _cross_entropy_backward(grad, log_p, targets, axis, count):
+    return grad * (log_p.exp() * _as_value(targets).sum(axis=axis, keepdims=True) - targets) / count
+
+
+def _mean_square(error):
+    return (error * error).mean()
+
+
+def _half_squared_norm(error):
+    return 0.5 * (error * error).sum()
+
+
+def _half_sum_of_squares(*errors):
+    total = None
+    for error in errors:
+        total = error * error if total is None else total + error * error
+    return 0.5 * total
+
+
+def _total(a, axis, keepdims):
+    return a.sum(axis=axis, keepdims=keepdims)
+
+
+def _mean(a, axis, keepdims):
+    return a.mean(axis=axis, keepdims=keepdims)
+
+
+def _extremum(a, axis, keepdims, larger=True):
+    return a.max(axis=axis, keepdims=keepdims) if larger else a.min(axis=axis, keepdims=keepdims)
+
+
+def _maximum(a, b):
+    return _value().maximum(a, b)
+
+
+def _minimum(a, b):
+    return _value().minimum(a, b)
+
+
+# -- masks and shares: constants ----------------------------------------------------------
+
+
+def _where_positive(x, grad):
+    return grad * _constant(np.asarray(_data(x) > 0, dtype=np.result_type(_data(grad))))
+
+
+def _masked(helper):
+    """A helper whose result does not move with its arguments: computed on their numbers."""
+    def constant(*args, **kwargs):
+        return _constant(helper(*[_data(arg) for arg in args], **kwargs))
+    constant.__name__ = helper.__name__
+    return constant
+
+
+HELPERS = {
+    "sigmoid_parts": _sigmoid_parts,
+    "power": _power,
+    "power_slope": _power_slope,
+    "one_where_zero": _one_where_zero,
+    "log": lambda x: x.log(),
+    "exp": lambda x: x.exp(),
+    "tanh": lambda x: x.tanh(),
+    "relu": lambda x: x.relu(),
+    "sqrt": lambda x: x.sqrt(),
+    "absolute": lambda x: abs(x),
+    "quotient": lambda x, y: x / y,
+    "matmul": _matmul,
+    "product": _matmul,
+    "total": _total,
+    "mean": _mean,
+    "extremum": _extremum,
+    "maximum": _maximum,
+    "minimum": _minimum,
+    "clip": lambda x, low, high: x.clip(low, high),
+    "softmax": lambda x, axis: x.softmax(axis),
+    "log_softmax": lambda x, axis: x.log_softmax(axis),
+    "softmax_backward": _softmax_backward,
+    "log_softmax_backward": _log_softmax_backward,
+    "cross_entropy_loss": _cross_entropy_loss,
+    "cross_entropy_backward": _cross_entropy_backward,
+    "mean_square": _mean_square,
+    "half_squared_norm": _half_squared_norm,
+    "half_sum_of_squares": _half_sum_of_squares,
+    "expand_reduced": _expand_reduced,
+    "scatter": _scatter,
+    "where_positive": _where_positive,
+    "sign": _masked(numerics.sign),
+    "tie_share": _masked(numerics.tie_share),
+    "reduced_share": _masked(numerics.reduced_share),
+    "clip_inside": _masked(numerics.clip_inside),
+}
+
+
+class HelperError(TypeError):
+    """A numerics helper that has no version on Values (so the rule that called it cannot be differentiated)."""
+
+
+def call(function, args, kwargs):
+    """``function`` (a numerics helper) on arguments among which is a Value."""
+    helper = HELPERS.get(function.__name__)
+    if helper is None:
+        raise HelperError(f"numerics.{function.__name__} has no version on Values")
+    return helper(*args, **kwargs)
+
+
+# ---------------------------------------------------------------------------
+# GetItem's adjoint as an op
+# ---------------------------------------------------------------------------
+
+
+class Scatter(Op):
+    """out = zeros shaped like a's source with ``grad`` put at ``index`` (summing where an
+    integer-array index repeats an element): GetItem's backward, as an op so that
+    it can be differentiated again.   ∂out/∂grad: indexing with the same index."""
+
+    name = "scatter"
+    formula = "zeros with a at [index]"
+    partials = ("1",)
+    passes = (True,)
+
+    def forward(self, grad, index, shape, dtype):
+        return numerics.scatter(grad, np.zeros(shape, dtype=dtype), index), index
+
+    def backward(self, grad, out, index, needs, a):
+        return (grad[index],)
+
+    def jvp(self, tangents, out, index, a):
+        return numerics.scatter(tangents[0], out, index)
+
+    def label(self, node):
+        return f"scatter [{numerics.format_index(node.saved)}]"
+
+
+SCATTER = Scatter()
+
+
+def SCATTER_apply(grad, like, index):  # noqa: N802 - the op's name, applied
+    value = _value()
+    data = _data(like)
+    return value.apply(SCATTER, _as_value(grad), index=index, shape=np.shape(data),
+                       dtype=np.result_type(data))
