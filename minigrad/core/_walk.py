@@ -71,7 +71,7 @@ def gradients(roots, seeds, inputs=None, create_graph=False, retain_graph=False)
         if not node.parents:
             continue
         grad = grads[node] if wanted is None or node in wanted else grads.pop(node)
-        parent_grads = rule_on_values(node, grad) if create_graph else node.op.backward(grad, node)
+        parent_grads = rule_on_values(node, grad) if create_graph else node.op.gradients(grad, node)
         if anomaly and not create_graph:
             _check_backward(node, parent_grads)
         if node._born < data_clock:
@@ -117,27 +117,36 @@ def _reaching(roots, wanted):
 
 
 def rule_on_values(node, grad):
-    """The node's op's backward rule run on Values: gradients that are Values with graphs."""
-    from .function import FunctionOp
+    """The node's op's backward rule run on Values (the gradient, the inputs, the output,
+    and what forward saved, computed again from the inputs): gradients that are Values with graphs."""
+    from .differentiable import HelperError
+    from .function import FunctionError, FunctionOp
     from .value import Value
 
     op = node.op
-    if isinstance(op, FunctionOp):
-        ctx = node.saved
-        ctx._values = {id(parent._data): parent for parent in node.parents}
-        ctx._values[id(node._data)] = node
-        try:
-            grads = op.gradients(grad, ctx, [parent._data for parent in node.parents], node._data)
-        except TypeError as error:
-            if type(error).__name__ == "FunctionError":
-                raise
-            raise TypeError(f"create_graph: the backward of Function '{op.name}' cannot be differentiated again "
-                            f"({error})") from None
-        finally:
-            ctx._values = None
-    else:
-        raise NotImplementedError(f"create_graph: op '{op.name}' has no rule that runs on Values yet")
-    for position, (parent, parent_grad) in enumerate(zip(node.parents, grads)):
+    parents = node.parents
+    needs = tuple(parent.requires_grad for parent in parents)
+    saved = node.saved
+    try:
+        if isinstance(op, FunctionOp):
+            # NOTE: what the Function saved is handed back as the Values of the inputs and the output
+            saved._values = {id(parent._data): parent for parent in parents}
+            saved._values[id(node._data)] = node
+            try:
+                grads = op.backward(grad, node, saved, needs, *parents)
+            finally:
+                saved._values = None
+        else:
+            options = op.forward_options(saved)
+            if options is not None:
+                saved = op.forward(*parents, **options)[1]
+            grads = op.backward(grad, node, saved, needs, *parents)
+    except FunctionError:
+        raise
+    except (TypeError, HelperError) as error:
+        what = f"Function '{op.name}'" if isinstance(op, FunctionOp) else f"op '{op.name}'"
+        raise TypeError(f"create_graph: the backward of {what} cannot be differentiated again ({error})") from None
+    for position, (parent, parent_grad) in enumerate(zip(parents, grads)):
         if parent_grad is not None and parent.requires_grad and type(parent_grad) is not Value:
             raise TypeError(
                 f"create_graph: the backward rule of op '{op.name}' gave input {position} a plain number or array, "

@@ -71,15 +71,21 @@ def _power(base, exponent):
 
 
 def _power_slope(base, exponent):
-    """b·aᵇ⁻¹, 0 where b = 0 (as numerics.power_slope)."""
+    """b·aᵇ⁻¹, 0 where b = 0 (as numerics.power_slope).
+
+    # NOTE: with b a Value the slope still moves with b where b = 0 (∂(b·aᵇ⁻¹)/∂b = 1/a there), so the
+    # guard replaces only the elements where aᵇ⁻¹ is not finite (a = 0 or inf), as numerics.power_slope does.
+    """
     if type(exponent) is float:
         if exponent == 0.0:
             return _constant(numerics.power_slope(_data(base), 0.0))
         return exponent * _as_value(base) ** (exponent - 1.0)
-    zero = _data(exponent) == 0
-    if not np.any(zero):
+    b = _data(exponent)
+    with np.errstate(all="ignore"):
+        bad = np.asarray((b == 0) & ~np.isfinite(np.power(_data(base), b - 1.0)))
+    if not bad.any():
         return exponent * _as_value(base) ** (exponent - 1.0)
-    keep = _constant((~zero).astype(np.result_type(_data(exponent))))
+    keep = _constant(np.asarray(~bad, dtype=np.result_type(b)))
     safe = (exponent - 1.0) * keep + (1.0 - keep)  # the harmless power 1 where b = 0
     return exponent * _as_value(base) ** safe * keep
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _jvp_rules  # noqa: F401 - TEMPORARY: the rules, until they sit in ops.py
 from .backward import topological_order
 
 __all__ = ["push_forward", "zero_tangent"]
@@ -48,10 +47,8 @@ def push_forward(outputs, tangents):
             continue
         moving = [zero_tangent(parent._data) if tangent is None else tangent
                   for parent, tangent in zip(parents, moving)]
-        rule = getattr(node.op, "jvp", None)
-        if rule is None:
-            raise NotImplementedError(f"jvp: op '{node.op.name}' has no forward-mode rule")
-        known[node] = _fit(rule(moving, node._data, node.saved, *[parent._data for parent in parents]), node._data)
+        tangent = node.op.jvp(moving, node._data, node.saved, *[parent._data for parent in parents])
+        known[node] = _fit(tangent, node._data)
     return [known.get(output, None) if output in known else zero_tangent(output._data) for output in outputs]
 
 

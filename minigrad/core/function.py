@@ -110,8 +110,6 @@ class FunctionOp(Op):
         ctx._layout = layout
         out = self.function_class.forward(ctx, *arguments)
         out = self._check_output(out)
-        ctx._inputs = inputs
-        ctx._out = out
         return out, ctx
 
     def _check_output(self, out):
@@ -131,11 +129,7 @@ class FunctionOp(Op):
 
     # -- backward ---------------------------------------------------------------
 
-    def backward(self, grad, node):
-        ctx = node.saved
-        return self.gradients(grad, ctx, [parent._data for parent in node.parents], node._data)
-
-    def gradients(self, grad, ctx, inputs, out):
+    def backward(self, grad, out, ctx, needs, *inputs):
         """The class's backward, its gradients checked and put in input order."""
         returned = self.function_class.backward(ctx, grad)
         layout = ctx._layout

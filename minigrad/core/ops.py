@@ -19,6 +19,10 @@ The rule dialect
   ∂loss/∂out, ``out`` the op's result, ``saved`` what forward saved,
   ``needs`` one bool per input (does it need a gradient?), ``inputs`` the
   inputs' data as forward received it.  A rule never reads a node.
+* **jvp** (forward mode): ``jvp(tangents, out, saved, *inputs)`` returns the
+  output's tangent Σ_k ∂out/∂(input k)·tangents[k] (``tangents``: one per
+  input, zeros where an input does not move), beside ``backward`` in the same
+  dialect; `minigrad.jvp` pushes tangents through a graph with it.
 
 What a rule may use:
 
@@ -107,6 +111,18 @@ class Op:
         return self.backward(grad, node.data, node.saved, tuple(parent.requires_grad for parent in parents),
                              *[parent.data for parent in parents])
 
+    def jvp(self, tangents, out, saved, *inputs):
+        """Forward mode: the output's tangent Σ_k ∂out/∂(input k) · tangents[k], one tangent per
+        input (zeros for an input that does not move), in the same dialect as ``backward``."""
+        raise NotImplementedError(f"jvp: op '{self.name}' has no forward-mode rule")
+
+    def forward_options(self, saved):
+        """The options ``forward`` was called with, read back from ``saved``, for an op whose
+        ``saved`` holds numbers computed from the inputs (the sigmoid's e and r, the SSE's E):
+        create_graph runs ``forward`` again on the input Values, so that a gradient of the
+        backward sees through them.  None (the default): ``saved`` holds options only."""
+        return None
+
     # -- display facts --------------------------------------------------------
 
     def label(self, node):
@@ -164,6 +180,10 @@ class Add(Op):
     def backward(self, grad, out, saved, needs, a, b):
         return grad, grad
 
+    def jvp(self, tangents, out, saved, a, b):
+        ta, tb = tangents
+        return ta + tb
+
 
 class Sub(Op):
     """out = a − b.   ∂out/∂a = 1,  ∂out/∂b = −1  (the −1 of Eq. 6.20/6.21)."""
@@ -175,6 +195,10 @@ class Sub(Op):
 
     def backward(self, grad, out, saved, needs, a, b):
         return grad, -grad
+
+    def jvp(self, tangents, out, saved, a, b):
+        ta, tb = tangents
+        return ta - tb
 
 
 class Mul(Op):
@@ -188,6 +212,10 @@ class Mul(Op):
 
     def backward(self, grad, out, saved, needs, a, b):
         return grad * b, grad * a
+
+    def jvp(self, tangents, out, saved, a, b):
+        ta, tb = tangents
+        return ta * b + a * tb
 
 
 class Div(Op):
@@ -205,6 +233,10 @@ class Div(Op):
         grad_a = numerics.quotient(grad, b)
         return grad_a, (-grad_a * out if needs[1] else None)
 
+    def jvp(self, tangents, out, saved, a, b):
+        ta, tb = tangents
+        return numerics.quotient(ta - out * tb, b)
+
 
 class Neg(Op):
     """out = −a.   ∂out/∂a = −1."""
@@ -217,6 +249,9 @@ class Neg(Op):
 
     def backward(self, grad, out, saved, needs, a):
         return (-grad,)
+
+    def jvp(self, tangents, out, saved, a):
+        return -tangents[0]
 
 
 class PowConst(Op):
@@ -233,6 +268,9 @@ class PowConst(Op):
         if exponent == 2.0:
             return (grad * 2.0 * a,)
         return (grad * numerics.power_slope(a, exponent),)
+
+    def jvp(self, tangents, out, exponent, a):
+        return tangents[0] * numerics.power_slope(a, exponent)
 
     def label(self, node):
         return f"**{node.saved:g}"
@@ -267,6 +305,10 @@ class Pow(Op):
 # Elementwise functions
 # ---------------------------------------------------------------------------
 
+    def jvp(self, tangents, out, saved, a, b):
+        ta, tb = tangents
+        return ta * numerics.power_slope(a, b) + tb * out * numerics.log(numerics.one_where_zero(a))
+
 
 class Exp(Op):
     """out = exp(a).   ∂out/∂a = exp(a) = out."""
@@ -279,6 +321,9 @@ class Exp(Op):
 
     def backward(self, grad, out, saved, needs, a):
         return (grad * out,)
+
+    def jvp(self, tangents, out, saved, a):
+        return tangents[0] * out
 
 
 class Log(Op):
@@ -298,6 +343,9 @@ class Log(Op):
     def backward(self, grad, out, saved, needs, a):
         return (numerics.quotient(grad, a),)
 
+    def jvp(self, tangents, out, saved, a):
+        return numerics.quotient(tangents[0], a)
+
 
 class Tanh(Op):
     """out = tanh(a).   ∂out/∂a = 1 − tanh²(a) = (1 − out)(1 + out)."""
@@ -310,6 +358,9 @@ class Tanh(Op):
 
     def backward(self, grad, out, saved, needs, a):
         return (grad * ((1.0 - out) * (1.0 + out)),)
+
+    def jvp(self, tangents, out, saved, a):
+        return tangents[0] * ((1.0 - out) * (1.0 + out))
 
 
 class ReLU(Op):
@@ -324,6 +375,9 @@ class ReLU(Op):
 
     def backward(self, grad, out, saved, needs, a):
         return (numerics.where_positive(a, grad),)
+
+    def jvp(self, tangents, out, saved, a):
+        return numerics.where_positive(a, tangents[0])
 
 
 class Sigmoid(Op):
@@ -352,6 +406,13 @@ class Sigmoid(Op):
         slope = e * r * r  # F·(1 − F)
         return (grad * (slope if alpha == 1.0 else alpha * slope),)
 
+    def jvp(self, tangents, out, saved, x):
+        alpha, e, r = saved
+        return tangents[0] * (alpha * (e * r * r))
+
+    def forward_options(self, saved):
+        return {"alpha": saved[0]}
+
     def label(self, node):
         return f"sigmoid α={node.saved[0]:g}"
 
@@ -370,6 +431,9 @@ class Abs(Op):
     def backward(self, grad, out, saved, needs, a):
         return (grad * numerics.sign(a),)
 
+    def jvp(self, tangents, out, saved, a):
+        return tangents[0] * numerics.sign(a)
+
 
 class Sqrt(Op):
     """out = √a.   ∂out/∂a = 1/(2√a) = 1/(2·out).
@@ -387,6 +451,9 @@ class Sqrt(Op):
 
     def backward(self, grad, out, saved, needs, a):
         return (numerics.quotient(grad, 2.0 * out),)
+
+    def jvp(self, tangents, out, saved, a):
+        return numerics.quotient(tangents[0], 2.0 * out)
 
 
 class Maximum(Op):
@@ -410,6 +477,10 @@ class Maximum(Op):
     def backward(self, grad, out, saved, needs, a, b):
         return (grad * numerics.tie_share(a, b, self.larger) if needs[0] else None,
                 grad * numerics.tie_share(b, a, self.larger) if needs[1] else None)
+
+    def jvp(self, tangents, out, saved, a, b):
+        ta, tb = tangents
+        return ta * numerics.tie_share(a, b, self.larger) + tb * numerics.tie_share(b, a, self.larger)
 
 
 class Minimum(Maximum):
@@ -442,6 +513,10 @@ class Clip(Op):
     def backward(self, grad, out, saved, needs, a):
         low, high = saved
         return (grad * numerics.clip_inside(a, low, high),)
+
+    def jvp(self, tangents, out, saved, a):
+        low, high = saved
+        return tangents[0] * numerics.clip_inside(a, low, high)
 
     def partial(self, position, node=None, **names):
         if node is None:
@@ -485,6 +560,10 @@ class Sum(Op):
         axis, keepdims = saved
         return (numerics.expand_reduced(grad, a, axis, keepdims),)
 
+    def jvp(self, tangents, out, saved, a):
+        axis, keepdims = saved
+        return numerics.total(tangents[0], axis, keepdims)
+
     def label(self, node):
         axis = node.saved[0]
         return "sum" if axis is None else f"sum axis={axis}"
@@ -508,6 +587,10 @@ class Mean(Op):
         size = numerics.size(a)
         count = size // max(numerics.size(out), 1) if size else 1
         return (numerics.expand_reduced(grad, a, axis, keepdims) / count,)
+
+    def jvp(self, tangents, out, saved, a):
+        axis, keepdims = saved
+        return numerics.mean(tangents[0], axis, keepdims)
 
     def label(self, node):
         axis = node.saved[0]
@@ -542,6 +625,13 @@ class Max(Op):
             return (grad,)
         return (numerics.expand_reduced(grad, a, axis, keepdims) * numerics.reduced_share(a, out, axis, keepdims),)
 
+    def jvp(self, tangents, out, saved, a):
+        axis, keepdims = saved
+        if numerics.shape(a) == ():
+            return tangents[0]
+        # NOTE: elements that tie share the tangent as they share the gradient (an average of theirs)
+        return numerics.total(tangents[0] * numerics.reduced_share(a, out, axis, keepdims), axis, keepdims)
+
     def label(self, node):
         axis = node.saved[0]
         return self.name if axis is None else f"{self.name} axis={axis}"
@@ -574,6 +664,9 @@ class Reshape(Op):
     def backward(self, grad, out, saved, needs, a):
         return (np.reshape(grad, numerics.shape(a)),)
 
+    def jvp(self, tangents, out, shape, a):
+        return np.reshape(tangents[0], shape)
+
     def label(self, node):
         return f"reshape {node.saved}"
 
@@ -599,6 +692,9 @@ class Transpose(Op):
             return (np.transpose(grad),)
         return (np.transpose(grad, tuple(int(axis) for axis in np.argsort(axes))),)
 
+    def jvp(self, tangents, out, axes, a):
+        return np.transpose(tangents[0], axes)
+
     def label(self, node):
         return "transpose" if node.saved is None else f"transpose {node.saved}"
 
@@ -622,6 +718,9 @@ class GetItem(Op):
 
     def backward(self, grad, out, index, needs, a):
         return (numerics.scatter(grad, a, index),)
+
+    def jvp(self, tangents, out, index, a):
+        return tangents[0][index]
 
     def label(self, node):
         return f"[{numerics.format_index(node.saved)}]"
@@ -665,6 +764,10 @@ class MatMul(Op):
                 grad_b = grad_b[..., 0]
         return grad_a, grad_b
 
+    def jvp(self, tangents, out, saved, a, b):
+        ta, tb = tangents
+        return numerics.matmul(ta, b) + numerics.matmul(a, tb)
+
 
 class Stack(Op):
     """out = [a₀, a₁, …] stacked along a new axis.   ∂out[k]/∂a_k = 1."""
@@ -684,6 +787,9 @@ class Stack(Op):
     def backward(self, grad, out, axis, needs, *inputs):
         moved = np.moveaxis(grad, axis, 0)
         return tuple(moved[position] if need else None for position, need in enumerate(needs))
+
+    def jvp(self, tangents, out, axis, *inputs):
+        return np.stack(tangents, axis=axis)
 
     def label(self, node):
         return "stack" if node.saved == 0 else f"stack axis={node.saved}"
@@ -711,6 +817,9 @@ class Softmax(Op):
     def backward(self, grad, out, axis, needs, a):
         return (numerics.softmax_backward(grad, out, axis),)
 
+    def jvp(self, tangents, out, axis, a):
+        return numerics.softmax_backward(tangents[0], out, axis)  # the Jacobian is symmetric: the same product
+
     def label(self, node):
         return f"softmax axis={node.saved}"
 
@@ -731,6 +840,10 @@ class LogSoftmax(Op):
 
     def backward(self, grad, out, axis, needs, a):
         return (numerics.log_softmax_backward(grad, out, axis),)
+
+    def jvp(self, tangents, out, axis, a):
+        t = tangents[0]
+        return t - numerics.total(numerics.exp(out) * t, axis, True)
 
     def label(self, node):
         return f"log_softmax axis={node.saved}"
@@ -776,6 +889,15 @@ class CrossEntropy(Op):
         return (numerics.cross_entropy_backward(grad, log_p, targets, axis, count) if needs[0] else None,
                 -grad * log_p / count if needs[1] else None)
 
+    def jvp(self, tangents, out, saved, logits, targets):
+        axis, _, count, log_p = saved
+        t_logits, t_targets = tangents
+        moved = t_logits - numerics.total(numerics.exp(log_p) * t_logits, axis, True)  # log_softmax's tangent
+        return -numerics.total(t_targets * log_p + targets * moved, None, False) / count
+
+    def forward_options(self, saved):
+        return {"axis": saved[0], "reduction": saved[1]}
+
     def argument_labels(self, node):
         return ["logits", "targets"]
 
@@ -806,6 +928,13 @@ class MeanSquaredError(Op):
     def backward(self, grad, out, error, needs, desired, actual):
         scaled = grad * (2.0 / max(numerics.size(error), 1)) * error
         return (scaled if needs[0] else None, -scaled if needs[1] else None)
+
+    def jvp(self, tangents, out, error, desired, actual):
+        t_desired, t_actual = tangents
+        return numerics.total(error * (t_desired - t_actual), None, False) * (2.0 / max(numerics.size(error), 1))
+
+    def forward_options(self, saved):
+        return {}
 
     def argument_labels(self, node):
         return ["desired", "actual"]
@@ -840,6 +969,13 @@ class SummedSquaredError(Op):
     def backward(self, grad, out, error, needs, desired, actual):
         return (grad * error if needs[0] else None, -grad * error if needs[1] else None)
 
+    def jvp(self, tangents, out, error, desired, actual):
+        t_desired, t_actual = tangents
+        return numerics.total(error * (t_desired - t_actual), None, False)
+
+    def forward_options(self, saved):
+        return {}
+
     def argument_labels(self, node):
         return ["desired", "actual"]
 
@@ -866,6 +1002,10 @@ class SummedSquaredErrorOfScalars(SummedSquaredError):
         half = len(errors)
         return [grad * error if needs[o] else None for o, error in enumerate(errors)] + \
                [-grad * error if needs[half + o] else None for o, error in enumerate(errors)]
+
+    def jvp(self, tangents, out, errors, *pairs):
+        half = len(errors)
+        return sum(e * (td - ta) for e, td, ta in zip(errors, tangents[:half], tangents[half:]))
 
     def _slot(self, position, node):
         if node is None:

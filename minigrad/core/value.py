@@ -241,6 +241,14 @@ class Value:
         Value's own op; any other numpy function is a TypeError naming what to use."""
         return _array_function(func, types, args, kwargs)
 
+    @staticmethod
+    def __minigrad_helper__(function, args, kwargs):
+        """A `minigrad.core.numerics` helper called with a Value (an op's backward rule run on
+        Values, for create_graph): the helper written in Value ops, `minigrad.core.differentiable`."""
+        from . import differentiable
+
+        return differentiable.call(function, args, kwargs)
+
     # -- operators: each one op ----------------------------------------------------
 
     def __add__(self, other):
@@ -416,6 +424,12 @@ class Value:
     def T(self):
         """The transpose (axes reversed)."""
         return self.transpose()
+
+    def swapaxes(self, axis1, axis2):
+        """The two axes exchanged (a transpose)."""
+        axes = list(range(self.ndim))
+        axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
+        return self.transpose(*axes)
 
     def __getitem__(self, index):
         if isinstance(index, Value):
@@ -989,8 +1003,32 @@ def _np_size(a, axis=None):
     return a.size if axis is None else a.shape[axis]
 
 
+def _np_expand_dims(a, axis):
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    shape = list(a.shape)
+    for position in sorted(item % (len(shape) + len(axes)) for item in axes):
+        shape.insert(position, 1)
+    return _as_value(a, "np.expand_dims").reshape(tuple(shape))
+
+
+def _np_moveaxis(a, source, destination):
+    sources = [source] if isinstance(source, int) else list(source)
+    destinations = [destination] if isinstance(destination, int) else list(destination)
+    sources = [item % a.ndim for item in sources]
+    destinations = [item % a.ndim for item in destinations]
+    permutation = [axis for axis in range(a.ndim) if axis not in sources]
+    for target, origin in sorted(zip(destinations, sources)):
+        permutation.insert(target, origin)
+    return _as_value(a, "np.moveaxis").transpose(*permutation)
+
+
+def _np_swapaxes(a, axis1, axis2):
+    return _as_value(a, "np.swapaxes").swapaxes(axis1, axis2)
+
+
 _ARRAY_FUNCTIONS = {
     np.sum: _np_sum, np.mean: _np_mean, np.max: _np_max, np.amax: _np_max, np.min: _np_min, np.amin: _np_min,
     np.clip: _np_clip, np.reshape: _np_reshape, np.transpose: _np_transpose, np.stack: _np_stack,
     np.shape: lambda a: a.shape, np.ndim: lambda a: a.ndim, np.size: _np_size,
+    np.expand_dims: _np_expand_dims, np.moveaxis: _np_moveaxis, np.swapaxes: _np_swapaxes,
 }
