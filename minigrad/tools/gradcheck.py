@@ -146,10 +146,10 @@ def gradgradcheck(fn: Callable[..., Value], *values: ArrayLike | Value, eps: flo
         return leaves, grads
 
     leaves, grads = first(arrays, True)
-    projected = None
-    for g, w in zip(grads, weights):
-        term = (g * w).sum()
-        projected = term if projected is None else projected + term
+    terms = [(g * w).sum() for g, w in zip(grads, weights)]
+    projected = terms[0]
+    for term in terms[1:]:
+        projected = projected + term
     if not projected.requires_grad:
         analytic = [np.zeros_like(array) for array in arrays]
     else:

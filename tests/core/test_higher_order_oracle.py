@@ -29,7 +29,7 @@ class TorchOps:
     # NOTE: as exp(b·ln u), not u ** b: torch's pow masks its slope b·uᵇ⁻¹ to 0 where b = 0, which
     # also drops that slope's derivative with respect to b (1/u there), so torch's Hessian of uᵇ at
     # b = 0 is not symmetric; minigrad keeps it (see core/differentiable.py's power_slope).
-    def powv(self, a, b): return torch.exp((b * 0.5) * torch.log(a * a + 0.5))
+    def powv(self, a, b): return torch.exp((b * 0.5) * torch.log(_as_tensor(a * a + 0.5)))
     def neg(self, x): return -x
     def exp(self, x): return torch.exp(x * 0.5)
     def log(self, x): return torch.log(x * x + 0.5)
