@@ -62,8 +62,8 @@ from ..core.value import Value, as_data, leaf, next_version
 
 __all__ = ["compile", "CompiledStep", "Trace", "TracingError", "CompileError", "CompileCheckError"]
 
-_ndarray = np.ndarray
-_FLOAT64, _FLOAT32 = np.dtype(np.float64), np.dtype(np.float32)
+_ndarray = np.ndarray  # NOTE: one global lookup in the replay's type tests, run on every call
+_FLOAT64, _FLOAT32 = np.dtype(np.float64), np.dtype(np.float32)  # dtypes are singletons: `is` tests them
 
 # NOTE: compiled steps add their gradients under backward's own lock
 # (`_gradient_lock`), so compiled steps and eager backward passes sharing
@@ -1130,11 +1130,12 @@ class _Node:
     """A recorded node, copied out of the traced graph (what op rules and emitters read),
     so the graph itself can be dropped before the code is generated."""
 
-    __slots__ = ("op", "parents", "saved", "_data", "requires_grad", "name")
+    __slots__ = ("op", "parents", "saved", "_data", "requires_grad", "name", "_mark", "_pending")
 
     def __init__(self, source, parents, requires_grad):
         self.op, self.parents, self.saved, self._data = source.op, parents, source.saved, source._data
         self.requires_grad, self.name = requires_grad, source.name
+        self._mark = 0  # backward_order counts on the nodes, as backward does
 
 
 class _Slot:

@@ -39,9 +39,12 @@ if TYPE_CHECKING:
 
 __all__ = ["backward", "unbroadcast", "add_gradients", "topological_order", "backward_order", "StaleGraphError"]
 
-_ndarray = np.ndarray
-_one_pass_at_a_time = threading.Lock()
+_ndarray = np.ndarray  # NOTE: a module global is one lookup; np.ndarray is two, in every node's test
+# NOTE: re-entrant, so an op's backward may itself call backward() on a graph of its own (an inner
+# gradient); other threads still wait for the whole outer pass.
+_one_pass_at_a_time = threading.RLock()
 _passes = itertools.count(1)
+_in_progress: list[int] = []  # the marks of the passes under way: more than one only when nested
 _ONE_NEEDS = (True,)
 
 
@@ -58,22 +61,28 @@ def backward(root: Value, seed: Data, data_clock: int) -> None:
     """
     _one_pass_at_a_time.acquire()  # NOTE: acquire/try/finally costs half what `with` does
     try:
+        if _in_progress:  # called from inside an op's backward: the inner graph must be its own
+            _refuse_shared_nodes(root)
         if not root.parents:  # backward on a leaf: d root / d root = 1
             root.grad = seed if root.grad is None else add_gradients(root.grad, seed)
         elif root.version > root._born:
             _stale(root, root)
         else:
-            _walk(root, seed, data_clock)
+            mark = next(_passes)
+            _in_progress.append(mark)
+            try:
+                _walk(root, seed, data_clock, mark)
+            finally:
+                _in_progress.pop()
     finally:
         _one_pass_at_a_time.release()
 
 
-def _walk(root, seed, data_clock):
-    # 1. Count the consumers of every node that needs a gradient; clear the
-    #    gradients of this pass's nodes, keeping the leaves' aside.
-    mark = next(_passes)
+def _count_consumers(root, mark, clear):
+    """Step 1: on every node that needs a gradient, count the consumers in ``root``'s graph that
+    will hand it one (``_pending``, valid while ``_mark`` is ``mark``); with ``clear``, empty the
+    nodes' ``.grad`` and return the leaves reached, each with the ``.grad`` it held before."""
     root._mark = mark
-    root.grad = seed
     leaves = []
     stack = [root]
     while stack:
@@ -86,9 +95,17 @@ def _walk(root, seed, data_clock):
                 parent._pending = 1
                 if parent.parents:
                     stack.append(parent)
-                else:
+                elif clear:
                     leaves.append((parent, parent.grad))
-                parent.grad = None
+                if clear:
+                    parent.grad = None
+    return leaves
+
+
+def _walk(root, seed, data_clock, mark):
+    # 1. Count the consumers; clear this pass's gradients, keeping the leaves' aside.
+    leaves = _count_consumers(root, mark, clear=True)
+    root.grad = seed
 
     # 2. Hand gradients down, each node once its gradient is complete.
     anomaly = state.anomaly
@@ -182,6 +199,8 @@ def unbroadcast(grad: Any, like: Data) -> Data:
                 grad = np.broadcast_to(grad, shape)  # a scalar gradient for an array input
     if grad.dtype is not like.dtype:
         grad = grad.astype(like.dtype)
+    if type(grad) is not _ndarray:  # NOTE: numpy reduces a 1-d gradient for a 0-d input to a scalar
+        grad = np.asarray(grad)
     return grad
 
 
@@ -221,27 +240,21 @@ def backward_order(root: Value) -> list[Value]:
     """
     if not root.parents:
         return []
-    pending: dict[Value, int] = {}
-    stack = [root]
-    while stack:
-        for parent in stack.pop().parents:
-            if parent.requires_grad:
-                if parent in pending:
-                    pending[parent] += 1
-                    continue
-                pending[parent] = 1
-                if parent.parents:
-                    stack.append(parent)
-    order = []
-    ready = [root]
-    while ready:
-        node = ready.pop()
-        order.append(node)
-        for parent in node.parents:
-            if parent.requires_grad:
-                pending[parent] -= 1
-                if pending[parent] == 0 and parent.parents:
-                    ready.append(parent)
+    _one_pass_at_a_time.acquire()  # the counts live on the nodes, as backward's do
+    try:
+        _count_consumers(root, next(_passes), clear=False)
+        order = []
+        ready = [root]
+        while ready:
+            node = ready.pop()
+            order.append(node)
+            for parent in node.parents:
+                if parent.requires_grad and parent.parents:
+                    parent._pending -= 1
+                    if parent._pending == 0:
+                        ready.append(parent)
+    finally:
+        _one_pass_at_a_time.release()
     return order
 
 
@@ -252,6 +265,17 @@ def add_gradients(running: Data, more: Data) -> Data:
     if type(total) is float or type(total) is _ndarray:
         return total
     return np.asarray(total)
+
+
+def _refuse_shared_nodes(root):
+    """A backward() started inside an op's backward may not reach a node that the pass under way is
+    still counting on: it would clear that node's running gradient and count."""
+    for node in topological_order(root):
+        if node.parents and node._mark in _in_progress:
+            raise RuntimeError(
+                f"backward: called inside another backward pass (from an op's backward rule), on a graph that "
+                f"reaches a node of the pass under way (a result of op '{node.op.name}', shape {node.shape}); "
+                "compute the inner gradient on a graph of its own, built from detached Values")
 
 
 def _stale(value, consumer):

@@ -52,7 +52,7 @@ class _Switch:
         global plain, _open_switches
         if state.tracing and self.flag == "recording" and not self.value:
             raise TracingError(
-                f"no_grad() inside a function being compiled, at {_user_site()}: what it computes would be "
+                f"no_grad() inside a function being compiled, at {user_site()}: what it computes would be "
                 "recorded as constants, frozen at this call's numbers; compute it outside the compiled function "
                 "and pass it in as an argument")
         with _count_lock:
@@ -154,13 +154,13 @@ def refuse_while_tracing(what):
     """Raise `TracingError` for ``what`` (``"bool()"``, ``"float()"``, ...) on a traced Value,
     naming the line of the caller's code that did it."""
     raise TracingError(
-        f"{what} on a Value being traced by minigrad.compile, at {_user_site()}: the compiled step would keep "
+        f"{what} on a Value being traced by minigrad.compile, at {user_site()}: the compiled step would keep "
         "this call's answer for every later call (Python control flow or a number taken out of the graph). "
         "Keep it out of the compiled function, pass the number in as an argument, or express it with ops "
         "(relu, sigmoid, arithmetic) instead of Python branches")
 
 
-def _user_site():
+def user_site():
     """``file:line (in function)`` of the innermost frame outside this module and minigrad/value.py."""
     here = __file__.rsplit("/", 1)[0] if "/" in __file__ else ""
     skipped = (__file__, f"{here}/value.py")

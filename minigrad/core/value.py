@@ -17,20 +17,23 @@ from __future__ import annotations
 
 import itertools
 import math
+from typing import Any
 
 import numpy as np
 
 from . import backward as _backward
+from ._types import Data
 from . import numerics
 from . import ops
 from . import modes
-from .modes import AnomalyError, creation_site, describe_node, refuse_while_tracing, state
+from .modes import AnomalyError, TracingError, creation_site, describe_node, refuse_while_tracing, state
 
 __all__ = ["Value", "apply", "sse", "stack", "maximum", "minimum", "softmax", "log_softmax"]
 
-_ndarray = np.ndarray
-_new = object.__new__
-_FLOAT64, _FLOAT32 = np.dtype(np.float64), np.dtype(np.float32)
+# NOTE: these first three are just optimizations of the hot path (every op of every step):
+_ndarray = np.ndarray  # one global lookup in each type test, where np.ndarray is a lookup and an attribute
+_new = object.__new__  # a node an op makes skips Value.__init__'s conversion and checks of its data
+_FLOAT64, _FLOAT32 = np.dtype(np.float64), np.dtype(np.float32)  # dtypes are singletons: `is` tests them
 
 
 class Value:
@@ -62,23 +65,28 @@ class Value:
     naming what to use.
     """
 
-    # `_born` is the data clock when the node was recorded (see `_clock`);
-    # `_mark` and `_pending` are backward's count (see minigrad.core.backward); `_origin`
-    # (file:line of creation) is set only under detect_anomaly().
+    # Every slot is set by `_initialize`, the one initializer of a node.  `_born` is the data
+    # clock when the node was recorded (see `_clock`); `_mark` and `_pending` are backward's
+    # count (see minigrad.core.backward); `_source` is the leaf a detached Value shares its
+    # array with; `_origin` (file:line of creation) is kept only under detect_anomaly().
     __slots__ = ("_data", "grad", "name", "requires_grad", "op", "parents", "saved", "_version", "_born",
                  "_mark", "_pending", "_origin", "_source", "__weakref__")
+    _data: Data
+    grad: Any
+    name: str | None
+    requires_grad: bool
+    op: ops.Op | None
+    parents: tuple[Value, ...]
+    saved: Any
+    _version: int
+    _born: int
+    _mark: int
+    _pending: int
+    _origin: str | None
+    _source: Value | None
 
     def __init__(self, data, name=None, requires_grad=True):
-        self._data = as_data(data, "Value", copy=True)
-        self.grad = None
-        self.name = name
-        self.requires_grad = bool(requires_grad)
-        self.op = None
-        self.parents = ()
-        self.saved = None
-        self._version = 0
-        self._born = _clock
-        self._mark = 0
+        _initialize(self, as_data(data, "Value", copy=True), bool(requires_grad), None, (), None, name)
         if state.anomaly:
             self._origin = creation_site()
 
@@ -99,6 +107,11 @@ class Value:
             value = as_data(value, "Value.data")
         elif kind is _ndarray:
             value = value.copy(order="K")  # NOTE: the Value owns its array (optimizer steps write it in place)
+        grad = self.grad
+        if grad is not None and (np.shape(grad) != np.shape(value) or _kind(grad) != _kind(value)):
+            # NOTE: a gradient of the old shape or dtype would be broadcast into the new data by the
+            # next backward (or step the parameter back to the old shape): it is forgotten instead.
+            self.grad = None
         self._data = value
         self._version = _clock = next(_ticks)
 
@@ -107,9 +120,8 @@ class Value:
         """0 until ``.data`` is first assigned or an optimizer step writes it; after that it
         grows with every change.  A Value made by ``detach()`` of a leaf shares its array,
         and so its changes."""
-        version = getattr(self, "_version", 0)
-        source = getattr(self, "_source", None)
-        return version if source is None else max(version, source.version)
+        source = self._source
+        return self._version if source is None else max(self._version, source.version)
 
     # -- description ------------------------------------------------------------
 
@@ -448,6 +460,11 @@ class Value:
         product).  Leaves add to their ``.grad``; intermediate nodes get
         this pass's gradient, replacing any earlier one.
         """
+        if state.tracing:
+            raise TracingError(
+                f"backward() inside a function being traced (by minigrad.compile or onnx.export), at "
+                f"{modes.user_site()}: the compiled step runs backward itself after the function returns, so a "
+                "backward here would add the gradient twice; return the loss and let the step do it")
         if not self.requires_grad:
             raise RuntimeError(
                 "backward: this Value does not require grad (it was made from constants only, "
@@ -502,19 +519,20 @@ def apply(op, *args, **options):
     return _apply(op, args, options)
 
 
+#: `_apply`'s options for an op of two inputs and no options, the common case (every + − × @
+#: of a training step), tested first; every other call passes a dict, if only `_NO_OPTIONS`.
+TWO_INPUTS = None
 _NO_OPTIONS: dict = {}
 
 
-def _apply(op, args, options=None):
+def _apply(op, args, options=TWO_INPUTS):
     """`apply` with the arguments as a tuple and the options as a dict: the one way a
-    node is made.  ``options=None`` says two inputs and no options, the common case
-    (every + − × @ of a training step); every other call passes a dict, if only the
-    empty `_NO_OPTIONS`.  (Value's operators call it directly: packing ``*args`` and
+    node is made.  (Value's operators call it directly: packing ``*args`` and
     ``**options``, and asking the tuple's length, cost a scalar op a quarter of its time.)"""
     try:
         # NOTE: two inputs and one are spelled out: on scalars a loop, a list
         # comprehension or an empty **options costs more than the arithmetic.
-        if options is None:
+        if options is TWO_INPUTS:
             a, b = args
             if type(a) is not Value or type(b) is not Value:
                 args = a, b = _with_constants(op, args)
@@ -539,49 +557,52 @@ def _apply(op, args, options=None):
         raise
     if data.__class__ is not float and data.__class__ is not _ndarray:
         data = np.asarray(data)  # numpy returns scalars for 0-d operands; a Value holds 0-d arrays
-    out = _new(Value)
-    out._data = data
-    out.grad = None
-    out.name = None
-    out._born = _clock  # NOTE: `_version` stays unset (0 to `version`) until .data is assigned
-    out._mark = 0
+    anomaly = False
     if not modes.plain:  # some thread is inside no_grad() or detect_anomaly(): this thread's flags decide
         if needs_grad and not state.recording:
             needs_grad = False
             if type(data) is _ndarray and data.base is not None:
                 # NOTE: a view of a parameter (w.T) made under no_grad() is a constant from now on:
                 # a copy, so the parameter's in-place steps cannot change it behind a graph's back
-                out._data = data.copy()
-        if state.anomaly:
-            _check_forward(out, op, args)
-    # NOTE: one attribute a statement: a tuple assignment of four costs twice as much.
+                data = data.copy()
+        anomaly = state.anomaly
     if needs_grad:
-        out.requires_grad = True
-        out.op = op
-        out.parents = args
-        out.saved = saved
+        out = _initialize(_new(Value), data, True, op, args, saved)
     else:
-        out.requires_grad = False
-        out.op = None
-        out.parents = ()
-        out.saved = None
+        out = _initialize(_new(Value), data, False, None, (), None)
+    if anomaly:
+        _check_forward(out, op, args)
     return out
+
+
+def _initialize(node, data, requires_grad, op, parents, saved, name=None):
+    """The one initializer of a node (Values made by ``Value(...)``, by ops and as constants):
+    every slot gets its value here.  Returns ``node``."""
+    # NOTE: one attribute a statement: a tuple assignment of several costs twice as much.
+    node._data = data
+    node.grad = None
+    node.name = name
+    node.requires_grad = requires_grad
+    node.op = op
+    node.parents = parents
+    node.saved = saved
+    node._version = 0
+    node._born = _clock
+    node._mark = 0
+    node._pending = 0
+    node._source = None
+    node._origin = None
+    return node
+
+
+def _kind(data):
+    """float, or an array's dtype: what a gradient must match besides the shape."""
+    return float if type(data) is float else getattr(data, "dtype", None)
 
 
 def leaf(data, requires_grad=False, name=None):
     """A Value around data that is already a float or a float64/float32 array (no copy, no checks)."""
-    out = _new(Value)
-    out._data = data
-    out.grad = None
-    out.name = name
-    out.requires_grad = requires_grad
-    out.op = None
-    out.parents = ()
-    out.saved = None
-    out._version = 0
-    out._born = _clock
-    out._mark = 0
-    return out
+    return _initialize(_new(Value), data, requires_grad, None, (), None, name)
 
 
 def _with_constants(op, args):

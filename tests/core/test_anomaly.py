@@ -115,15 +115,13 @@ def test_off_by_default_records_nothing():
     y = x * 3.0
     # The creation site is recorded only in anomaly mode: no cost when off.
     for node in (x, y):
-        with pytest.raises(AttributeError):
-            node._origin
+        assert node._origin is None
     with mg.detect_anomaly():
         line = next_line()
         z = x * 3.0
     assert z._origin.endswith(f"test_anomaly.py:{line}")
     w = x * 3.0
-    with pytest.raises(AttributeError):
-        w._origin
+    assert w._origin is None
 
 
 def test_mode_is_restored_after_an_error():

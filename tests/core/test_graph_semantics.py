@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 import minigrad as mg
+from hypothesis import HealthCheck, given, settings
 from minigrad.optim import SGD, Adam
+from strategies import make_leaves, programs, run
 
 
 # ---------------------------------------------------------------------------
@@ -199,6 +201,33 @@ def test_zero_d_arrays_stay_arrays_through_backward_and_optimizer_steps(dtype, o
         assert type(w.data) is np.ndarray and w.data.shape == () and w.data.dtype == dtype
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_a_zero_d_input_broadcast_against_an_array_gets_a_zero_d_array_gradient(dtype):
+    # Regression: unbroadcast summed the (2,) gradient of a 0-d input into a numpy scalar.
+    a = mg.Value(np.array(2.0, dtype=dtype))
+    b = mg.Value(np.array([1.0, 3.0], dtype=dtype))
+    middle = a * b
+    (middle * a).sum().backward()
+    assert type(a.grad) is np.ndarray and a.grad.shape == () and a.grad.dtype == dtype
+    assert a.grad == 2 * 2.0 * (1.0 + 3.0)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@given(programs(dtypes=("float64", "float32", "mixed")))
+def test_every_array_node_of_a_random_graph_gets_an_array_gradient(program):
+    leaves = make_leaves(program)
+    loss, _ = run(program, leaves)
+    if not isinstance(loss, mg.Value) or not loss.requires_grad:
+        return
+    loss.backward()
+    for node in mg.topological_order(loss):
+        if node.requires_grad and type(node.data) is np.ndarray:
+            assert type(node.grad) is np.ndarray and node.grad.shape == node.shape, (node.op, type(node.grad))
+            assert node.grad.dtype == node.dtype
+        elif node.requires_grad:
+            assert type(node.grad) is float
+
+
 def test_assigning_a_numpy_scalar_keeps_a_zero_d_value_an_array_and_a_float_a_float():
     array_value = mg.Value(np.array(1.0))
     array_value.data = np.float64(2.0)
@@ -206,3 +235,123 @@ def test_assigning_a_numpy_scalar_keeps_a_zero_d_value_an_array_and_a_float_a_fl
     float_value = mg.Value(1.0)
     float_value.data = np.float64(2.0)
     assert type(float_value.data) is float and float_value.data == 2.0
+
+
+# ---------------------------------------------------------------------------
+# backward() inside an op's backward, inside a trace; data that changes shape
+# ---------------------------------------------------------------------------
+
+
+class _SquareByInnerGradient(mg.Op):
+    """out = a², whose backward asks minigrad for d(a²)/da on a graph of its own (a user op
+    that needs an inner gradient): a backward pass inside a backward pass."""
+
+    name, formula, partials = "square_by_inner_gradient", "a²", ("2·{a}",)
+
+    def forward(self, a):
+        return a * a, None
+
+    def backward(self, grad, out, saved, needs, a):
+        inner = mg.Value(a)
+        (inner * inner).sum().backward()
+        return (grad * inner.grad,)
+
+
+def test_backward_inside_an_ops_backward_runs_instead_of_hanging():
+    x = mg.Value(3.0)
+    y = mg.apply(_SquareByInnerGradient(), x) * 5.0
+    done = []
+    worker = threading.Thread(target=lambda: (y.backward(), done.append(True)), daemon=True)
+    worker.start()
+    worker.join(timeout=10)
+    assert done == [True], "backward inside an op's backward hung (backward's lock is not re-entrant)"
+    assert x.grad == 5.0 * 2 * 3.0
+
+
+def test_backward_inside_an_ops_backward_is_exact_beside_other_threads():
+    # Other threads still take turns with the whole outer pass: every contribution added once.
+    w = mg.Value(np.array([1.0, -2.0, 0.5]))
+    op = _SquareByInnerGradient()
+
+    def work():
+        for _ in range(50):
+            mg.apply(op, w).sum().backward()
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    np.testing.assert_array_equal(w.grad, 200 * 2 * np.array([1.0, -2.0, 0.5]))
+
+
+def test_an_inner_backward_that_reaches_the_outer_graph_is_refused():
+    x = mg.Value(np.array([1.0, 2.0]))
+    h = x * 2.0
+
+    class Meddling(_SquareByInnerGradient):
+        name = "meddling"
+
+        def backward(self, grad, out, saved, needs, a):
+            h.backward(np.ones(h.shape))  # a node of the pass under way
+            return (grad,)
+
+    loss = mg.apply(Meddling(), h).sum()
+    with pytest.raises(RuntimeError, match=r"inside another backward pass .* \(a result of op 'mul', shape \(2,\)\)"):
+        loss.backward()
+    assert x.grad is None   # the failed pass gave the leaf back what it held
+
+
+def test_backward_inside_a_compiled_function_is_refused_naming_the_line():
+    w = mg.Value(np.array([1.0, 2.0]))
+
+    def step(x):
+        loss = (w * x).sum()
+        loss.backward()  # refused
+        return loss
+
+    compiled = mg.compile(step)
+    with pytest.raises(mg.TracingError, match=r"backward\(\) inside a function being traced .*test_graph_semantics"):
+        compiled(np.array([3.0, 4.0]))
+    assert w.grad is None   # nothing was added, not even once
+
+
+@pytest.mark.parametrize("new", [np.ones((2, 3)), np.ones(2), np.ones(3, dtype=np.float32), 1.0])
+def test_data_of_a_new_shape_or_dtype_forgets_the_old_gradient(new):
+    w = mg.Value(np.array([1.0, 2.0, 3.0]))
+    (w * w).sum().backward()
+    w.data = new
+    assert w.grad is None
+    (w * 1.0).sum().backward()
+    np.testing.assert_array_equal(w.grad, np.ones_like(np.asarray(new)))   # all 1s: nothing stale broadcast in
+    before = np.array(w.data, copy=True)
+    SGD([w], lr=0.5).step()
+    assert np.shape(w.data) == np.shape(new)   # the step keeps the new shape
+    np.testing.assert_array_equal(w.data, before - 0.5)
+
+
+def test_data_of_the_same_shape_keeps_the_gradient():
+    w = mg.Value(np.array([1.0, 2.0, 3.0]))
+    (w * w).sum().backward()
+    w.data = np.array([0.0, 0.0, 0.0])
+    np.testing.assert_array_equal(w.grad, [2.0, 4.0, 6.0])   # accumulation across assignments, as before
+
+
+def _every_slot(value):
+    return {slot: getattr(value, slot) for slot in mg.Value.__slots__ if slot != "__weakref__"}
+
+
+def test_every_node_has_every_slot_set_by_the_one_initializer():
+    made = mg.Value([1.0, 2.0], name="w")
+    result = made * 2.0
+    constant = result.parents[1]
+    detached = made.detach()
+    with mg.no_grad():
+        untracked = made * 2.0
+    with mg.detect_anomaly():
+        watched = made * 3.0
+    for node in (made, result, constant, detached, untracked, watched):
+        slots = _every_slot(node)   # no AttributeError: nothing is set only sometimes
+        assert slots["_version"] == 0 and slots["_mark"] == 0 and node.version == 0
+    assert detached._source is made and result._source is None
+    assert watched._origin and "test_graph_semantics" in watched._origin and result._origin is None
