@@ -13,7 +13,7 @@ The package by layer, each importing only the layers above it in this list:
 """
 
 from ._version import __version__
-from .core.backward import StaleGraphError, backward_order, topological_order, unbroadcast
+from .core.backward import FreedGraphError, StaleGraphError, backward_order, topological_order, unbroadcast
 from .core.modes import AnomalyError, TracingError, detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from .core.ops import OPS, Op
 from .core.value import Value, apply, log_softmax, maximum, minimum, softmax, sse, stack
@@ -41,7 +41,7 @@ __all__ = [
     "Value", "Op", "OPS", "apply", "sse", "mse", "cross_entropy", "stack", "maximum", "minimum", "softmax",
     "log_softmax", "zeros", "ones", "full", "rand", "randn", "uniform",
     "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly",
-    "AnomalyError", "StaleGraphError", "topological_order", "backward_order", "unbroadcast", "gradcheck",
+    "AnomalyError", "StaleGraphError", "FreedGraphError", "topological_order", "backward_order", "unbroadcast", "gradcheck",
     "GradcheckError",
     "to_dot", "draw", "DotNotFoundError", "explain", "Explanation", "explore", "Exploration", "compare", "Comparison",
     "check_derivation", "DerivationReport", "DerivationError",

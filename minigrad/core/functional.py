@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _walk
+from .backward import gradients
 from .forward import push_forward
 from .modes import enable_grad
 
@@ -66,7 +66,7 @@ def grad(outputs, inputs, grad_outputs=None, create_graph=False, retain_graph=No
     if retain_graph is None:
         retain_graph = create_graph
     with enable_grad() if create_graph else _nothing():
-        found = _walk.gradients(list(outputs), seeds, list(inputs), create_graph, retain_graph)
+        found = gradients(list(outputs), seeds, list(inputs), create_graph, retain_graph)
     result = []
     for position, item in enumerate(inputs):
         gradient = found.get(item)

@@ -452,13 +452,18 @@ class Value:
 
     # -- reverse mode -----------------------------------------------------------------------
 
-    def backward(self, gradient=None):
+    def backward(self, gradient=None, retain_graph=None, create_graph=False):
         """Fill ``.grad`` on every node of the graph that ends here.
 
         A one-element root is seeded with 1; any other root needs
         ``gradient`` of its own shape (the vector in a vector-Jacobian
         product).  Leaves add to their ``.grad``; intermediate nodes get
         this pass's gradient, replacing any earlier one.
+
+        The pass uses the graph up, as in PyTorch: a second backward through
+        it raises `FreedGraphError` unless this one passed ``retain_graph=True``.
+        With ``create_graph=True`` every ``.grad`` left is a Value whose graph
+        can be differentiated again (the graph is kept); see docs/higher-order.md.
         """
         if state.tracing:
             raise TracingError(
@@ -484,7 +489,21 @@ class Value:
             if np.shape(seed) != self.shape:
                 raise ValueError(f"backward: gradient has shape {np.shape(seed)} but the root has shape {self.shape}")
             seed = _backward.unbroadcast(seed, data)
-        _backward.backward(self, seed, _clock)
+        if create_graph:
+            _backward_with_graph(self, seed)
+        else:
+            _backward.backward(self, seed, _clock, bool(retain_graph))
+
+
+def _backward_with_graph(root, seed):
+    """``backward(create_graph=True)``: the gradients as Values (each op's rule run on Values), left in
+    ``.grad`` as backward leaves them: leaves add to theirs, intermediate nodes get this pass's."""
+    with modes.enable_grad():
+        found = _backward.gradients([root], [leaf(seed)], None, create_graph=True)
+    for node, gradient in found.items():
+        if not node.parents and node.grad is not None:
+            gradient = node.grad + gradient
+        node.grad = gradient
 
 
 # ---------------------------------------------------------------------------
