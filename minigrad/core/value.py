@@ -45,8 +45,9 @@ class Value:
 
     After ``loss.backward()`` every node of the graph carries ``.grad``.
     Leaves (Values you made) *accumulate* across calls, as in PyTorch, until
-    ``zero_grad()``; intermediate nodes are *overwritten* by each backward, so
-    calling it twice never double counts them.
+    ``zero_grad()``; intermediate nodes are *overwritten* by each backward.
+    A pass uses its graph up: a second backward through it raises
+    `FreedGraphError` unless the first passed ``retain_graph=True``.
 
     A Value owns its array: ``Value(arr)`` and ``v.data = arr`` copy it.
     Assigning ``.data`` raises ``.version``, and so does an optimizer step

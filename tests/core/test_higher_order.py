@@ -305,3 +305,19 @@ def test_ten_thousand_hvp_calls_keep_flat_memory():
         gc.enable()
     # NOTE: one call's graphs take about 30 KB; ten thousand kept would be hundreds of MB
     assert end - start < 1_000_000, f"memory grew by {end - start} bytes over 10,000 hvp calls"
+
+
+def test_the_docs_pages_code_runs_and_prints_what_it_says(capsys):
+    """docs/higher-order.md's python blocks, in order, in one namespace (as a reader pastes them)."""
+    import re
+    from pathlib import Path
+
+    page = Path(__file__).resolve().parents[2] / "docs" / "higher-order.md"
+    namespace = {}
+    for block in re.findall(r"```python\n(.*?)```", page.read_text(), re.S):
+        exec(compile(block, str(page), "exec"), namespace)  # noqa: S102 - the page's own examples
+    lines = capsys.readouterr().out.splitlines()
+    assert float(lines[0]) < 1e-15                                   # F'' by grad of grad
+    assert lines[-3].startswith("12 ") and float(lines[-3].split()[1]) < 1e-15   # 12 forward sweeps = 1 backward
+    assert lines[-2].startswith("(2, 2, 2, 2) ") and float(lines[-2].split()[-1]) < 1e-15  # the closed form
+    assert lines[-1].endswith("True True")                           # gradcheck and gradgradcheck
