@@ -18,8 +18,11 @@ functional helpers return numpy data.
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
+from . import modes
 from .backward import gradients
 from .forward import push_forward
 from .modes import enable_grad
@@ -45,6 +48,12 @@ def grad(outputs, inputs, grad_outputs=None, create_graph=False, retain_graph=No
     """
     value = _value_module()
     Value = value.Value
+    if modes.state.tracing:
+        caller = sys._getframe(1)
+        raise modes.TracingError(
+            f"minigrad.grad inside a function being traced (by minigrad.compile or onnx.export), at "
+            f"{caller.f_code.co_filename}:{caller.f_lineno} (in {caller.f_code.co_name}): a compiled step cannot take a gradient inside itself yet; return the loss "
+            "and let the step differentiate it, or call minigrad.grad outside the compiled function")
     outputs = _as_tuple(outputs, "outputs")
     inputs = _as_tuple(inputs, "inputs")
     for where, items in (("outputs", outputs), ("inputs", inputs)):

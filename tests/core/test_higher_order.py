@@ -321,3 +321,14 @@ def test_the_docs_pages_code_runs_and_prints_what_it_says(capsys):
     assert lines[-3].startswith("12 ") and float(lines[-3].split()[1]) < 1e-15   # 12 forward sweeps = 1 backward
     assert lines[-2].startswith("(2, 2, 2, 2) ") and float(lines[-2].split()[-1]) < 1e-15  # the closed form
     assert lines[-1].endswith("True True")                           # gradcheck and gradgradcheck
+
+
+def test_grad_inside_a_compiled_function_is_refused_naming_the_line():
+    w = mg.Value(np.array([0.5, -1.0]))
+
+    def penalty():
+        (g,) = mg.grad((w * w).sum(), w, create_graph=True)
+        return (g * g).sum()
+
+    with pytest.raises(mg.TracingError, match="minigrad.grad inside a function being traced .* test_higher_order.py"):
+        mg.compile(penalty)()
