@@ -430,7 +430,7 @@ def test_q_is_read_only_and_fresh_each_call():
     (lambda: mg.check_derivation(SOLUTIONS.dSSE_dv, network((2, 3, 2), 1.0, 0), wrt="v", random_cases=-1),
      ValueError, "random_cases must be an integer ≥ 0"),
     (lambda: mg.check_derivation(SOLUTIONS.dSSE_dv, network((2, 3, 2), 1.0, 0), wrt="v", tolerance=-1e-9),
-     ValueError, "tolerance must be a finite number ≥ 0"),
+     ValueError, "tolerance must be finite and ≥ 0"),
     (lambda: mg.check_derivation(SOLUTIONS.dSSE_dv, network((2, 3, 2), 1.0, 0), wrt="v", inputs=[1.0]),
      ValueError, r"inputs must be one pattern of shape \(2,\)"),
 ])
