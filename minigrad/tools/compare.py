@@ -51,9 +51,10 @@ def relative_difference(autodiff: Any, formula: Any, scale: Any = 0.0) -> Any:
     if all(isinstance(x, (int, float, np.floating, np.integer)) for x in (autodiff, formula, scale)):
         a, f = float(autodiff), float(formula)
         return abs(a - f) / max(abs(a), abs(f), float(scale), _TINY)
-    a, f = np.asarray(autodiff, dtype=np.float64), np.asarray(formula, dtype=np.float64)
-    bound = np.maximum(np.maximum(np.abs(a), np.abs(f)), np.maximum(np.asarray(scale, dtype=np.float64), _TINY))
-    return np.abs(a - f) / bound
+    arrays = np.asarray(autodiff, dtype=np.float64), np.asarray(formula, dtype=np.float64)
+    bound = np.maximum(np.maximum(np.abs(arrays[0]), np.abs(arrays[1])),
+                       np.maximum(np.asarray(scale, dtype=np.float64), _TINY))
+    return np.abs(arrays[0] - arrays[1]) / bound
 
 
 @dataclass(frozen=True)
