@@ -53,6 +53,7 @@ import weakref
 import numpy as np
 
 from ..core import numerics
+from . import _emitters
 from ..core.backward import _one_pass_at_a_time as _gradient_lock
 from ..core.backward import add_gradients as add_gradient, backward_order, topological_order, unbroadcast
 from ..core.modes import TracingError, enable_grad, is_grad_enabled, state, tracing
@@ -398,7 +399,8 @@ PRIMITIVES = {primitive.name: primitive for primitive in [
               _reduce_array),
     Primitive("mean", "alloc", lambda a, axis, keepdims: a.mean(axis=axis, keepdims=keepdims), _mean_array),
     Primitive("expand_reduced", "view", lambda grad, shape, axis, keepdims:
-              numerics.expand_reduced(grad, shape, axis, keepdims), _expand_reduced_array),
+              np.broadcast_to(np.expand_dims(grad, axis) if axis is not None and not keepdims else grad, shape),
+              _expand_reduced_array),
     Primitive("reshape", "view", lambda a, shape: np.reshape(a, shape),
               lambda args, params, out: (f"np.reshape({args[0][0]}, {params['shape']!r})", _ATOM)),
     Primitive("transpose", "view", lambda a, axes, ndim, float: np.transpose(np.asarray(a), axes), _transpose_array),
@@ -1263,7 +1265,10 @@ def _reference_gradients(root, order, seed):
     grads = {root: seed}
     for node in order:
         grad = grads[node]
-        for parent, parent_grad in zip(node.parents, node.op.backward(grad, node)):
+        parent_grads = node.op.backward(grad, node._data, node.saved,
+                                        tuple(parent.requires_grad for parent in node.parents),
+                                        *[parent._data for parent in node.parents])
+        for parent, parent_grad in zip(node.parents, parent_grads):
             if not parent.requires_grad:
                 continue
             parent_grad = unbroadcast(parent_grad, parent._data)  # returns it as it is where backward skips the call
@@ -1768,9 +1773,9 @@ def _write(step, key, slots, input_nodes, trace_inputs, parameter_pairs, live, r
             continue
         name = program.unique(display[node] if node is not root else root_name)
         inputs = [expr_of[parent] for parent in node.parents]
-        program.comment(node.op.written(node, _symbols(node, inputs, name, names, program)))
+        program.comment(_emitters.written(node.op, node, _symbols(node, inputs, name, names, program)))
         emitter = Emitter(program, node, inputs, name)
-        result = program.lift(node.op.emit_forward(emitter))
+        result = program.lift(_emitters.emit_forward(node.op, emitter))
         val = program.materialize(result, name, exact=True)
         if not _same_numbers(result.value, node._data):
             raise CompileError(f"{where}: internal error: the code written for op '{node.op.name}' computes "
@@ -1790,7 +1795,7 @@ def _write(step, key, slots, input_nodes, trace_inputs, parameter_pairs, live, r
         needs = [parent.requires_grad for parent in node.parents]
         emitter = Emitter(program, node, inputs, names[node], grad=grad_of[node], output=expr_of[node],
                           needs=needs, kept=kept[node])
-        contributions = list(node.op.emit_backward(emitter))
+        contributions = list(_emitters.emit_backward(node.op, emitter))
         symbols = _symbols(node, inputs, names[node], names, program)
         errors = kept[node].get("E")
         for position, parent in enumerate(node.parents):
@@ -1803,7 +1808,7 @@ def _write(step, key, slots, input_nodes, trace_inputs, parameter_pairs, live, r
             if errors is not None:  # the SSE's E (E_o for the scalar form)
                 error = errors[node.op.output_index(position, node)] if isinstance(errors, list) else errors
                 symbols["E"] = error.val.name if error.val is not None else "E"
-            chain = node.op.chain(position, node, symbols, "1" if node is root else f"∂{root_name}/∂{names[node]}")
+            chain = _emitters.chain(node.op, position, node, symbols, "1" if node is root else f"∂{root_name}/∂{names[node]}")
             chain = chain[4:] if chain.startswith("1 · ") else chain
             equation = node.op.equation(position, node)
             program.comment(f"∂{root_name}/∂{names[parent]} {'+=' if running is not None else '='} {chain}"

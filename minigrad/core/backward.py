@@ -42,6 +42,7 @@ __all__ = ["backward", "unbroadcast", "add_gradients", "topological_order", "bac
 _ndarray = np.ndarray
 _one_pass_at_a_time = threading.Lock()
 _passes = itertools.count(1)
+_ONE_NEEDS = (True,)
 
 
 class StaleGraphError(RuntimeError):
@@ -97,7 +98,19 @@ def _walk(root, seed, data_clock):
         while ready:
             node = pop()
             grad = node.grad
-            parent_grads = node.op.backward(grad, node)
+            # NOTE: the rule gets the inputs' data as arguments; one and two parents are spelled out
+            # (no list built, and one parent always needs a gradient, or the node would need none).
+            parents = node.parents
+            if len(parents) == 2:
+                a, b = parents
+                parent_grads = node.op.backward(grad, node._data, node.saved, (a.requires_grad, b.requires_grad),
+                                                a._data, b._data)
+            elif len(parents) == 1:
+                parent_grads = node.op.backward(grad, node._data, node.saved, _ONE_NEEDS, parents[0]._data)
+            else:
+                parent_grads = node.op.backward(grad, node._data, node.saved,
+                                                tuple(parent.requires_grad for parent in parents),
+                                                *[parent._data for parent in parents])
             if anomaly or node._born < data_clock:  # NOTE: one test for two rare cases
                 if anomaly:
                     _check_backward(node, parent_grads)
@@ -105,7 +118,7 @@ def _walk(root, seed, data_clock):
                     for parent in node.parents:
                         if parent.version > node._born:
                             _stale(parent, node)
-            for parent, parent_grad in zip(node.parents, parent_grads):
+            for parent, parent_grad in zip(parents, parent_grads):
                 if not parent.requires_grad:
                     continue
                 data = parent._data

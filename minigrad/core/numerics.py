@@ -1,8 +1,24 @@
-"""Numerics that the ops' forward and backward rules share.
+"""Numerics that the ops' forward and backward rules share: the named helpers.
 
-Floats take Python's fast path; where Python would raise (ZeroDivisionError,
-OverflowError) or go complex, the answer is numpy's instead (inf or nan, with
-its RuntimeWarning), so scalars and arrays behave alike.
+A rule (see `minigrad.core.ops`) calls a helper where floats and arrays need
+different code, or where numpy lacks the operation.  Floats take Python's
+fast path; where Python would raise (ZeroDivisionError, OverflowError) or go
+complex, the answer is numpy's instead (inf or nan, with its RuntimeWarning),
+so scalars and arrays behave alike.  Arrays take numpy's.
+
+Every helper takes three kinds of argument, reached the same way:
+
+* Python floats and numpy arrays (eager mode);
+* a **stand-in**: an object whose type defines
+  ``__minigrad_helper__(function, args, kwargs)`` (the compiler's tracer).  A
+  helper called with one hands the call over (`_stand_in`, `_hand_over`), so
+  the tracer records one call of the helper itself, which the generated code
+  makes again: the same function on the same numbers;
+* anything else that numpy's functions accept (a `Value`, through its
+  ``__array_ufunc__`` / ``__array_function__``) takes the array path.
+
+``ARRAY_UFUNCS`` says which helpers are, on arrays, exactly one numpy ufunc
+(so generated code may call it with an ``out`` buffer).
 """
 
 from __future__ import annotations
@@ -29,9 +45,33 @@ except ImportError:  # pragma: no cover - another numpy layout: the public funct
     count_nonzero, dot, vdot = np.count_nonzero, np.dot, np.vdot
 
 
+_ndarray = np.ndarray
+
+
+def _stand_in(*args):
+    """True when an argument is a stand-in (its type defines ``__minigrad_helper__``)."""
+    for arg in args:
+        if type(arg) is not float and type(arg) is not _ndarray and hasattr(type(arg), "__minigrad_helper__"):
+            return True
+    return False
+
+
+def _hand_over(function, *args, **kwargs):
+    """``function(*args, **kwargs)`` handed to the first stand-in among the arguments."""
+    for arg in args:
+        if hasattr(type(arg), "__minigrad_helper__"):
+            return type(arg).__minigrad_helper__(function, args, kwargs)
+    raise TypeError(f"numerics.{function.__name__}: no stand-in among its arguments")  # pragma: no cover
+
+
 def shape(data):
     """The shape of a Value's data: () for a float (np.shape, without its Python-level wrapper)."""
     return () if type(data) is float else data.shape
+
+
+def size(data):
+    """The number of elements: 1 for a float."""
+    return 1 if type(data) is float else data.size
 
 
 def sigmoid_parts(x, alpha):
@@ -52,6 +92,8 @@ def sigmoid_parts(x, alpha):
         e = math.exp(-abs(z))
         r = 1.0 / (1.0 + e)
         return (r if z >= 0.0 else e * r), e, r
+    if type(x) is not _ndarray and _stand_in(x):
+        return _hand_over(sigmoid_parts, x, alpha)
     if alpha == 1.0:
         z = x
     elif alpha < 1.0:
@@ -84,6 +126,8 @@ def power(base, exponent):
         if type(result) is complex or (base < 0.0 and not exponent.is_integer()):
             return _as_numpy(np.power, base, exponent)  # numpy's nan (with its warning)
         return result
+    if (type(base) is not _ndarray or type(exponent) is not _ndarray) and _stand_in(base, exponent):
+        return _hand_over(power, base, exponent)
     return np.power(base, exponent)
 
 
@@ -94,6 +138,8 @@ def power_slope(base, exponent):
     # at a = 0 (and 0·inf at a = inf): where b = 0, raise a to the harmless
     # power 1 instead and multiply by b = 0.
     """
+    if (type(base) is not _ndarray or type(exponent) is not _ndarray) and _stand_in(base, exponent):
+        return _hand_over(power_slope, base, exponent)
     if type(exponent) is float:
         if exponent == 0.0:
             return 0.0 if type(base) is float else np.zeros_like(base)
@@ -105,12 +151,16 @@ def power_slope(base, exponent):
 def one_where_zero(x):
     if type(x) is float:
         return 1.0 if x == 0.0 else x
+    if type(x) is not _ndarray and _stand_in(x):
+        return _hand_over(one_where_zero, x)
     return np.where(x == 0, 1.0, x)
 
 
 def log(x):
     if type(x) is float:
         return math.log(x) if x > 0.0 else _as_numpy(np.log, x)
+    if type(x) is not _ndarray and _stand_in(x):
+        return _hand_over(log, x)
     return np.log(x)
 
 
@@ -120,11 +170,42 @@ def exp(x):
             return math.exp(x)
         except OverflowError:
             return _as_numpy(np.exp, x)
+    if type(x) is not _ndarray and _stand_in(x):
+        return _hand_over(exp, x)
     return np.exp(x)
+
+
+def tanh(x):
+    if type(x) is float:
+        return math.tanh(x)
+    if type(x) is not _ndarray and _stand_in(x):
+        return _hand_over(tanh, x)
+    return np.tanh(x)
+
+
+def relu(x):
+    """max(x, 0); nan stays nan, as with np.maximum."""
+    if type(x) is float:
+        return 0.0 if x <= 0.0 else x
+    if type(x) is not _ndarray and _stand_in(x):
+        return _hand_over(relu, x)
+    return np.maximum(x, 0)
+
+
+def where_positive(x, grad):
+    """``grad`` where x > 0, else 0: relu's backward."""
+    if type(x) is float:
+        return grad if x > 0.0 else 0.0
+    if (type(x) is not _ndarray or type(grad) is not _ndarray) and _stand_in(x, grad):
+        return _hand_over(where_positive, x, grad)
+    return grad * (x > 0)
 
 
 def quotient(x, y):
     """x / y, with numpy's ±inf/nan (and its warning) for a zero float divisor."""
+    if type(x) is not float and type(x) is not _ndarray and _stand_in(x, y) or \
+            type(y) is not float and type(y) is not _ndarray and _stand_in(y):
+        return _hand_over(quotient, x, y)
     try:
         return x / y
     except ZeroDivisionError:
@@ -140,6 +221,8 @@ def matmul(a, b):
     # than @ does, so the last bits can differ from numpy's @ (never from
     # compiled code, which calls this same function).
     """
+    if (type(a) is not _ndarray or type(b) is not _ndarray) and _stand_in(a, b):
+        return _hand_over(matmul, a, b)
     try:
         out = product(a, b) if type(a) is np.ndarray and type(b) is np.ndarray and a.ndim and b.ndim else a @ b
     except (ValueError, TypeError):
@@ -150,6 +233,10 @@ def matmul(a, b):
 def product(a, b):
     """a @ b of two arrays of at least one axis each (np.dot where both have at most two):
     `matmul`'s product without its checks, for the arrays a backward rule makes."""
+    if type(a) is not _ndarray or type(b) is not _ndarray:
+        if (type(a) is not _ndarray or type(b) is not _ndarray) and _stand_in(a, b):
+            return _hand_over(product, a, b)
+        return a @ b
     return dot(a, b) if a.ndim <= 2 and b.ndim <= 2 else a @ b
 
 
@@ -165,11 +252,50 @@ def _matmul_error(a_shape, b_shape):
     return ValueError(f"matmul: batch dimensions of shapes {a_shape} and {b_shape} cannot be broadcast together")
 
 
-def expand_reduced(grad, shape, axis, keepdims):
-    """Broadcast the gradient of a reduction back over the reduced axes."""
+def total(a, axis, keepdims):
+    """Σ a over ``axis`` (all axes when None); a float stays a float."""
+    if type(a) is float:
+        return a
+    if type(a) is not _ndarray and _stand_in(a):
+        return _hand_over(total, a, axis, keepdims)
+    return np.add.reduce(a, axis=axis, keepdims=keepdims)
+
+
+def mean(a, axis, keepdims):
+    """(1/N) Σ a over ``axis`` (all axes when None); a float stays a float."""
+    if type(a) is float:
+        return a
+    if type(a) is not _ndarray and _stand_in(a):
+        return _hand_over(mean, a, axis, keepdims)
+    return np.asarray(a.mean(axis=axis, keepdims=keepdims))
+
+
+def expand_reduced(grad, like, axis, keepdims):
+    """Broadcast the gradient of a reduction of ``like`` back over the reduced axes (a float
+    ``like``: the gradient as it is)."""
+    if type(like) is float:
+        return grad
+    if (type(grad) is not _ndarray or type(like) is not _ndarray) and _stand_in(grad, like):
+        return _hand_over(expand_reduced, grad, like, axis, keepdims)
     if axis is not None and not keepdims:
         grad = np.expand_dims(grad, axis)
-    return np.broadcast_to(grad, shape)
+    return np.broadcast_to(grad, like.shape)
+
+
+def scatter(grad, like, index):
+    """Zeros shaped like ``like`` with ``grad`` put at ``index``: GetItem's backward.
+
+    # NOTE: an integer-array index may name an element twice; np.add.at then adds
+    # each of its gradients (plain assignment would keep only the last).
+    """
+    if (type(grad) is not _ndarray or type(like) is not _ndarray) and _stand_in(grad, like):
+        return _hand_over(scatter, grad, like, index)
+    full = np.zeros(like.shape, dtype=like.dtype)
+    if is_basic_index(index):
+        full[index] = grad
+    else:
+        np.add.at(full, index, grad)
+    return full
 
 
 def is_basic_index(index):
@@ -221,17 +347,25 @@ def sign(x):
     """−1, 0 or 1 (nan stays nan): the slope of |x|, taken as 0 at x = 0."""
     if type(x) is float:
         return 1.0 if x > 0.0 else -1.0 if x < 0.0 else 0.0 if x == 0.0 else x
+    if type(x) is not _ndarray and _stand_in(x):
+        return _hand_over(sign, x)
     return np.sign(x)
 
 
 def absolute(x):
-    return abs(x) if type(x) is float else np.absolute(x)
+    if type(x) is float:
+        return abs(x)
+    if type(x) is not _ndarray and _stand_in(x):
+        return _hand_over(absolute, x)
+    return np.absolute(x)
 
 
 def sqrt(x):
     """√x; numpy's nan (and its warning) for x < 0."""
     if type(x) is float:
         return math.sqrt(x) if x >= 0.0 else _as_numpy(np.sqrt, x)
+    if type(x) is not _ndarray and _stand_in(x):
+        return _hand_over(sqrt, x)
     return np.sqrt(x)
 
 
@@ -241,6 +375,8 @@ def maximum(a, b):
         # NOTE: ·1.0 makes a new float, never an input's own object (minigrad.compile tells a
         # constant by the identity of its data); neither ordered: one is nan, and so is a + b.
         return (a if a >= b else b if b > a else a + b) * 1.0
+    if (type(a) is not _ndarray or type(b) is not _ndarray) and _stand_in(a, b):
+        return _hand_over(maximum, a, b)
     return np.maximum(a, b)
 
 
@@ -248,6 +384,8 @@ def minimum(a, b):
     """The smaller of a and b, elementwise; nan if either is nan (as np.minimum)."""
     if type(a) is float and type(b) is float:
         return (a if a <= b else b if b < a else a + b) * 1.0  # a new float, as in maximum
+    if (type(a) is not _ndarray or type(b) is not _ndarray) and _stand_in(a, b):
+        return _hand_over(minimum, a, b)
     return np.minimum(a, b)
 
 
@@ -257,6 +395,8 @@ def tie_share(x, other, larger=True):
     if type(x) is float and type(other) is float:
         wins = x > other if larger else x < other
         return 1.0 if wins else 0.5 if x == other else 0.0
+    if (type(x) is not _ndarray or type(other) is not _ndarray) and _stand_in(x, other):
+        return _hand_over(tie_share, x, other, larger)
     wins = np.greater(x, other) if larger else np.less(x, other)
     share = np.where(wins, 1.0, np.where(np.equal(x, other), 0.5, 0.0))
     return np.asarray(share, dtype=np.result_type(x, other))
@@ -266,6 +406,8 @@ def extremum(a, axis, keepdims, larger=True):
     """max (``larger``) or min of ``a`` over ``axis`` (all when None); a float stays a float."""
     if type(a) is float:
         return a
+    if type(a) is not _ndarray and _stand_in(a):
+        return _hand_over(extremum, a, axis, keepdims, larger)
     reduce = np.maximum.reduce if larger else np.minimum.reduce
     return np.asarray(reduce(a, axis=axis, keepdims=keepdims))
 
@@ -275,6 +417,8 @@ def reduced_share(a, out, axis, keepdims):
     (ties share the gradient equally), 0 elsewhere."""
     if type(a) is float:
         return 1.0
+    if (type(a) is not _ndarray or type(out) is not _ndarray) and _stand_in(a, out):
+        return _hand_over(reduced_share, a, out, axis, keepdims)
     if axis is not None and not keepdims:
         out = np.expand_dims(out, axis)
     hits = np.equal(a, out)
@@ -291,6 +435,8 @@ def clip(x, low, high):
         if high is not None and x > high:
             return high * 1.0
         return x
+    if type(x) is not _ndarray and _stand_in(x):
+        return _hand_over(clip, x, low, high)
     return np.asarray(np.clip(x, low, high))
 
 
@@ -298,6 +444,8 @@ def clip_inside(x, low, high):
     """∂clip(x)/∂x: 1 where low < x < high, 0 at the bounds and outside (as HIPS autograd)."""
     if type(x) is float:
         return 1.0 if (low is None or x > low) and (high is None or x < high) else 0.0
+    if type(x) is not _ndarray and _stand_in(x):
+        return _hand_over(clip_inside, x, low, high)
     inside = np.ones(x.shape, dtype=bool)
     if low is not None:
         inside &= x > low
@@ -317,6 +465,8 @@ def softmax(x, axis):
     # NOTE: subtracting the max makes every exponent ≤ 0, so nothing
     # overflows; the largest term is exp(0) = 1, so the sum is ≥ 1.
     """
+    if type(x) is not _ndarray and _stand_in(x):
+        return _hand_over(softmax, x, axis)
     shifted = x - np.maximum.reduce(x, axis=axis, keepdims=True)
     exponentials = np.exp(shifted, out=shifted)
     return exponentials / np.add.reduce(exponentials, axis=axis, keepdims=True)
@@ -324,17 +474,23 @@ def softmax(x, axis):
 
 def softmax_backward(grad, out, axis):
     """∂loss/∂x for p = softmax(x): p · (grad − Σ_j grad_j p_j), the Jacobian p_i(δ_ij − p_j) applied."""
+    if (type(grad) is not _ndarray or type(out) is not _ndarray) and _stand_in(grad, out):
+        return _hand_over(softmax_backward, grad, out, axis)
     return out * (grad - np.add.reduce(grad * out, axis=axis, keepdims=True))
 
 
 def log_softmax(x, axis):
     """x − max − ln Σ exp(x − max) along ``axis``: no overflow, and no ln 0 for finite x."""
+    if type(x) is not _ndarray and _stand_in(x):
+        return _hand_over(log_softmax, x, axis)
     shifted = x - np.maximum.reduce(x, axis=axis, keepdims=True)
     return shifted - np.log(np.add.reduce(np.exp(shifted), axis=axis, keepdims=True))
 
 
 def log_softmax_backward(grad, out, axis):
     """∂loss/∂x for out = log_softmax(x): grad − softmax(x) · Σ_j grad_j (∂out_i/∂x_j = δ_ij − p_j)."""
+    if (type(grad) is not _ndarray or type(out) is not _ndarray) and _stand_in(grad, out):
+        return _hand_over(log_softmax_backward, grad, out, axis)
     return grad - np.exp(out) * np.add.reduce(grad, axis=axis, keepdims=True)
 
 
@@ -343,6 +499,8 @@ def cross_entropy_loss(log_p, targets, count):
 
     # NOTE: a class with target 0 adds 0 even where log_p is −inf (a logit of −inf).
     """
+    if (type(log_p) is not _ndarray or type(targets) is not _ndarray) and _stand_in(log_p, targets):
+        return _hand_over(cross_entropy_loss, log_p, targets, count)
     with np.errstate(invalid="ignore"):
         terms = targets * log_p
     if not np.all(np.isfinite(log_p)):
@@ -354,6 +512,9 @@ def cross_entropy_loss(log_p, targets, count):
 def cross_entropy_backward(grad, log_p, targets, axis, count):
     """∂loss/∂logits = grad · (softmax · Σ targets − targets) / count, which is
     grad · (softmax − targets) / count for targets whose rows sum to 1."""
+    if (type(grad) is not _ndarray or type(log_p) is not _ndarray or type(targets) is not _ndarray) \
+            and _stand_in(grad, log_p, targets):
+        return _hand_over(cross_entropy_backward, grad, log_p, targets, axis, count)
     return grad * (np.exp(log_p) * np.add.reduce(targets, axis=axis, keepdims=True) - targets) / count
 
 
@@ -361,7 +522,25 @@ def mean_square(error):
     """(1/N) Σ error², a 0-d array of error's dtype (a float for a float)."""
     if type(error) is float:
         return error * error
+    if type(error) is not _ndarray and _stand_in(error):
+        return _hand_over(mean_square, error)
     return np.asarray(np.vdot(error, error) / error.size, dtype=error.dtype)
+
+
+def half_squared_norm(error):
+    """½ Σ error², a 0-d array of error's dtype (a float for a float): the chapter's SSE."""
+    if type(error) is float:
+        return 0.5 * error * error
+    if type(error) is not _ndarray and _stand_in(error):
+        return _hand_over(half_squared_norm, error)
+    return np.asarray(0.5 * vdot(error, error), dtype=error.dtype)
+
+
+def half_sum_of_squares(*errors):
+    """½ Σ_o E_o² over Python floats, summed exactly (math.fsum): the SSE of a scalar network."""
+    if _stand_in(*errors):
+        return _hand_over(half_sum_of_squares, *errors)
+    return 0.5 * math.fsum(error * error for error in errors)
 
 
 def check_int_axis(axis, ndim, where):
@@ -372,3 +551,8 @@ def check_int_axis(axis, ndim, where):
         what = "a scalar Value (it has no axes)" if ndim == 0 else f"a Value with {ndim} dimensions"
         raise ValueError(f"{where}: axis {axis!r} is out of range for {what}")
     return int(axis)
+
+
+#: The helpers that, on arrays, are exactly one numpy ufunc of the same arguments.
+ARRAY_UFUNCS = {exp: np.exp, log: np.log, tanh: np.tanh, sign: np.sign, absolute: np.absolute, sqrt: np.sqrt,
+                maximum: np.maximum, minimum: np.minimum, power: np.power}

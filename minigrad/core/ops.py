@@ -1,26 +1,55 @@
 """The op table: every primitive, with everything about it side by side.
 
-Each op is one object that holds
+Each op is one object that holds its rules and its display facts.  The rules
+are written once, as ordinary numpy code, and every mode runs the same code:
+eager mode on floats and arrays, `minigrad.compile` on its tracing stand-in
+(which records each call and writes it out as generated code), and a rule
+may be run on Values too (to differentiate a gradient again).
 
-* its **forward** rule: ``forward(*inputs, **options) -> (data, saved)``,
-  numbers or arrays in, the result and whatever backward will need out;
-* its **backward** rule: ``backward(grad, node)`` returns ∂loss/∂(each
-  parent), given ∂loss/∂node, *before* broadcasting is undone (that happens
-  in one place, `minigrad.core.backward.unbroadcast`);
-* its **display facts**: ``name`` (unique: errors and tools name it),
-  ``symbol`` (what a drawing shows), ``formula``, ``partials`` (the local
-  derivative with respect to each input, as a template that tools fill with
-  the graph's names), the chapter's ``equations``, whether it is
-  ``commutative`` and where it ``passes`` the gradient through unchanged.
+The rule dialect
+----------------
 
-Drawings, `explain`, error messages and every other view ask the op; none
-keeps a list of op names of its own.  `OPS` lists them all.
+* **forward**: ``forward(*inputs, **options) -> (data, saved)``: the inputs'
+  data (Python floats or numpy arrays) in; the result and whatever backward
+  needs ``saved`` out.
+* **backward**: ``backward(grad, out, saved, needs, *inputs)`` returns
+  ∂loss/∂(each input), one per input (None where ``needs[k]`` is false, or
+  wherever the op gives none), *before* broadcasting is undone (that happens
+  in one place, `minigrad.core.backward.unbroadcast`).  ``grad`` is
+  ∂loss/∂out, ``out`` the op's result, ``saved`` what forward saved,
+  ``needs`` one bool per input (does it need a gradient?), ``inputs`` the
+  inputs' data as forward received it.  A rule never reads a node.
 
-Each op also writes itself as code, for `minigrad.compile`: ``emit_forward(x)``
-and ``emit_backward(x)`` build the same computation as ``forward`` and
-``backward`` from the expression builder ``x`` (its inputs, the incoming
-gradient, and primitives such as ``x.exp`` or ``x.matmul``), and
-``written`` / ``chain`` give the comments that generated code carries.
+What a rule may use:
+
+* Python's operators (``+ − * / **``, comparisons, ``[index]``), the array
+  attributes ``shape``, ``ndim``, ``size``, ``dtype``, ``T`` and the methods
+  ``reshape``, ``swapaxes``, and numpy functions and ufuncs (``np.expand_dims``,
+  ``np.moveaxis``, ``np.stack``, ``np.reshape``, ``np.transpose``, ...) on
+  arrays;
+* a named helper of `minigrad.core.numerics` wherever floats and arrays need
+  different code (``numerics.exp``: math.exp for a float, np.exp for an
+  array) or numpy lacks the operation (GetItem's scatter-add, the stable
+  sigmoid's parts).  Helpers take floats, arrays, and stand-ins alike (see
+  `minigrad.core.numerics`), so a rule reaches them the same way in every mode;
+* Python control flow on what is known before any number is (``saved``
+  options such as an axis or an exponent, ``needs``, shapes and ndim), never
+  on the numbers themselves (those go into a helper).
+
+`minigrad.core.value` calls ``forward`` to record a node, and
+`minigrad.core.backward` calls ``backward`` on the recorded node's data
+(`Op.gradients` does the same for one node, for tools).
+
+Display facts
+-------------
+
+``name`` (unique: errors and tools name it), ``symbol`` (what a drawing
+shows), ``formula``, ``partials`` (the local derivative with respect to each
+input, as a template that tools fill with the graph's names), the chapter's
+``equations``, whether it is ``commutative`` and where it ``passes`` the
+gradient through unchanged.  Drawings, `explain`, error messages, generated
+code's comments and every other view ask the op; none keeps a list of op
+names of its own.  `OPS` lists them all.
 
 Templates in ``partials`` name the op's inputs ``{a}``, ``{b}``, its output
 ``{out}`` and, for the SSE, the error ``{E}``; `Op.partial` fills them (with
@@ -29,9 +58,7 @@ the op's own symbols when no names are given).
 
 from __future__ import annotations
 
-import math
 import operator
-import re
 from typing import Any, Callable
 
 import numpy as np
@@ -69,8 +96,16 @@ class Op:
             raise NotImplementedError
         return self.function(*inputs), None
 
-    def backward(self, grad, node):  # pragma: no cover - every op overrides
+    def backward(self, grad, out, saved, needs, *inputs):  # pragma: no cover - every op overrides
+        """∂loss/∂(each input), given ``grad`` = ∂loss/∂out (see the module docstring)."""
         raise NotImplementedError
+
+    def gradients(self, grad, node):
+        """``backward`` for a recorded node (what `minigrad.core.backward` calls for it),
+        before broadcasting is undone: one gradient (or None) per parent."""
+        parents = node.parents
+        return self.backward(grad, node.data, node.saved, tuple(parent.requires_grad for parent in parents),
+                             *[parent.data for parent in parents])
 
     # -- display facts --------------------------------------------------------
 
@@ -109,33 +144,6 @@ class Op:
         """Extra ``(label, data)`` pairs a view may show beside the op (the SSE's errors)."""
         return []
 
-    # -- code generation (minigrad.compile) -------------------------------------
-
-    def emit_forward(self, x):
-        """``forward`` as an expression of generated code, built with ``x``
-        (a `minigrad.compiler.Emitter`): ``x.inputs``, Python's operators and
-        x's primitives, computing exactly what ``forward`` computes."""
-        raise NotImplementedError(f"compile: op '{self.name}' has no code emitter")
-
-    def emit_backward(self, x):
-        """``backward`` as expressions: one per input, None where ``x.needs(k)`` is false
-        (or where the op never gives one).  ``x.grad`` is ∂loss/∂out, ``x.output`` the op's result."""
-        raise NotImplementedError(f"compile: op '{self.name}' has no code emitter")
-
-    def written(self, node, names):
-        """The forward rule in the graph's names, for a comment: ``NdInpt = H_v + bias_output``.
-
-        ``names`` maps ``a``, ``b`` (the inputs) and ``out`` to names.
-        """
-        return f"{names['out']} = {_in_names(self.formula, names)}"
-
-    def chain(self, position, node, names, grad):
-        """∂loss/∂(input ``position``) as the chain rule writes it, for a comment:
-        ``grad`` (the name of ∂loss/∂out) times this op's partial, in ``names``."""
-        if self.passes_gradient(position, node):
-            return grad
-        return f"{grad} · {self.partial(position, node, **names)}"
-
     def __repr__(self):
         return f"<op {self.name}>"
 
@@ -153,15 +161,8 @@ class Add(Op):
     commutative = broadcasts = True
     function = operator.add
 
-    def backward(self, grad, node):
+    def backward(self, grad, out, saved, needs, a, b):
         return grad, grad
-
-    def emit_forward(self, x):
-        a, b = x.inputs
-        return a + b
-
-    def emit_backward(self, x):
-        return x.grad, x.grad
 
 
 class Sub(Op):
@@ -172,18 +173,8 @@ class Sub(Op):
     broadcasts = True
     function = operator.sub
 
-    def backward(self, grad, node):
+    def backward(self, grad, out, saved, needs, a, b):
         return grad, -grad
-
-    def emit_forward(self, x):
-        a, b = x.inputs
-        return a - b
-
-    def emit_backward(self, x):
-        return x.grad, -x.grad
-
-    def chain(self, position, node, names, grad):
-        return grad if position == 0 else f"−{grad}"
 
 
 class Mul(Op):
@@ -195,17 +186,8 @@ class Mul(Op):
     reads_inputs = True
     function = operator.mul
 
-    def backward(self, grad, node):
-        a, b = node.parents
-        return grad * b._data, grad * a._data
-
-    def emit_forward(self, x):
-        a, b = x.inputs
-        return a * b
-
-    def emit_backward(self, x):
-        a, b = x.inputs
-        return x.grad * b, x.grad * a
+    def backward(self, grad, out, saved, needs, a, b):
+        return grad * b, grad * a
 
 
 class Div(Op):
@@ -219,18 +201,9 @@ class Div(Op):
     def forward(self, a, b):
         return numerics.quotient(a, b), None
 
-    def backward(self, grad, node):
-        a, b = node.parents
-        grad_a = numerics.quotient(grad, b._data)
-        return grad_a, (-grad_a * node._data if b.requires_grad else None)
-
-    def emit_forward(self, x):
-        a, b = x.inputs
-        return a / b  # numerics.quotient: numpy's inf/nan for a zero float divisor
-
-    def emit_backward(self, x):
-        grad_a = x.grad / x.inputs[1]
-        return grad_a, (-grad_a * x.output if x.needs(1) else None)
+    def backward(self, grad, out, saved, needs, a, b):
+        grad_a = numerics.quotient(grad, b)
+        return grad_a, (-grad_a * out if needs[1] else None)
 
 
 class Neg(Op):
@@ -242,17 +215,8 @@ class Neg(Op):
     def forward(self, a):
         return -a, None
 
-    def backward(self, grad, node):
+    def backward(self, grad, out, saved, needs, a):
         return (-grad,)
-
-    def emit_forward(self, x):
-        return -x.inputs[0]
-
-    def emit_backward(self, x):
-        return (-x.grad,)
-
-    def chain(self, position, node, names, grad):
-        return f"−{grad}"
 
 
 class PowConst(Op):
@@ -265,24 +229,10 @@ class PowConst(Op):
     def forward(self, a, exponent):
         return numerics.power(a, exponent), exponent
 
-    def backward(self, grad, node):
-        exponent = node.saved
-        base = node.parents[0]._data
+    def backward(self, grad, out, exponent, needs, a):
         if exponent == 2.0:
-            return (grad * 2.0 * base,)
-        return (grad * numerics.power_slope(base, exponent),)
-
-    def emit_forward(self, x):
-        return x.power(x.inputs[0], x.constant(x.node.saved, "n"))
-
-    def emit_backward(self, x):
-        exponent = x.node.saved
-        if exponent == 2.0:
-            return (x.grad * 2.0 * x.inputs[0],)
-        return (x.grad * x.power_slope(x.inputs[0], x.constant(exponent, "n")),)
-
-    def written(self, node, names):
-        return f"{names['out']} = {names.get('a', 'a')} ** {node.saved:g}"
+            return (grad * 2.0 * a,)
+        return (grad * numerics.power_slope(a, exponent),)
 
     def label(self, node):
         return f"**{node.saved:g}"
@@ -306,21 +256,10 @@ class Pow(Op):
     def forward(self, a, b):
         return numerics.power(a, b), None
 
-    def backward(self, grad, node):
-        a, b = node.parents
-        grad_a = grad * numerics.power_slope(a._data, b._data) if a.requires_grad else None
+    def backward(self, grad, out, saved, needs, a, b):
+        grad_a = grad * numerics.power_slope(a, b) if needs[0] else None
         # NOTE: at a = 0, aᵇ·ln a reads 0·(−inf); its limit is 0, so ln 1 is used there.
-        grad_b = grad * node._data * numerics.log(numerics.one_where_zero(a._data)) if b.requires_grad else None
-        return grad_a, grad_b
-
-    def emit_forward(self, x):
-        a, b = x.inputs
-        return x.power(a, b)
-
-    def emit_backward(self, x):
-        a, b = x.inputs
-        grad_a = x.grad * x.power_slope(a, b) if x.needs(0) else None
-        grad_b = x.grad * x.output * x.log(x.one_where_zero(a)) if x.needs(1) else None  # ln 1 where a = 0
+        grad_b = grad * out * numerics.log(numerics.one_where_zero(a)) if needs[1] else None
         return grad_a, grad_b
 
 
@@ -338,14 +277,8 @@ class Exp(Op):
     def forward(self, a):
         return numerics.exp(a), None
 
-    def backward(self, grad, node):
-        return (grad * node._data,)
-
-    def emit_forward(self, x):
-        return x.exp(x.inputs[0])
-
-    def emit_backward(self, x):
-        return (x.grad * x.output,)
+    def backward(self, grad, out, saved, needs, a):
+        return (grad * out,)
 
 
 class Log(Op):
@@ -362,14 +295,8 @@ class Log(Op):
     def forward(self, a):
         return numerics.log(a), None
 
-    def backward(self, grad, node):
-        return (numerics.quotient(grad, node.parents[0]._data),)
-
-    def emit_forward(self, x):
-        return x.log(x.inputs[0])
-
-    def emit_backward(self, x):
-        return (x.grad / x.inputs[0],)
+    def backward(self, grad, out, saved, needs, a):
+        return (numerics.quotient(grad, a),)
 
 
 class Tanh(Op):
@@ -379,18 +306,10 @@ class Tanh(Op):
     partials = ("1 − {out}²",)
 
     def forward(self, a):
-        return (math.tanh(a) if type(a) is float else np.tanh(a)), None
+        return numerics.tanh(a), None
 
-    def backward(self, grad, node):
-        t = node._data
-        return (grad * ((1.0 - t) * (1.0 + t)),)
-
-    def emit_forward(self, x):
-        return x.tanh(x.inputs[0])
-
-    def emit_backward(self, x):
-        t = x.output
-        return (x.grad * ((1.0 - t) * (1.0 + t)),)
+    def backward(self, grad, out, saved, needs, a):
+        return (grad * ((1.0 - out) * (1.0 + out)),)
 
 
 class ReLU(Op):
@@ -401,21 +320,10 @@ class ReLU(Op):
     reads_inputs = True
 
     def forward(self, a):
-        if type(a) is float:
-            return (0.0 if a <= 0.0 else a), None  # nan stays nan, as with np.maximum
-        return np.maximum(a, 0), None
+        return numerics.relu(a), None
 
-    def backward(self, grad, node):
-        a = node.parents[0]._data
-        if type(a) is float:
-            return (grad if a > 0.0 else 0.0,)
-        return (grad * (a > 0),)
-
-    def emit_forward(self, x):
-        return x.relu(x.inputs[0])
-
-    def emit_backward(self, x):
-        return (x.where_positive(x.inputs[0], x.grad),)
+    def backward(self, grad, out, saved, needs, a):
+        return (numerics.where_positive(a, grad),)
 
 
 class Sigmoid(Op):
@@ -439,30 +347,10 @@ class Sigmoid(Op):
         value, e, r = numerics.sigmoid_parts(x, alpha)
         return value, (alpha, e, r)
 
-    def backward(self, grad, node):
-        alpha, e, r = node.saved
+    def backward(self, grad, out, saved, needs, x):
+        alpha, e, r = saved
         slope = e * r * r  # F·(1 − F)
         return (grad * (slope if alpha == 1.0 else alpha * slope),)
-
-    def emit_forward(self, x):
-        value, e, r = x.sigmoid(x.inputs[0], x.node.saved[0])
-        x.keep(e=e, r=r)
-        return value
-
-    def emit_backward(self, x):
-        alpha = x.node.saved[0]
-        slope = x.name(x.name(x.kept("e") * x.kept("r"), "e_r") * x.kept("r"), "slope")  # F·(1 − F) = e·r²
-        if alpha == 1.0 and x.fold:
-            return (x.grad * slope,)
-        return (x.grad * (x.constant(alpha, "alpha") * slope),)
-
-    def written(self, node, names):
-        a, out = names.get("a", "x"), names["out"]
-        return f"{out} = F({a}) = 1/(1 + exp(−α·{a})), α = {node.saved[0]:g};  stable: e = exp(−|α·{a}|), r = 1/(1 + e)"
-
-    def chain(self, position, node, names, grad):
-        out = names["out"]
-        return f"{grad} · α·{out}·(1 − {out}),  {out}·(1 − {out}) = e·r²"
 
     def label(self, node):
         return f"sigmoid α={node.saved[0]:g}"
@@ -479,14 +367,8 @@ class Abs(Op):
     def forward(self, a):
         return numerics.absolute(a), None
 
-    def backward(self, grad, node):
-        return (grad * numerics.sign(node.parents[0]._data),)
-
-    def emit_forward(self, x):
-        return x.absolute(x.inputs[0])
-
-    def emit_backward(self, x):
-        return (x.grad * x.sign(x.inputs[0]),)
+    def backward(self, grad, out, saved, needs, a):
+        return (grad * numerics.sign(a),)
 
 
 class Sqrt(Op):
@@ -503,14 +385,8 @@ class Sqrt(Op):
     def forward(self, a):
         return numerics.sqrt(a), None
 
-    def backward(self, grad, node):
-        return (numerics.quotient(grad, 2.0 * node._data),)
-
-    def emit_forward(self, x):
-        return x.sqrt(x.inputs[0])
-
-    def emit_backward(self, x):
-        return (x.grad / (2.0 * x.output),)
+    def backward(self, grad, out, saved, needs, a):
+        return (numerics.quotient(grad, 2.0 * out),)
 
 
 class Maximum(Op):
@@ -531,19 +407,9 @@ class Maximum(Op):
     def forward(self, a, b):
         return (numerics.maximum(a, b) if self.larger else numerics.minimum(a, b)), None
 
-    def backward(self, grad, node):
-        a, b = node.parents
-        return (grad * numerics.tie_share(a._data, b._data, self.larger) if a.requires_grad else None,
-                grad * numerics.tie_share(b._data, a._data, self.larger) if b.requires_grad else None)
-
-    def emit_forward(self, x):
-        a, b = x.inputs
-        return x.maximum(a, b) if self.larger else x.minimum(a, b)
-
-    def emit_backward(self, x):
-        a, b = x.inputs
-        return (x.grad * x.tie_share(a, b, self.larger) if x.needs(0) else None,
-                x.grad * x.tie_share(b, a, self.larger) if x.needs(1) else None)
+    def backward(self, grad, out, saved, needs, a, b):
+        return (grad * numerics.tie_share(a, b, self.larger) if needs[0] else None,
+                grad * numerics.tie_share(b, a, self.larger) if needs[1] else None)
 
 
 class Minimum(Maximum):
@@ -573,27 +439,15 @@ class Clip(Op):
     def forward(self, a, low, high):
         return numerics.clip(a, low, high), (low, high)
 
-    def backward(self, grad, node):
-        low, high = node.saved
-        return (grad * numerics.clip_inside(node.parents[0]._data, low, high),)
-
-    def emit_forward(self, x):
-        low, high = x.node.saved
-        return x.clip(x.inputs[0], low, high)
-
-    def emit_backward(self, x):
-        low, high = x.node.saved
-        return (x.grad * x.clip_inside(x.inputs[0], low, high),)
+    def backward(self, grad, out, saved, needs, a):
+        low, high = saved
+        return (grad * numerics.clip_inside(a, low, high),)
 
     def partial(self, position, node=None, **names):
         if node is None:
             return super().partial(position, **names)
         low, high = _bounds(node)
         return f"[{low} < {names.get('a', 'a')} < {high}]"
-
-    def written(self, node, names):
-        low, high = _bounds(node)
-        return f"{names['out']} = {names.get('a', 'a')} clipped to [{low}, {high}]"
 
     def label(self, node):
         low, high = _bounds(node)
@@ -624,34 +478,16 @@ class Sum(Op):
 
     def forward(self, a, axis=None, keepdims=False):
         if type(a) is float:
-            return a, (None, keepdims)
-        return a.sum(axis=axis, keepdims=keepdims), (axis, keepdims)
+            axis = None
+        return numerics.total(a, axis, keepdims), (axis, keepdims)
 
-    def backward(self, grad, node):
-        axis, keepdims = node.saved
-        data = node.parents[0]._data
-        if type(data) is float:
-            return (grad,)
-        return (numerics.expand_reduced(grad, data.shape, axis, keepdims),)
+    def backward(self, grad, out, saved, needs, a):
+        axis, keepdims = saved
+        return (numerics.expand_reduced(grad, a, axis, keepdims),)
 
     def label(self, node):
         axis = node.saved[0]
         return "sum" if axis is None else f"sum axis={axis}"
-
-    def emit_forward(self, x):
-        axis, keepdims = x.node.saved
-        return x.sum(x.inputs[0], axis, keepdims)
-
-    def emit_backward(self, x):
-        axis, keepdims = x.node.saved
-        a = x.inputs[0]
-        if a.is_float:
-            return (x.grad,)
-        return (x.expand_reduced(x.grad, a.shape, axis, keepdims),)
-
-    def written(self, node, names):
-        axis = node.saved[0]
-        return f"{names['out']} = Σ {names.get('a', 'a')}" + ("" if axis is None else f" over axis {axis}")
 
 
 class Mean(Op):
@@ -662,37 +498,20 @@ class Mean(Op):
 
     def forward(self, a, axis=None, keepdims=False):
         if type(a) is float:
-            return a, (None, keepdims)
-        return a.mean(axis=axis, keepdims=keepdims), (axis, keepdims)
+            axis = None
+        return numerics.mean(a, axis, keepdims), (axis, keepdims)
 
-    def backward(self, grad, node):
-        axis, keepdims = node.saved
-        data = node.parents[0]._data
-        if type(data) is float:
+    def backward(self, grad, out, saved, needs, a):
+        axis, keepdims = saved
+        if numerics.shape(a) == ():
             return (grad,)
-        count = data.size // max(np.size(node._data), 1) if data.size else 1
-        return (numerics.expand_reduced(grad, data.shape, axis, keepdims) / count,)
+        size = numerics.size(a)
+        count = size // max(numerics.size(out), 1) if size else 1
+        return (numerics.expand_reduced(grad, a, axis, keepdims) / count,)
 
     def label(self, node):
         axis = node.saved[0]
         return "mean" if axis is None else f"mean axis={axis}"
-
-    def emit_forward(self, x):
-        axis, keepdims = x.node.saved
-        return x.mean(x.inputs[0], axis, keepdims)
-
-    def emit_backward(self, x):
-        axis, keepdims = x.node.saved
-        a = x.inputs[0]
-        if a.is_float:
-            return (x.grad,)
-        size = int(np.prod(a.shape))
-        count = size // max(int(np.prod(x.output.shape)), 1) if size else 1
-        return (x.expand_reduced(x.grad, a.shape, axis, keepdims) / x.constant(count, "N"),)
-
-    def written(self, node, names):
-        axis = node.saved[0]
-        return f"{names['out']} = (1/N) Σ {names.get('a', 'a')}" + ("" if axis is None else f" over axis {axis}")
 
 
 class Max(Op):
@@ -717,32 +536,15 @@ class Max(Op):
                              f"the {self.name} of") from None
         return out, (axis, keepdims)
 
-    def backward(self, grad, node):
-        axis, keepdims = node.saved
-        data = node.parents[0]._data
-        if type(data) is float:
+    def backward(self, grad, out, saved, needs, a):
+        axis, keepdims = saved
+        if numerics.shape(a) == ():
             return (grad,)
-        share = numerics.reduced_share(data, node._data, axis, keepdims)
-        return (numerics.expand_reduced(grad, data.shape, axis, keepdims) * share,)
-
-    def emit_forward(self, x):
-        axis, keepdims = x.node.saved
-        return x.extremum(x.inputs[0], axis, keepdims, self.larger)
-
-    def emit_backward(self, x):
-        axis, keepdims = x.node.saved
-        a = x.inputs[0]
-        if a.is_float:
-            return (x.grad,)
-        return (x.expand_reduced(x.grad, a.shape, axis, keepdims) * x.reduced_share(a, x.output, axis, keepdims),)
+        return (numerics.expand_reduced(grad, a, axis, keepdims) * numerics.reduced_share(a, out, axis, keepdims),)
 
     def label(self, node):
         axis = node.saved[0]
         return self.name if axis is None else f"{self.name} axis={axis}"
-
-    def written(self, node, names):
-        axis = node.saved[0]
-        return f"{names['out']} = {self.name} {names.get('a', 'a')}" + ("" if axis is None else f" over axis {axis}")
 
 
 class Min(Max):
@@ -769,17 +571,8 @@ class Reshape(Op):
             raise ValueError(f"reshape: cannot reshape shape {np.shape(a)} into {shape}") from None
         return out, tuple(out.shape)
 
-    def backward(self, grad, node):
-        return (np.reshape(grad, np.shape(node.parents[0]._data)),)
-
-    def emit_forward(self, x):
-        return x.reshape(x.inputs[0], x.node.saved)
-
-    def emit_backward(self, x):
-        return (x.reshape(x.grad, x.inputs[0].shape),)
-
-    def written(self, node, names):
-        return f"{names['out']} = {names.get('a', 'a')} reshaped to {node.saved}"
+    def backward(self, grad, out, saved, needs, a):
+        return (np.reshape(grad, numerics.shape(a)),)
 
     def label(self, node):
         return f"reshape {node.saved}"
@@ -792,25 +585,19 @@ class Transpose(Op):
     partials, passes = ("1",), (True,)
 
     def forward(self, a, axes=None):
-        a = np.asarray(a)
         try:
             out = np.transpose(a, axes)
         except ValueError as error:
-            raise ValueError(f"transpose: axes {axes} do not fit shape {a.shape} ({error})") from None
+            raise ValueError(f"transpose: axes {axes} do not fit shape {numerics.shape(a)} ({error})") from None
         if axes is not None:
-            axes = tuple(int(axis) % a.ndim for axis in axes)  # argsort in backward needs them >= 0
+            ndim = len(numerics.shape(a))
+            axes = tuple(int(axis) % ndim for axis in axes)  # the inverse permutation needs them >= 0
         return out, axes
 
-    def backward(self, grad, node):
-        axes = node.saved
-        return (np.transpose(grad) if axes is None else np.transpose(grad, np.argsort(axes)),)
-
-    def emit_forward(self, x):
-        return x.transpose(x.inputs[0], x.node.saved)
-
-    def emit_backward(self, x):
-        axes = x.node.saved
-        return (x.transpose(x.grad, None if axes is None else tuple(int(k) for k in np.argsort(axes))),)
+    def backward(self, grad, out, axes, needs, a):
+        if axes is None:
+            return (np.transpose(grad),)
+        return (np.transpose(grad, tuple(int(axis) for axis in np.argsort(axes))),)
 
     def label(self, node):
         return "transpose" if node.saved is None else f"transpose {node.saved}"
@@ -824,7 +611,7 @@ class GetItem(Op):
     partials, passes = ("1",), (True,)
 
     def forward(self, a, index):
-        if type(a) is float or a.ndim == 0:
+        if numerics.shape(a) == ():
             raise TypeError("getitem: a scalar Value cannot be indexed")
         try:
             out = a[index]
@@ -833,24 +620,8 @@ class GetItem(Op):
                 f"getitem: index [{numerics.format_index(index)}] does not fit shape {a.shape} ({error})") from None
         return out, index
 
-    def backward(self, grad, node):
-        data = node.parents[0]._data
-        full = np.zeros(data.shape, dtype=data.dtype)
-        index = node.saved
-        if numerics.is_basic_index(index):
-            full[index] = grad
-        else:
-            np.add.at(full, index, grad)
-        return (full,)
-
-    def emit_forward(self, x):
-        return x.getitem(x.inputs[0], x.node.saved)
-
-    def emit_backward(self, x):
-        return (x.scatter(x.grad, x.inputs[0], x.node.saved),)
-
-    def written(self, node, names):
-        return f"{names['out']} = {names.get('a', 'a')}[{numerics.format_index(node.saved)}]"
+    def backward(self, grad, out, index, needs, a):
+        return (numerics.scatter(grad, a, index),)
 
     def label(self, node):
         return f"[{numerics.format_index(node.saved)}]"
@@ -871,57 +642,28 @@ class MatMul(Op):
     def forward(self, a, b):
         return numerics.matmul(a, b), None
 
-    def backward(self, grad, node):
-        a_node, b_node = node.parents
-        a, b = a_node._data, b_node._data
-        if a.ndim == 1 and b.ndim == 1:
-            return (grad * b if a_node.requires_grad else None,
-                    grad * a if b_node.requires_grad else None)
+    def backward(self, grad, out, saved, needs, a, b):
+        a_ndim, b_ndim = a.ndim, b.ndim
+        if a_ndim == 1 and b_ndim == 1:
+            return (grad * b if needs[0] else None, grad * a if needs[1] else None)
         # NOTE: 1-D operands are promoted to matrices (a as a row, b as a
         # column) and the gradient gets the matching axes; both go away after.
-        if a.ndim == 1:
+        if a_ndim == 1:
             a = a[np.newaxis, :]
             grad = np.expand_dims(grad, -2)
-        if b.ndim == 1:
+        if b_ndim == 1:
             b = b[:, np.newaxis]
             grad = np.expand_dims(grad, -1)
         grad_a = grad_b = None
-        if a_node.requires_grad:
+        if needs[0]:
             grad_a = numerics.product(grad, b.T if b.ndim == 2 else b.swapaxes(-1, -2))
-            if a_node._data.ndim == 1:
+            if a_ndim == 1:
                 grad_a = grad_a.reshape(grad_a.shape[:-2] + grad_a.shape[-1:])
-        if b_node.requires_grad:
+        if needs[1]:
             grad_b = numerics.product(a.T if a.ndim == 2 else a.swapaxes(-1, -2), grad)
-            if b_node._data.ndim == 1:
+            if b_ndim == 1:
                 grad_b = grad_b[..., 0]
         return grad_a, grad_b
-
-    def emit_forward(self, x):
-        a, b = x.inputs
-        return x.matmul(a, b)
-
-    def emit_backward(self, x):
-        a, b = x.inputs
-        a_ndim, b_ndim, grad = len(a.shape), len(b.shape), x.grad
-        if a_ndim == 1 and b_ndim == 1:
-            return (grad * b if x.needs(0) else None, grad * a if x.needs(1) else None)
-        if a_ndim == 1:  # promoted to a row, as in backward
-            a, grad = x.getitem(a, (None, slice(None))), x.name(x.expand_dims(grad, -2), "row", of_grad=True)
-        if b_ndim == 1:  # promoted to a column
-            b, grad = x.getitem(b, (slice(None), None)), x.name(x.expand_dims(grad, -1), "column", of_grad=True)
-        grad_a = grad_b = None
-        if x.needs(0):
-            grad_a = x.matmul(grad, x.swap_last_axes(b))
-            if a_ndim == 1:
-                grad_a = x.reshape(grad_a, grad_a.shape[:-2] + grad_a.shape[-1:])
-        if x.needs(1):
-            grad_b = x.matmul(x.swap_last_axes(a), grad)
-            if b_ndim == 1:
-                grad_b = x.getitem(grad_b, (Ellipsis, 0))
-        return grad_a, grad_b
-
-    def chain(self, position, node, names, grad):
-        return f"{grad} @ {names.get('b', 'b')}ᵀ" if position == 0 else f"{names.get('a', 'a')}ᵀ @ {grad}"
 
 
 class Stack(Op):
@@ -931,29 +673,17 @@ class Stack(Op):
     partials, passes = ("1",), (True,)
 
     def forward(self, *inputs, axis=0):
-        shapes = {np.shape(data) for data in inputs}
+        shapes = {numerics.shape(data) for data in inputs}
         if len(shapes) != 1:
             raise ValueError(f"stack: all inputs must have one shape, got {sorted(shapes)}")
         ndim = len(shapes.pop()) + 1
         if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool) or not -ndim <= axis < ndim:
             raise ValueError(f"stack: axis {axis!r} is out of range for a result with {ndim} dimensions")
-        return np.stack([np.asarray(data) for data in inputs], axis=axis), axis
+        return np.stack(inputs, axis=axis), axis
 
-    def backward(self, grad, node):
-        return tuple(np.moveaxis(grad, node.saved, 0))
-
-    def emit_forward(self, x):
-        return x.stack(x.inputs, x.node.saved)
-
-    def emit_backward(self, x):
-        moved = x.moveaxis(x.grad, x.node.saved, 0)
-        return tuple(x.getitem(moved, k) if x.needs(k) else None for k in range(len(x.inputs)))
-
-    def written(self, node, names):
-        return f"{names['out']} = [{', '.join(names.get(f'input {k}', '…') for k in range(len(node.parents)))}]"
-
-    def chain(self, position, node, names, grad):
-        return f"{grad}[{position}]" if node.saved == 0 else f"{grad} (axis {node.saved}, entry {position})"
+    def backward(self, grad, out, axis, needs, *inputs):
+        moved = np.moveaxis(grad, axis, 0)
+        return tuple(moved[position] if need else None for position, need in enumerate(needs))
 
     def label(self, node):
         return "stack" if node.saved == 0 else f"stack axis={node.saved}"
@@ -978,22 +708,8 @@ class Softmax(Op):
     def forward(self, a, axis=-1):
         return numerics.softmax(a, axis), axis
 
-    def backward(self, grad, node):
-        return (numerics.softmax_backward(grad, node._data, node.saved),)
-
-    def emit_forward(self, x):
-        return x.softmax(x.inputs[0], x.node.saved)
-
-    def emit_backward(self, x):
-        return (x.softmax_backward(x.grad, x.output, x.node.saved),)
-
-    def written(self, node, names):
-        a = names.get("a", "a")
-        return f"{names['out']} = exp({a}) / Σ exp({a}) over axis {node.saved}  (stable: {a} − max {a} first)"
-
-    def chain(self, position, node, names, grad):
-        out = names["out"]
-        return f"{out} · ({grad} − Σ {grad}·{out})"
+    def backward(self, grad, out, axis, needs, a):
+        return (numerics.softmax_backward(grad, out, axis),)
 
     def label(self, node):
         return f"softmax axis={node.saved}"
@@ -1013,21 +729,8 @@ class LogSoftmax(Op):
     def forward(self, a, axis=-1):
         return numerics.log_softmax(a, axis), axis
 
-    def backward(self, grad, node):
-        return (numerics.log_softmax_backward(grad, node._data, node.saved),)
-
-    def emit_forward(self, x):
-        return x.log_softmax(x.inputs[0], x.node.saved)
-
-    def emit_backward(self, x):
-        return (x.log_softmax_backward(x.grad, x.output, x.node.saved),)
-
-    def written(self, node, names):
-        a = names.get("a", "a")
-        return f"{names['out']} = {a} − ln Σ exp({a}) over axis {node.saved}  (stable: {a} − max {a} first)"
-
-    def chain(self, position, node, names, grad):
-        return f"{grad} − exp({names['out']}) · Σ {grad}"
+    def backward(self, grad, out, axis, needs, a):
+        return (numerics.log_softmax_backward(grad, out, axis),)
 
     def label(self, node):
         return f"log_softmax axis={node.saved}"
@@ -1061,39 +764,17 @@ class CrossEntropy(Op):
     reads_inputs = True
 
     def forward(self, logits, targets, axis=-1, reduction="mean"):
-        if type(logits) is float or numerics.shape(targets) != logits.shape:
+        if numerics.shape(logits) == () or numerics.shape(targets) != numerics.shape(logits):
             raise ValueError(f"cross_entropy: logits have shape {numerics.shape(logits)} but targets have shape "
                              f"{numerics.shape(targets)}; they must match exactly")
         count = logits.size // logits.shape[axis] if reduction == "mean" and logits.shape[axis] else 1
         log_p = numerics.log_softmax(logits, axis)
         return numerics.cross_entropy_loss(log_p, targets, count), (axis, reduction, count, log_p)
 
-    def backward(self, grad, node):
-        axis, _, count, log_p = node.saved
-        logits, targets = node.parents
-        return (numerics.cross_entropy_backward(grad, log_p, targets._data, axis, count)
-                if logits.requires_grad else None,
-                -grad * log_p / count if targets.requires_grad else None)
-
-    def emit_forward(self, x):
-        logits, targets = x.inputs
-        axis, _, count, _ = x.node.saved
-        log_p = x.log_softmax(logits, axis)
-        x.keep(log_p=log_p)
-        return x.cross_entropy_loss(log_p, targets, count)
-
-    def emit_backward(self, x):
-        logits, targets = x.inputs
-        axis, _, count, _ = x.node.saved
-        log_p = x.kept("log_p")
-        return (x.cross_entropy_backward(x.grad, log_p, targets, axis, count) if x.needs(0) else None,
-                -x.grad * log_p / x.constant(count, "N") if x.needs(1) else None)
-
-    def written(self, node, names):
-        axis, reduction, count, _ = node.saved
-        a, b = names.get("a", "logits"), names.get("b", "targets")
-        scale = f"(1/{count}) " if reduction == "mean" else ""
-        return f"{names['out']} = −{scale}Σ {b} · log_softmax({a}), log_softmax over axis {axis}"
+    def backward(self, grad, out, saved, needs, logits, targets):
+        axis, _, count, log_p = saved
+        return (numerics.cross_entropy_backward(grad, log_p, targets, axis, count) if needs[0] else None,
+                -grad * log_p / count if needs[1] else None)
 
     def argument_labels(self, node):
         return ["logits", "targets"]
@@ -1116,34 +797,15 @@ class MeanSquaredError(Op):
     partials = ("2{E}/N", "−2{E}/N")
 
     def forward(self, desired, actual):
-        if type(desired) is float and type(actual) is float:
-            error = desired - actual
-            return error * error, error
         if numerics.shape(desired) != numerics.shape(actual):  # NOTE: broadcasting would average the wrong errors
-            raise ValueError(f"mse: desired has shape {np.shape(desired)} but actual has shape {np.shape(actual)}; "
-                             "they must match exactly")
+            raise ValueError(f"mse: desired has shape {numerics.shape(desired)} but actual has shape "
+                             f"{numerics.shape(actual)}; they must match exactly")
         error = desired - actual
         return numerics.mean_square(error), error
 
-    def backward(self, grad, node):
-        error = node.saved
-        desired, actual = node.parents
-        scaled = grad * (2.0 / max(np.size(error), 1)) * error
-        return (scaled if desired.requires_grad else None, -scaled if actual.requires_grad else None)
-
-    def emit_forward(self, x):
-        desired, actual = x.inputs
-        error = desired - actual
-        x.keep(E=error)
-        return x.mean_square(error)
-
-    def emit_backward(self, x):
-        error = x.kept("E")
-        scaled = x.grad * x.constant(2.0 / max(int(np.prod(error.shape)), 1), "two_over_N") * error
-        return (scaled if x.needs(0) else None, -scaled if x.needs(1) else None)
-
-    def written(self, node, names):
-        return f"E = {names.get('a', 'Desired')} − {names.get('b', 'A')};  {names['out']} = (1/N) Σ E²"
+    def backward(self, grad, out, error, needs, desired, actual):
+        scaled = grad * (2.0 / max(numerics.size(error), 1)) * error
+        return (scaled if needs[0] else None, -scaled if needs[1] else None)
 
     def argument_labels(self, node):
         return ["desired", "actual"]
@@ -1169,37 +831,14 @@ class SummedSquaredError(Op):
     partials, equations = ("{E}", "−{E} = {E}·(−1)"), ("6.17", "6.17·6.21")
 
     def forward(self, desired, actual):
-        if type(desired) is float and type(actual) is float:
-            error = desired - actual
-            return 0.5 * error * error, error
         if numerics.shape(desired) != numerics.shape(actual):  # NOTE: broadcasting would sum the wrong errors
-            raise ValueError(f"sse: desired has shape {np.shape(desired)} but actual has shape {np.shape(actual)}; "
-                             "they must match exactly")
+            raise ValueError(f"sse: desired has shape {numerics.shape(desired)} but actual has shape "
+                             f"{numerics.shape(actual)}; they must match exactly")
         error = desired - actual
-        return np.asarray(0.5 * numerics.vdot(error, error), dtype=error.dtype), error
+        return numerics.half_squared_norm(error), error
 
-    def backward(self, grad, node):
-        error = node.saved
-        desired, actual = node.parents
-        return (grad * error if desired.requires_grad else None,
-                -grad * error if actual.requires_grad else None)
-
-    def emit_forward(self, x):
-        desired, actual = x.inputs
-        # NOTE: the code keeps −E = Actual − Desired: IEEE subtraction is antisymmetric and
-        # (−E)² = E², so the SSE has the same bits, and ∂SSE/∂Actual = −E needs no negation.
-        minus_error = actual - desired
-        x.keep(minus_E=minus_error)
-        if minus_error.is_float:
-            return 0.5 * minus_error * minus_error
-        return x.half_squared_norm(minus_error)
-
-    def emit_backward(self, x):
-        minus_error = x.kept("minus_E")
-        return (-(x.grad * minus_error) if x.needs(0) else None, x.grad * minus_error if x.needs(1) else None)
-
-    def written(self, node, names):
-        return f"E = {names.get('a', 'Desired')} − {names.get('b', 'A')};  {names['out']} = ½ Σ E²  (Eq. 6.5, 6.6)"
+    def backward(self, grad, out, error, needs, desired, actual):
+        return (grad * error if needs[0] else None, -grad * error if needs[1] else None)
 
     def argument_labels(self, node):
         return ["desired", "actual"]
@@ -1221,27 +860,12 @@ class SummedSquaredErrorOfScalars(SummedSquaredError):
     def forward(self, *pairs):
         half = len(pairs) // 2
         errors = [d - a for d, a in zip(pairs[:half], pairs[half:])]
-        return 0.5 * math.fsum(error * error for error in errors), errors
+        return numerics.half_sum_of_squares(*errors), errors
 
-    def backward(self, grad, node):
-        errors = node.saved
-        return [grad * e for e in errors] + [-grad * e for e in errors]
-
-    def emit_forward(self, x):
-        half = len(x.inputs) // 2
-        errors = [desired - actual for desired, actual in zip(x.inputs[:half], x.inputs[half:])]
-        x.keep(E=errors)
-        return x.half_sum_of_squares(errors)
-
-    def emit_backward(self, x):
-        errors = x.kept("E")
+    def backward(self, grad, out, errors, needs, *pairs):
         half = len(errors)
-        return [x.grad * e if x.needs(o) else None for o, e in enumerate(errors)] + \
-               [-x.grad * e if x.needs(half + o) else None for o, e in enumerate(errors)]
-
-    def written(self, node, names):
-        half = len(node.parents) // 2
-        return f"E_o = Desired_o − A_o for o < {half};  {names['out']} = ½ Σ_o E_o²  (Eq. 6.5, 6.6)"
+        return [grad * error if needs[o] else None for o, error in enumerate(errors)] + \
+               [-grad * error if needs[half + o] else None for o, error in enumerate(errors)]
 
     def _slot(self, position, node):
         if node is None:
@@ -1260,13 +884,6 @@ class SummedSquaredErrorOfScalars(SummedSquaredError):
 
     def annotations(self, node):
         return [(f"E_{o}", error) for o, error in enumerate(node.saved)]
-
-
-def _in_names(text, names):
-    """``text`` with its standalone one-letter symbols a, b, x replaced by ``names``
-    (x is the sigmoid's input, the same as a)."""
-    symbols = {"a": names.get("a", "a"), "b": names.get("b", "b"), "x": names.get("a", "x")}
-    return re.sub(r"(?<![A-Za-z0-9_])[abx](?![A-Za-z0-9_])", lambda match: symbols[match.group(0)], text)
 
 
 ADD, SUB, MUL, DIV, NEG = Add(), Sub(), Mul(), Div(), Neg()

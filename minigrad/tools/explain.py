@@ -491,9 +491,9 @@ def _jacobian_rows(node, index):
     # that the op connects is marked even where its derivative happens to be 0
     # (an input I_i = 0), and such a path is listed with its factor 0.
     """
-    values = node.op.backward(_one_hot(node.data, index, 1.0), node)
+    values = node.op.gradients(_one_hot(node.data, index, 1.0), node)
     with np.errstate(invalid="ignore"):
-        marks = node.op.backward(_one_hot(node.data, index, math.nan), node)
+        marks = node.op.gradients(_one_hot(node.data, index, math.nan), node)
     rows = []
     for parent, value, mark in zip(node.parents, values, marks):
         if value is None or not parent.requires_grad:

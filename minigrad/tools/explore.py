@@ -184,7 +184,7 @@ def _backward_steps(loss, ids, names):
         grad = received[node]
         local = _local_partials(node)
         edges = []
-        for position, (parent, handed) in enumerate(zip(node.parents, node.op.backward(grad, node))):
+        for position, (parent, handed) in enumerate(zip(node.parents, node.op.gradients(grad, node))):
             partial, formula, equation = partial_formula(node, position, names)
             edge = {"parent": ids[parent], "position": position, "partial": partial, "formula": formula,
                     "equation": equation, "local": None if local is None or local[position] is None
@@ -216,7 +216,7 @@ def _local_partials(node):
         return None
     data = node.data
     one = 1.0 if type(data) is float else np.ones(np.shape(data), dtype=data.dtype)
-    partials = node.op.backward(one, node)
+    partials = node.op.gradients(one, node)
     return [None if value is None else unbroadcast(value, parent.data) for parent, value in zip(node.parents, partials)]
 
 

@@ -55,13 +55,13 @@ def oracle(function, *arrays, position=0):
 # ---------------------------------------------------------------------------
 
 
-def test_each_new_op_is_one_op_of_the_table_with_formula_partials_and_emitters():
+def test_each_new_op_is_one_op_of_the_table_with_formula_partials_and_rules():
     table = {op.name: op for op in ops.OPS}
     for name in NEW_OPS:
         op = table[name]
         assert op.formula and op.partials and op.__doc__, name
         assert all(op.equation(k) is None for k in range(len(op.partials))), name  # the chapter has none
-        assert type(op).emit_forward is not ops.Op.emit_forward and type(op).emit_backward is not ops.Op.emit_backward
+        assert type(op).forward is not ops.Op.forward and type(op).backward is not ops.Op.backward, name
     x = mg.Value([[0.5, -1.5, 2.0], [1.0, 0.25, -0.75]])
     made = {"abs": x.abs(), "sqrt": x.abs().sqrt(), "maximum": mg.maximum(x, 0.3), "minimum": mg.minimum(x, 0.3),
             "max": x.max(axis=1), "min": x.min(), "clip": x.clip(-1, 1), "softmax": x.softmax(),
