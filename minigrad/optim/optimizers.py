@@ -206,7 +206,7 @@ class Optimizer:
                              f"{' with keys ' + repr(sorted(state_dict)) if isinstance(state_dict, dict) else ''}")
         kind = state_dict.get("optimizer", type(self).__name__)
         if kind != type(self).__name__:
-            raise ValueError(f"{where}: the state is a {kind}'s, not a {type(self).__name__}'s")
+            raise ValueError(f"{where}: the state was saved from {kind}, not {type(self).__name__}")
         saved_groups = state_dict["param_groups"]
         if len(saved_groups) != len(self.param_groups):
             raise ValueError(f"{where}: the state has {len(saved_groups)} parameter group(s), "
