@@ -43,7 +43,7 @@ def save_checkpoint(path: str | os.PathLike[str], model: Module, optimizer: Opti
     info: dict[str, Any] = {"format": 1, "model": type(model).__name__, "extra": extra}
     if optimizer is not None:
         state = optimizer.state_dict()
-        numbers = {}
+        numbers: dict[str, dict] = {}
         for index, entries in state["state"].items():
             for key, value in entries.items():
                 if key == "step":
@@ -119,7 +119,7 @@ def load_checkpoint(path: str | os.PathLike[str], model: Module, optimizer: Opti
         arrays = {name: _read_member(archive, listing[name], path, label, shape)
                   for name, (label, shape) in shapes.items() if name in listing}
     weights = {name[len("model/"):-len(".npy")]: array for name, array in arrays.items() if name.startswith("model/")}
-    optimizer_state = None
+    optimizer_state: dict[str, Any] = {}
     if optimizer is not None:
         saved = info["optimizer"]
         entries: dict[int, dict] = {}
@@ -139,7 +139,7 @@ def load_checkpoint(path: str | os.PathLike[str], model: Module, optimizer: Opti
                              f"not {type(scheduler).__name__}")
     before = model.state_dict()
     model.load_state_dict(weights)
-    old_optimizer = optimizer.state_dict() if optimizer is not None else None
+    old_optimizer = optimizer.state_dict() if optimizer is not None else {}
     try:
         if optimizer is not None:
             optimizer.load_state_dict(optimizer_state)
