@@ -99,14 +99,14 @@ def train_eagerly(args, data, outdir):
             nn.save_checkpoint(resume_path, model, optimizer, scheduler, epoch=epoch, best=best,
                                since_best=since_best, history=history,
                                batch_rng=batch_rng.bit_generator.state,
-                               dropout_rng=model.layers[2]._generator.bit_generator.state)
+                               dropout_rng=model.layers[2].generator.bit_generator.state)
             model = build(args.dropout, args.seed + 100)  # other weights: the checkpoint must replace them
             optimizer = optim.AdamW(model, lr=args.lr, weight_decay=1e-2)
             scheduler = optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs)
             extra = nn.load_checkpoint(resume_path, model, optimizer, scheduler)
             epoch, best, since_best, history = extra["epoch"], extra["best"], extra["since_best"], extra["history"]
             batch_rng.bit_generator.state = extra["batch_rng"]
-            model.layers[2]._generator.bit_generator.state = extra["dropout_rng"]
+            model.layers[2].generator.bit_generator.state = extra["dropout_rng"]
             resumed_at = epoch
             print(f"saved at epoch {epoch} and resumed from {os.path.basename(resume_path)} "
                   f"(weights, AdamW's moments and steps, the schedule, the generators)")

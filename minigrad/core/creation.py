@@ -22,7 +22,7 @@ from .value import Value
 
 Shape = Union[int, Sequence[int]]
 
-__all__ = ["zeros", "ones", "full", "rand", "randn", "uniform", "manual_seed", "default_generator"]
+__all__ = ["zeros", "ones", "full", "rand", "randn", "uniform", "manual_seed", "default_generator", "as_generator"]
 
 _DTYPES = {np.dtype(np.float64): np.float64, np.dtype(np.float32): np.float32}
 
@@ -122,6 +122,12 @@ def manual_seed(seed: int) -> np.random.Generator:
 def default_generator() -> np.random.Generator:
     """The generator that ``seed=None`` draws from (seeded by `manual_seed`)."""
     return _default
+
+
+def as_generator(seed, where: str = "seed") -> np.random.Generator:
+    """``seed`` as a numpy Generator: a Generator itself, a fresh one for a non-negative int, the
+    default generator (`manual_seed`) for None; anything else a TypeError naming ``where``."""
+    return _generator(seed, where)
 
 
 def _generator(seed, where):

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core.creation import default_generator
+from ..core.creation import as_generator
 
 __all__ = ["batches"]
 
@@ -37,15 +37,7 @@ def batches(inputs: Any, targets: Any = None, batch_size: int = 32, *, shuffle: 
         if not isinstance(flag, (bool, np.bool_)):
             raise TypeError(f"batches: {name} must be True or False, got {flag!r}")
     if shuffle:
-        if isinstance(seed, np.random.Generator):
-            generator = seed
-        elif seed is None:
-            generator = default_generator()
-        elif isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral) or seed < 0:
-            raise TypeError(f"batches: seed must be a non-negative int, a numpy Generator or None, got {seed!r}")
-        else:
-            generator = np.random.default_rng(int(seed))
-        order = generator.permutation(len(inputs))
+        order = as_generator(seed, "batches").permutation(len(inputs))
     else:
         order = np.arange(len(inputs))
     return _batches(inputs, targets, order, int(batch_size), bool(drop_last))

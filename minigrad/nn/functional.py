@@ -17,7 +17,7 @@ import numbers
 
 import numpy as np
 
-from ..core.creation import default_generator
+from ..core.creation import as_generator
 from ..core.losses import cross_entropy, mse
 from ..core.modes import TracingError, state
 from ..core.value import Value, log_softmax, softmax, sse
@@ -72,11 +72,10 @@ def dropout(x, p: float = 0.5, training: bool = True, seed=None):
         return x
     x = _value(x)
     if state.tracing:
-        raise TracingError("dropout in training mode inside minigrad.compile: its random mask would be baked "
-                           "into the generated code, the same on every call; call model.eval() before "
-                           "compiling, or train this model eagerly")
-    generator = seed if isinstance(seed, np.random.Generator) else (
-        default_generator() if seed is None else np.random.default_rng(seed))
+        raise TracingError("dropout in training mode inside minigrad.compile (or onnx.export): its random mask "
+                           "would be baked into the traced code, the same on every call; call model.eval() "
+                           "first, or train this model eagerly")
+    generator = as_generator(seed, "dropout")
     dtype = x.dtype
     if p == 1.0:
         mask = np.zeros(x.shape, dtype=dtype)

@@ -22,7 +22,7 @@ import numbers
 
 import numpy as np
 
-from ..core.creation import default_generator
+from ..core.creation import as_generator
 from ..core.value import Value
 
 __all__ = ["calculate_gain", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_",
@@ -55,16 +55,6 @@ def _fans(value, where):
     return value.shape[0] * receptive, value.shape[1] * receptive
 
 
-def _generator(seed, where):
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if seed is None:
-        return default_generator()
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise TypeError(f"{where}: seed must be a non-negative int, a numpy Generator or None, got {seed!r}")
-    return np.random.default_rng(int(seed))
-
-
 def _fill(value, numbers_drawn):
     value.data = np.asarray(numbers_drawn, dtype=value.dtype).reshape(value.shape)
     return value
@@ -81,14 +71,14 @@ def xavier_uniform_(value: Value, gain: float = 1.0, seed=None) -> Value:
     """Glorot & Bengio (2010): U(−a, a), a = gain · √(6 / (fan_in + fan_out))."""
     fan_in, fan_out = _fans(value, "xavier_uniform_")
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
-    return _fill(value, _generator(seed, "xavier_uniform_").uniform(-bound, bound, value.shape))
+    return _fill(value, as_generator(seed, "xavier_uniform_").uniform(-bound, bound, value.shape))
 
 
 def xavier_normal_(value: Value, gain: float = 1.0, seed=None) -> Value:
     """Glorot & Bengio (2010): N(0, σ²), σ = gain · √(2 / (fan_in + fan_out))."""
     fan_in, fan_out = _fans(value, "xavier_normal_")
     spread = gain * math.sqrt(2.0 / (fan_in + fan_out))
-    return _fill(value, spread * _generator(seed, "xavier_normal_").standard_normal(value.shape))
+    return _fill(value, spread * as_generator(seed, "xavier_normal_").standard_normal(value.shape))
 
 
 def kaiming_uniform_(value: Value, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
@@ -97,7 +87,7 @@ def kaiming_uniform_(value: Value, a: float = 0.0, mode: str = "fan_in", nonline
     (√2 for relu, and for PyTorch's default leaky_relu with a = 0)."""
     fan = _fan(value, mode, "kaiming_uniform_")
     bound = calculate_gain(nonlinearity, a) * math.sqrt(3.0 / fan)
-    return _fill(value, _generator(seed, "kaiming_uniform_").uniform(-bound, bound, value.shape))
+    return _fill(value, as_generator(seed, "kaiming_uniform_").uniform(-bound, bound, value.shape))
 
 
 def kaiming_normal_(value: Value, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
@@ -105,21 +95,21 @@ def kaiming_normal_(value: Value, a: float = 0.0, mode: str = "fan_in", nonlinea
     """He et al. (2015): N(0, σ²), σ = gain / √fan."""
     fan = _fan(value, mode, "kaiming_normal_")
     spread = calculate_gain(nonlinearity, a) / math.sqrt(fan)
-    return _fill(value, spread * _generator(seed, "kaiming_normal_").standard_normal(value.shape))
+    return _fill(value, spread * as_generator(seed, "kaiming_normal_").standard_normal(value.shape))
 
 
 def uniform_(value: Value, a: float = 0.0, b: float = 1.0, seed=None) -> Value:
     """U(a, b)."""
     if not isinstance(value, Value):
         raise TypeError(f"uniform_: expected a Value, got {type(value).__name__}")
-    return _fill(value, _generator(seed, "uniform_").uniform(a, b, value.shape))
+    return _fill(value, as_generator(seed, "uniform_").uniform(a, b, value.shape))
 
 
 def normal_(value: Value, mean: float = 0.0, std: float = 1.0, seed=None) -> Value:
     """N(mean, std²)."""
     if not isinstance(value, Value):
         raise TypeError(f"normal_: expected a Value, got {type(value).__name__}")
-    return _fill(value, mean + std * _generator(seed, "normal_").standard_normal(value.shape))
+    return _fill(value, mean + std * as_generator(seed, "normal_").standard_normal(value.shape))
 
 
 def zeros_(value: Value) -> Value:

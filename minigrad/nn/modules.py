@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from ..core._types import DType, Seed
-from ..core.creation import default_generator
+from ..core.creation import as_generator
 from ..core.value import Value, sse
 from ..core.files import write_atomically
 from . import functional
@@ -503,8 +503,7 @@ def initial_arrays(sizes: Sequence[int], bias: bool = True, init: str | float = 
     generator `minigrad.manual_seed` seeds.
     """
     sizes = _check_sizes(sizes, "initial_arrays")
-    rng = seed if isinstance(seed, np.random.Generator) else (
-        default_generator() if seed is None else np.random.default_rng(seed))
+    rng = as_generator(seed, "initial_arrays")
     arrays = []
     for n_in, n_out in zip(sizes[:-1], sizes[1:]):
         if isinstance(init, str) and init in NAMED_INITS:
@@ -650,11 +649,11 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5, seed: Seed = None) -> None:
         self.p = functional.check_probability(p, "Dropout")
-        self._generator = seed if isinstance(seed, np.random.Generator) or seed is None else \
-            np.random.default_rng(_check_seed(seed, "Dropout"))
+        #: Where the masks come from: a numpy Generator, or None for the default one (`minigrad.manual_seed`).
+        self.generator = None if seed is None else as_generator(seed, "Dropout")
 
     def forward(self, x):
-        return functional.dropout(x, self.p, self.training, self._generator)
+        return functional.dropout(x, self.p, self.training, self.generator)
 
     def __repr__(self):
         return f"Dropout(p={self.p:g})"
@@ -687,12 +686,6 @@ class SSELoss(Module):
 
     def forward(self, outputs, targets):
         return functional.sse(targets, outputs)
-
-
-def _check_seed(seed, where):
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise TypeError(f"{where}: seed must be a non-negative int, a numpy Generator or None, got {seed!r}")
-    return int(seed)
 
 
 #: The activations an MLP takes by name.

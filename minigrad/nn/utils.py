@@ -16,10 +16,10 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_i
     """Scale the gradients in place so their total norm is at most ``max_norm``; return the total
     norm before clipping, as PyTorch does:
 
-        total = ‖(‖g₁‖, ‖g₂‖, ...)‖        (the p-norm of all gradients as one vector; p = ``norm_type``, inf allowed)
+        total = ‖(‖g₁‖, ‖g₂‖, ...)‖        (the p-norm of all gradients as one vector, p = ``norm_type``)
         g ← g · min(1, max_norm / (total + 1e-6))
 
-    ``parameters``: a Value, a list of Values or a `Module`; those whose ``.grad`` is None are
+    ``norm_type`` may be inf (the largest |g|).  ``parameters``: a Value, a list of Values or a `Module`; those whose ``.grad`` is None are
     skipped (no gradients: the norm is 0).  ``error_if_nonfinite`` raises when the total is nan or inf.
     """
     if hasattr(parameters, "parameters") and callable(parameters.parameters):

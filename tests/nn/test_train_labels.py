@@ -6,7 +6,6 @@ import pytest
 import minigrad as mg
 from minigrad.nn import MLP, ScalarMLP
 from minigrad.nn.datasets import letters, xor
-from minigrad.optim import SGD
 
 
 def test_labels_train_exactly_as_their_one_hot_rows():
