@@ -27,6 +27,7 @@ the package exports the loop itself as ``minigrad.train`` (and `TrainResult`).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
 import sys
@@ -39,7 +40,7 @@ from ..compiler.step import compile as compile_step
 from ..core.losses import cross_entropy, mse
 from ..core.modes import no_grad
 from ..core.value import sse, stack
-from .modules import ScalarMLP
+from .modules import Module, ScalarMLP
 from ..optim.optimizers import SGD, Optimizer
 
 __all__ = ["train", "TrainResult", "predict", "total_sse", "total_loss", "accuracy", "LOSSES", "DEFAULT_THRESHOLDS"]
@@ -180,15 +181,32 @@ def predict(model, inputs):
     """The model's outputs for ``inputs`` as a numpy array, with no graph recorded.
 
     ``inputs`` is one pattern (1-D) or a (patterns, inputs) matrix; the
-    result has one output row per pattern (1-D for one pattern).
+    result has one output row per pattern (1-D for one pattern).  The model
+    runs in evaluation mode (``model.eval()``: `Dropout` off) and is put back
+    in the mode it was in, so `accuracy`, `total_loss` and `train`'s checks
+    measure the network itself, not one random thinning of it.
     """
     inputs = np.asarray(inputs, dtype=np.float64)
-    with no_grad():
+    with no_grad(), _evaluating(model):
         if _is_scalar_model(model):
             rows = np.atleast_2d(inputs)
             outputs = np.array([[node.data for node in model(row)] for row in rows])
             return outputs[0] if inputs.ndim == 1 else outputs
         return np.asarray(model(inputs).data, dtype=np.float64)
+
+
+@contextlib.contextmanager
+def _evaluating(model):
+    """Evaluation mode for every module of ``model`` while the block runs; each one's mode restored after."""
+    modules = model.modules() if isinstance(model, Module) else []
+    modes = [module.training for module in modules]
+    for module in modules:
+        module.training = False
+    try:
+        yield
+    finally:
+        for module, mode in zip(modules, modes):
+            module.training = mode
 
 
 def total_sse(model, inputs, targets):

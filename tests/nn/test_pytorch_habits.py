@@ -244,3 +244,21 @@ def test_state_dicts_of_mlp_and_sequential_keep_their_names_and_refuse_each_othe
     with pytest.raises(ValueError, match=r"missing parameter\(s\) 'w'.*unexpected parameter\(s\) "
                                          r"'layers\[0\].weight'.*another kind of model"):
         mlp.load_state_dict(sequential.state_dict())
+
+
+def test_predict_accuracy_and_train_checks_run_in_evaluation_mode():
+    model = nn.Sequential(nn.Linear(3, 8, seed=0), nn.ReLU(), nn.Dropout(0.5, seed=1), nn.Linear(8, 2, seed=2))
+    inputs = np.random.default_rng(0).random((6, 3))
+    first, second = mg.training.predict(model, inputs), mg.training.predict(model, inputs)
+    np.testing.assert_array_equal(first, second)  # no dropout: the same numbers twice
+    assert model.training and model.layers[2].training  # the mode is put back
+    model.eval()
+    np.testing.assert_array_equal(model(inputs).data, first)
+    model.train()
+    assert not np.array_equal(model(inputs).data, first)  # in training mode the mask thins the layer
+    labels = np.array([0, 1, 0, 1, 1, 0])
+    result = mg.train(model, inputs, labels, mode="batch", loss="cross_entropy", lr=0.1, epochs=3, quiet=True)
+    assert result.history[0] == pytest.approx(mg.training.total_loss(
+        nn.Sequential(nn.Linear(3, 8, seed=0), nn.ReLU(), nn.Dropout(0.5), nn.Linear(8, 2, seed=2)),
+        inputs, labels, "cross_entropy"), rel=1e-15)
+    assert model.training
