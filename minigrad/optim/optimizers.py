@@ -382,7 +382,7 @@ class SGD(Optimizer):
                  nesterov: bool = False, *, maximize: bool = False) -> None:
         super().__init__(params, {"lr": lr, "momentum": momentum, "dampening": dampening,
                                   "weight_decay": weight_decay, "nesterov": nesterov, "maximize": maximize})
-        self._rates: dict[tuple, np.ndarray] = {}  # (lr, dtype) -> lr as a 0-d array of that dtype
+        self._rates: dict[float, dict] = {}  # lr -> {dtype: lr as a 0-d array of that dtype}
 
     def _check_group(self, group, where):
         super()._check_group(group, where)
@@ -418,14 +418,14 @@ class SGD(Optimizer):
         return all(not group["momentum"] and not group["weight_decay"] and not group["maximize"]
                    and group["lr"] == first["lr"] for group in self.param_groups)
 
-    def _rate(self, lr, dtype):
-        key = (lr, dtype)
-        rate = self._rates.get(key)
-        if rate is None:
+    def _rates_for(self, lr):
+        """``{dtype: lr as a 0-d array of that dtype}``, made once per learning rate."""
+        rates = self._rates.get(lr)
+        if rates is None:
             if len(self._rates) > 8:  # a schedule changes lr every epoch: keep the last few
                 self._rates.clear()
-            rate = self._rates[key] = np.array(lr, dtype=dtype)
-        return rate
+            rates = self._rates[lr] = {dtype: np.array(lr, dtype=dtype) for dtype in (np.float64, np.float32)}
+        return rates
 
     def _direction(self, parameter, gradient, group):
         """The g that p ← p − lr·g takes: maximize, weight decay, momentum, as PyTorch orders them."""
@@ -449,6 +449,7 @@ class SGD(Optimizer):
         version = next_version()  # one stamp for every parameter this step writes
         for group in self.param_groups:
             lr = group["lr"]
+            rates = self._rates_for(lr)
             plain = not (group["momentum"] or group["weight_decay"] or group["maximize"])
             for parameter in group["params"]:
                 gradient = parameter.grad
@@ -463,8 +464,8 @@ class SGD(Optimizer):
                 # is updated in place, which at 784×128 weights costs half what writing
                 # a new array does (the weights stay in the CPU's cache).
                 data = parameter._data
-                if type(gradient) is np.ndarray and gradient.dtype.type in _RATE_DTYPES and type(data) is np.ndarray:
-                    step = np.multiply(gradient, self._rate(lr, gradient.dtype.type))
+                if type(gradient) is np.ndarray and gradient.dtype.type in rates and type(data) is np.ndarray:
+                    step = np.multiply(gradient, rates[gradient.dtype.type])
                     try:
                         np.subtract(data, step, out=data)
                     except ValueError:  # an array made read-only in place: a new one instead
@@ -476,9 +477,6 @@ class SGD(Optimizer):
                     parameter._version = version
                 else:
                     parameter.data = data - lr * gradient
-
-
-_RATE_DTYPES = (np.float64, np.float32)
 
 
 class Adam(Optimizer):
