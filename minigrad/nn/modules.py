@@ -590,7 +590,12 @@ def _check_inputs(inputs, expected, caller, one_pattern=False):
 
 
 class Linear(Module):
-    """x @ weight + bias, with weight of shape (n_in, n_out) (the chapter's w[i, h])."""
+    """x @ weight + bias, with weight of shape (n_in, n_out) (the chapter's w[i, h]).
+
+    ``init`` as `initial_arrays` takes it: ``"uniform"`` (the course code's), ``"scaled"``, a
+    half-width, or by name ``"xavier"``, ``"xavier_normal"``, ``"he"``, ``"he_normal"`` (PyTorch's
+    formulas, biases at 0); ``seed=None`` draws from the generator `minigrad.manual_seed` seeds.
+    """
 
     def __init__(self, n_in: int, n_out: int, bias: bool = True, init: str | float = "uniform", seed: Seed = None,
                  dtype: DType = np.float64) -> None:
