@@ -376,6 +376,26 @@ class Value:
             alpha = _check_alpha(alpha)
         return _apply(ops.SIGMOID, (self,), {"alpha": alpha})
 
+    def astype(self, dtype):
+        """The same numbers as ``dtype`` (float64 or float32), recorded: the gradient flows
+        back unchanged, cast to this Value's dtype.  A Python float becomes a 0-d array."""
+        try:
+            target = np.dtype(dtype)
+        except TypeError:
+            target = None
+        if target not in (_FLOAT64, _FLOAT32):
+            raise TypeError(f"astype: dtype must be float64 or float32, got {dtype!r}")
+        return _apply(ops.CAST, (self,), {"dtype": target})
+
+    def argmax(self, axis=None):
+        """The index of the largest element (over ``axis``; of the flattened data when None), as
+        numpy's ``argmax`` gives them: an integer array (a numpy integer when ``axis`` is None); no gradient."""
+        if state.tracing and self.requires_grad:  # NOTE: minigrad.compile would bake the indices in
+            refuse_while_tracing("argmax()")
+        if axis is not None:
+            axis = numerics.check_int_axis(axis, self.ndim, "argmax")
+        return np.argmax(np.asarray(self._data), axis=axis)
+
     # -- reductions, shapes, indexing ---------------------------------------------------
 
     def sum(self, axis=None, keepdims=False):
