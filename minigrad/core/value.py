@@ -385,6 +385,26 @@ class Value:
             alpha = _check_alpha(alpha)
         return _apply(ops.SIGMOID, (self,), {"alpha": alpha})
 
+    def astype(self, dtype):
+        """The same numbers as ``dtype`` (float64 or float32), recorded: the gradient flows
+        back unchanged, cast to this Value's dtype.  A Python float becomes a 0-d array."""
+        try:
+            target = np.dtype(dtype)
+        except TypeError:
+            target = None
+        if target not in (_FLOAT64, _FLOAT32):
+            raise TypeError(f"astype: dtype must be float64 or float32, got {dtype!r}")
+        return _apply(ops.CAST, (self,), {"dtype": target})
+
+    def argmax(self, axis=None):
+        """The index of the largest element (over ``axis``; of the flattened data when None), as
+        numpy's ``argmax`` gives them: an integer array (a numpy integer when ``axis`` is None); no gradient."""
+        if state.tracing and self.requires_grad:  # NOTE: minigrad.compile would bake the indices in
+            refuse_while_tracing("argmax()")
+        if axis is not None:
+            axis = numerics.check_int_axis(axis, self.ndim, "argmax")
+        return np.argmax(np.asarray(self._data), axis=axis)
+
     # -- reductions, shapes, indexing ---------------------------------------------------
 
     def sum(self, axis=None, keepdims=False):
@@ -844,8 +864,15 @@ def _as_array(x, where, copy):
         raise TypeError(f"{where}: complex data is not supported (dtype {array.dtype})")
     if kind == "O" and array.size and any(isinstance(item, Value) for item in array.flat):
         raise TypeError(f"{where}: got a list of Values; combine them with minigrad.stack(...)")
-    if kind == "O" and array.size and any(isinstance(item, int) for item in array.flat):
-        raise OverflowError(f"{where}: an integer in the data is too large for a float or int64")
+    if kind == "O" and array.size:
+        for index in np.ndindex(array.shape):  # the first element that is not a number, named
+            item = array[index]
+            if isinstance(item, (bool, np.bool_)) or not isinstance(item, (int, float, np.integer, np.floating)):
+                shown = f"{type(item).__name__} {item!r:.40}" if isinstance(item, (str, bytes)) else describe(item)
+                raise TypeError(f"{where}: element {index} of the data (an array of dtype object) is {shown}, "
+                                "not a number")
+        if any(isinstance(item, int) for item in array.flat):
+            raise OverflowError(f"{where}: an integer in the data is too large for a float or int64")
     raise TypeError(f"{where}: expected numbers, got an array of dtype {array.dtype}")
 
 
