@@ -287,7 +287,7 @@ def unbroadcast_value(grad, parent):
     if type(grad) is not value.Value:
         grad = value.leaf(grad)
     shape = np.shape(parent._data)
-    if grad.shape == shape:
+    if grad.shape == shape and (type(parent._data) is not np.ndarray or grad.dtype == parent._data.dtype):
         return grad
     extra = grad.ndim - len(shape)
     if extra > 0:
@@ -298,6 +298,8 @@ def unbroadcast_value(grad, parent):
             grad = grad.sum(axis=stretched, keepdims=True)
         if grad.shape != shape:  # a smaller gradient for a larger input: spread it by a product with ones
             grad = grad * value.leaf(np.ones(shape, dtype=np.result_type(parent._data)))
+    if type(parent._data) is np.ndarray and grad.dtype != parent._data.dtype:
+        grad = grad.astype(parent._data.dtype)  # float32 inputs get float32 gradients, as unbroadcast gives
     return grad
 
 

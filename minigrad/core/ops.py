@@ -1055,6 +1055,9 @@ class Cast(Op):
     def backward(self, grad, out, saved, needs, a):
         return (grad,)
 
+    def jvp(self, tangents, out, saved, a):
+        return tangents[0]  # cast to the output's dtype where forward mode fits each tangent to its output
+
     def label(self, node):
         return f"cast {np.dtype(node.dtype).name}"
 
