@@ -376,6 +376,8 @@ def backward_order(root: Value) -> list[Value]:
     if not root.parents:
         return []
     _one_pass_at_a_time.acquire()  # the counts live on the nodes, as backward's do
+    # NOTE: the marks also say whether a pass used the graph up; this replay must not undo that
+    marks = [(node, node._mark) for node in topological_order(root)]
     try:
         _count_consumers(root, next(_passes), clear=False)
         order = []
@@ -389,6 +391,8 @@ def backward_order(root: Value) -> list[Value]:
                     if parent._pending == 0:
                         ready.append(parent)
     finally:
+        for node, mark in marks:
+            node._mark = mark
         _one_pass_at_a_time.release()
     return order
 

@@ -332,3 +332,12 @@ def test_grad_inside_a_compiled_function_is_refused_naming_the_line():
 
     with pytest.raises(mg.TracingError, match=r"minigrad.grad inside a function being traced .*test_higher_order.py:\d+ \(in penalty\)"):
         mg.compile(penalty)()
+
+
+def test_reading_the_backward_order_after_a_pass_does_not_make_the_graph_usable_again():
+    x = mg.Value(np.array([1.0, 2.0]))
+    loss = (x.tanh() * x).sum()
+    loss.backward()
+    assert mg.backward_order(loss)  # what drawings and explore read after a pass
+    with pytest.raises(mg.FreedGraphError):
+        loss.backward()
