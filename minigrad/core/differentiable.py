@@ -114,7 +114,9 @@ def _expand_reduced(grad, like, axis, keepdims):
 
 
 def _scatter(grad, like, index):
-    return SCATTER_apply(grad, like, index)
+    value = _value()
+    data = _data(like)
+    return value.apply(SCATTER, _as_value(grad), index=index, shape=np.shape(data), dtype=np.result_type(data))
 
 
 def _matmul(a, b):
@@ -266,6 +268,10 @@ def rule_on_values(node, grad):
             options = op.forward_options(saved)
             if options is not None:
                 saved = op.forward(*parents, **options)[1]
+            elif _holds_float_arrays(saved):
+                raise TypeError(f"op '{op.name}' saves float arrays in forward but gives no forward_options, so "
+                                "they would stay constants to a second derivative; give the op a forward_options "
+                                "method (see Op.forward_options)")
             grads = op.backward(grad, node, saved, needs, *parents)
     except FunctionError:
         raise
@@ -279,6 +285,21 @@ def rule_on_values(node, grad):
                 "not a Value, so its second derivative would be silently lost; write the rule in numpy calls on "
                 "its arguments (which are Values here)")
     return grads
+
+
+def _holds_float_arrays(saved):
+    """True when ``saved`` holds a float array anywhere (in tuples, lists or dicts): numbers forward
+    computed, as opposed to options (an axis, an exponent, an integer index)."""
+    stack = [saved]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, np.ndarray) and item.dtype.kind == "f":
+            return True
+        if isinstance(item, (tuple, list)):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+    return False
 
 
 def unbroadcast_value(grad, parent):
@@ -332,10 +353,3 @@ class Scatter(Op):
 
 
 SCATTER = Scatter()
-
-
-def SCATTER_apply(grad, like, index):  # noqa: N802 - the op's name, applied
-    value = _value()
-    data = _data(like)
-    return value.apply(SCATTER, _as_value(grad), index=index, shape=np.shape(data),
-                       dtype=np.result_type(data))

@@ -18,6 +18,7 @@ functional helpers return numpy data.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 import numpy as np
@@ -67,14 +68,14 @@ def grad(outputs, inputs, grad_outputs=None, create_graph=False, retain_graph=No
     if grad_outputs is None:
         grad_outputs = (None,) * len(outputs)
     else:
-        grad_outputs = _as_tuple(grad_outputs, "grad_outputs", allow_none=True)
+        grad_outputs = _as_tuple(grad_outputs, "grad_outputs")
         if len(grad_outputs) != len(outputs):
             raise ValueError(f"grad: {len(grad_outputs)} grad_outputs for {len(outputs)} outputs; give one each")
     seeds = [_seed(output, seed, position, create_graph) for position, (output, seed) in
              enumerate(zip(outputs, grad_outputs))]
     if retain_graph is None:
         retain_graph = create_graph
-    with enable_grad() if create_graph else _nothing():
+    with enable_grad() if create_graph else contextlib.nullcontext():
         found = gradients(list(outputs), seeds, list(inputs), create_graph, retain_graph)
     result = []
     for position, item in enumerate(inputs):
@@ -90,15 +91,7 @@ def grad(outputs, inputs, grad_outputs=None, create_graph=False, retain_graph=No
     return tuple(result)
 
 
-class _nothing:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        return False
-
-
-def _as_tuple(items, where, allow_none=False):
+def _as_tuple(items, where):
     if isinstance(items, (list, tuple)):
         if not items:
             raise ValueError(f"grad: {where} is empty")

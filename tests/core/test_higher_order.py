@@ -341,3 +341,23 @@ def test_reading_the_backward_order_after_a_pass_does_not_make_the_graph_usable_
     assert mg.backward_order(loss)  # what drawings and explore read after a pass
     with pytest.raises(mg.FreedGraphError):
         loss.backward()
+
+
+def test_an_op_that_saves_numbers_without_forward_options_is_refused_under_create_graph():
+    class SavesExp(ops.Op):
+        name = "exp_saved"
+        partials = ("{out}",)
+
+        def forward(self, a):
+            out = np.exp(a)
+            return out, (out * 1.0,)  # a float array computed from the input
+
+        def backward(self, grad, out, saved, needs, a):
+            return (grad * saved[0],)
+
+    x = mg.Value(np.array([0.5, 1.0]))
+    loss = mg.apply(SavesExp(), x).sum()
+    (first,) = mg.grad(loss, x, retain_graph=True)  # first order: fine
+    np.testing.assert_allclose(first, np.exp(x.data), rtol=1e-15)
+    with pytest.raises(TypeError, match="op 'exp_saved' saves float arrays .* no forward_options"):
+        mg.grad(loss, x, create_graph=True)
