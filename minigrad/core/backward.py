@@ -111,13 +111,14 @@ def _count_consumers(root, mark, clear):
                 if seen == mark:
                     parent._pending += 1
                     continue
-                if seen < 0 and clear and parent.parents:  # an earlier pass used this part of the graph up
-                    for leaf, earlier in leaves:
-                        leaf.grad = earlier
-                    raise _freed(parent)
                 parent._mark = mark
                 parent._pending = 1
                 if parent.parents:
+                    if seen < 0 and clear:  # an earlier pass used this part of the graph up
+                        parent._mark = seen
+                        for leaf, earlier in leaves:
+                            leaf.grad = earlier
+                        raise _freed(parent)
                     stack.append(parent)
                 elif clear:
                     leaves.append((parent, parent.grad))
