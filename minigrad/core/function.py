@@ -96,7 +96,6 @@ class FunctionOp(Op):
     """The op of one `Function` subclass: its forward and backward rules are the class's."""
 
     reads_inputs = True  # saved inputs stay as they were recorded
-    broadcasts = True
 
     def __init__(self, function):
         self.function_class = function
