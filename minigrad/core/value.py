@@ -824,8 +824,15 @@ def _as_array(x, where, copy):
         raise TypeError(f"{where}: complex data is not supported (dtype {array.dtype})")
     if kind == "O" and array.size and any(isinstance(item, Value) for item in array.flat):
         raise TypeError(f"{where}: got a list of Values; combine them with minigrad.stack(...)")
-    if kind == "O" and array.size and any(isinstance(item, int) for item in array.flat):
-        raise OverflowError(f"{where}: an integer in the data is too large for a float or int64")
+    if kind == "O" and array.size:
+        for index in np.ndindex(array.shape):  # the first element that is not a number, named
+            item = array[index]
+            if isinstance(item, (bool, np.bool_)) or not isinstance(item, (int, float, np.integer, np.floating)):
+                shown = f"{type(item).__name__} {item!r:.40}" if isinstance(item, (str, bytes)) else describe(item)
+                raise TypeError(f"{where}: element {index} of the data (an array of dtype object) is {shown}, "
+                                "not a number")
+        if any(isinstance(item, int) for item in array.flat):
+            raise OverflowError(f"{where}: an integer in the data is too large for a float or int64")
     raise TypeError(f"{where}: expected numbers, got an array of dtype {array.dtype}")
 
 

@@ -23,12 +23,14 @@ import contextlib
 import math
 import numbers
 import os
+import warnings
 import zipfile
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
+from ..core import checks
 from ..core._types import DType, Seed
 from ..core.value import Value, sse
 from ..core.files import write_atomically
@@ -102,7 +104,7 @@ class Module:
         """``{name: numpy array}``: a copy of every parameter, in parameter order."""
         return {name: read() for name, _, read, _ in self._state_slots()}
 
-    def load_state_dict(self, state: Mapping[str, Any]) -> Module:
+    def load_state_dict(self, state: Mapping[str, Any], *, strict: bool = False) -> Module:
         """Copy the arrays of ``state`` into the parameters, all or nothing.
 
         Every name must match (no missing, no extra), every array must have
@@ -110,6 +112,11 @@ class Module:
         before anything is written, so on an error the model is unchanged.
         Values are cast to each parameter's dtype; gradients are cleared,
         since they belonged to the old weights.
+
+        A state holding nan or inf is loaded with a RuntimeWarning that names
+        the parameter and the first element (a diverged run saves such
+        weights, and may be worth inspecting); with ``strict=True`` it is
+        refused with a ValueError and the model is unchanged.
         """
         if not isinstance(state, Mapping):
             raise TypeError(f"load_state_dict: expected a mapping of names to arrays, got {type(state).__name__}")
@@ -123,8 +130,14 @@ class Module:
         for name, shape, _, write in slots:
             array = _checked_array(state[name], name, shape)
             checked.append((write, array))
+        not_finite = _not_finite([(name, array) for (name, _, _, _), (_, array) in zip(slots, checked)])
+        if not_finite and strict:
+            raise ValueError(f"load_state_dict: {not_finite}; refused (strict=True), the model is unchanged")
         for write, array in checked:
             write(array)
+        if not_finite:
+            warnings.warn(f"load_state_dict: {not_finite}; loaded as it is (strict=True refuses such a state)",
+                          RuntimeWarning, stacklevel=2)
         return self
 
     def save(self, path: str | os.PathLike[str]) -> str:
@@ -139,7 +152,7 @@ class Module:
         arrays = self.state_dict()
         return write_atomically(path, lambda file: _write_npz(file, arrays), caller="save")
 
-    def load(self, path: str | os.PathLike[str]) -> Module:
+    def load(self, path: str | os.PathLike[str], *, strict: bool = False) -> Module:
         """Read an ``.npz`` written by `save` into this module (all or nothing).
 
         Nothing in the file is trusted before it is checked: member names
@@ -149,7 +162,9 @@ class Module:
         hostile file costs no more memory than the model itself.  Pickles are
         never read.  An empty, truncated, non-npz, pickle-bearing or
         mismatched file is refused with an error naming the file (and the
-        member at fault), and the model is left unchanged.  Returns the module.
+        member at fault), and the model is left unchanged.  Weights that are
+        nan or inf load with a RuntimeWarning, or are refused with
+        ``strict=True`` (see `load_state_dict`).  Returns the module.
         """
         path = os.fspath(path)
         if not os.path.exists(path):
@@ -157,9 +172,17 @@ class Module:
         shapes = {name: tuple(shape) for name, shape, _, _ in self._state_slots()}
         state = _read_npz(path, shapes)
         try:
-            return self.load_state_dict(state)
+            with warnings.catch_warnings(record=True) as caught:  # restated below with the file's name
+                warnings.simplefilter("always")
+                self.load_state_dict(state, strict=strict)
         except (ValueError, TypeError) as error:
             raise type(error)(f"load: {path!r}: {error}") from None
+        for warning in caught:
+            message = str(warning.message)
+            if message.startswith("load_state_dict: "):
+                message = f"load: {path!r}: {message.removeprefix('load_state_dict: ')}"
+            warnings.warn(message, warning.category, stacklevel=2)
+        return self
 
     def parameter_table(self) -> list[tuple[str, tuple[int, ...], str, int]]:
         """``[(name, shape, dtype, count), ...]`` for every parameter array (a
@@ -230,6 +253,26 @@ def _writer(value):
             value.data = np.array(array, dtype=value.data.dtype, copy=True)
         value.grad = None
     return write
+
+
+def _not_finite(arrays):
+    """'parameter 'w' holds nan at (0, 1) (3 numbers that are not finite in all)', or '' when all are finite."""
+    count, first = 0, None
+    for name, array in arrays:
+        if array.dtype.kind != "f":
+            continue
+        bad = ~np.isfinite(array)
+        if bad.any():
+            count += int(bad.sum())
+            if first is None:
+                index = tuple(int(k) for k in np.argwhere(bad)[0]) if array.ndim else ()
+                first = (name, array[index] if array.ndim else array[()], index)
+    if first is None:
+        return ""
+    name, value, index = first
+    where = f" at {index}" if index else ""
+    return (f"parameter {name!r} holds {value}{where}"
+            f" ({count:,} number{'s' if count != 1 else ''} that {'are' if count != 1 else 'is'} not finite in all)")
 
 
 def _checked_array(item, name, shape):
@@ -509,6 +552,7 @@ class Sigmoid(Module):
     """The chapter's transfer function F(x) = 1/(1 + exp(−αx)) as a layer."""
 
     def __init__(self, alpha: float = 1.0) -> None:
+        checks.positive_real(alpha, "alpha (the gain)", "Sigmoid")
         self.alpha = alpha
 
     def forward(self, x):
@@ -581,6 +625,7 @@ class MLP(Module):
         if output not in ACTIVATIONS + ("linear",):
             raise ValueError(f"MLP: output must be one of {', '.join(map(repr, ACTIVATIONS + ('linear',)))}, "
                              f"got {output!r}")
+        checks.positive_real(alpha, "alpha (the sigmoid's gain)", "MLP")  # now, not at the first forward pass
         self.alpha = alpha
         self.activation = activation
         self.output = output
@@ -623,6 +668,7 @@ class ScalarMLP(Module):
     def __init__(self, sizes: Sequence[int], alpha: float = 1.0, bias: bool = True, init: str | float = "uniform",
                  seed: Seed = None) -> None:
         self.sizes = _check_sizes(sizes, "ScalarMLP")
+        checks.positive_real(alpha, "alpha (the sigmoid's gain)", "ScalarMLP")
         self.alpha = alpha
         self._layer_names = parameter_names(self.sizes)
         for (weight_name, bias_name), (weight, bias_values) in zip(
