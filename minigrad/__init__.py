@@ -29,6 +29,7 @@ from .tools.explain import Explanation, explain
 from .tools.explore import Exploration, explore
 from .tools.compare import Comparison, compare
 from .tools.grading import DerivationError, DerivationReport, check_derivation
+from .tools.backward_rules import BackwardReport, check_backward
 from . import nn, optim
 from .core import ops  # mg.ops.SIGMOID, mg.ops.OPS: the op table
 from .nn import datasets, training  # mg.datasets.xor(), mg.training.predict
@@ -44,7 +45,7 @@ __all__ = [
     "AnomalyError", "StaleGraphError", "topological_order", "backward_order", "unbroadcast", "gradcheck",
     "GradcheckError",
     "to_dot", "draw", "DotNotFoundError", "explain", "Explanation", "explore", "Exploration", "compare", "Comparison",
-    "check_derivation", "DerivationReport", "DerivationError",
+    "check_derivation", "DerivationReport", "DerivationError", "check_backward", "BackwardReport",
     "nn", "optim", "datasets", "training", "ops", "train", "TrainResult",
     "compile", "CompiledStep", "TracingError", "CompileError", "CompileCheckError",
     "onnx",
