@@ -34,6 +34,7 @@ from . import nn, optim
 from .core import ops  # mg.ops.SIGMOID, mg.ops.OPS: the op table
 from .nn import datasets, training  # mg.datasets.xor(), mg.training.predict
 from .nn.training import TrainResult, train
+from .nn.gradient_flow import GradientFlow, gradient_flow
 from .compiler import CompileCheckError, CompileError, CompiledStep, compile  # noqa: A004 - minigrad.compile
 from .export import onnx  # mg.onnx.export; the onnx package itself is imported only when exporting
 
@@ -46,7 +47,7 @@ __all__ = [
     "GradcheckError",
     "to_dot", "draw", "DotNotFoundError", "explain", "Explanation", "explore", "Exploration", "compare", "Comparison",
     "check_derivation", "DerivationReport", "DerivationError", "check_backward", "BackwardReport",
-    "nn", "optim", "datasets", "training", "ops", "train", "TrainResult",
+    "nn", "optim", "datasets", "training", "ops", "train", "TrainResult", "gradient_flow", "GradientFlow",
     "compile", "CompiledStep", "TracingError", "CompileError", "CompileCheckError",
     "onnx",
     "grad", "jvp", "hvp", "hessian", "jacobian", "Function", "FunctionError", "gradgradcheck",
