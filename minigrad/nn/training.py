@@ -124,12 +124,15 @@ class TrainResult:
         return ax
 
 
-    def plot_gradient_flow(self, ax=None):
-        """The slope factor of each layer over training: mean αF(1 − F) / (α/4) (1 for an unsaturated
-        sigmoid, near 0 in saturation), from ``train(..., track_gradient_flow=True)``, on ``ax`` or a new
-        figure, log scale.  Needs matplotlib.  Returns the Axes."""
+    def plot_gradient_flow(self, ax=None, *, what="slope"):
+        """Each layer's factor over training, from ``train(..., track_gradient_flow=True)``, on ``ax`` or a new
+        figure, log scale: ``what="slope"`` the slope factor ‖δ_l‖ / ‖∂SSE/∂A_l‖ (what αF(1 − F) multiplies
+        the gradient by there: at most α/4 for the sigmoid), ``"gradient"`` ‖∂SSE/∂W_l‖.  Needs matplotlib.
+        Returns the Axes."""
         if not self.gradient_flow:
             raise ValueError("TrainResult.plot_gradient_flow: nothing recorded; train with track_gradient_flow=True")
+        if what not in ("slope", "gradient"):
+            raise ValueError(f"TrainResult.plot_gradient_flow: what must be 'slope' or 'gradient', got {what!r}")
         try:
             import matplotlib.pyplot as plt
         except ImportError:
@@ -140,14 +143,15 @@ class TrainResult:
         names = [layer.weight for layer in self.gradient_flow[0].layers][::-1]  # input side first
         colours = plt.get_cmap("viridis")(np.linspace(0.0, 0.9, len(names)))
         for colour, name in zip(colours, names):
-            values = [next(layer.mean_slope / layer.slope_max for layer in report.layers if layer.weight == name)
-                      for report in self.gradient_flow]
+            layers = [next(layer for layer in report.layers if layer.weight == name) for report in self.gradient_flow]
+            values = [layer.slope_factor if what == "slope" else layer.gradient_norm for layer in layers]
             ax.plot(self.gradient_flow_steps, values, color=colour, label=name)
         ax.set_yscale("log")
         ax.set_xlabel("updates")
-        ax.set_ylabel("mean slope / largest slope")
+        ax.set_ylabel("slope factor ‖δ‖/‖∂SSE/∂A‖" if what == "slope" else "‖∂SSE/∂W‖")
         ax.legend(loc="best", fontsize=8)
-        ax.set_title("slope factor αF(1−F)/(α/4) per layer", fontsize=9)
+        ax.set_title("what the slope multiplies the gradient by, per layer" if what == "slope"
+                     else "gradient norm per layer", fontsize=9)
         return ax
 
 

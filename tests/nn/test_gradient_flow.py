@@ -153,7 +153,10 @@ def test_train_records_the_report_every_n_updates():
     ax = result.plot_gradient_flow()
     assert [line.get_label() for line in ax.get_lines()] == ["w", "v"]
     np.testing.assert_allclose(ax.get_lines()[1].get_ydata(),
-                               [report.layers[0].mean_slope / 0.25 for report in result.gradient_flow])
+                               [report.layers[0].slope_factor for report in result.gradient_flow])
+    gradients = result.plot_gradient_flow(what="gradient")
+    np.testing.assert_allclose(gradients.get_lines()[0].get_ydata(),
+                               [report.layers[1].gradient_norm for report in result.gradient_flow])
     with pytest.raises(ValueError, match="track_gradient_flow"):
         mg.train(net, data.inputs, data.targets, loss="mse", track_gradient_flow=True, quiet=True)
     with pytest.raises(ValueError, match="nothing recorded"):
