@@ -321,6 +321,9 @@ def _explore_arguments(parser):
     parser.add_argument("--rankdir", choices=("LR", "TB"), default="LR", help="layout direction (default LR)")
     parser.add_argument("--max-nodes", type=_positive_int, default=DEFAULT_MAX_NODES,
                         help=f"beyond this many nodes show a summary and do not step (default {DEFAULT_MAX_NODES})")
+    parser.add_argument("--mode", choices=("reverse", "forward", "both"), default="reverse",
+                        help="reverse: forward pass then backward (default); forward: forward mode's tangents; "
+                             "both: forward mode, then backward, side by side with the cost of each")
 
 
 def run_explore(args):
@@ -337,7 +340,7 @@ def run_explore(args):
     net, inputs, desired = nn.example_network(args.layers, args.alpha, args.seed, args.bias, scalar=scalar)
     try:
         page = explore(net.loss(inputs, desired), params=net.named_parameters(), rankdir=args.rankdir,
-                       max_nodes=args.max_nodes)
+                       max_nodes=args.max_nodes, mode=args.mode)
     except DotNotFoundError as error:
         print(f"minigrad explore: {_without_prefix(error)}", file=sys.stderr)
         return 1

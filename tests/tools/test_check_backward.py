@@ -300,3 +300,12 @@ def test_the_command_line_checks_a_file(tmp_path):
     assert bad.returncode == 1 and "upstream gradient dropped" in bad.stdout
     wrong = run("my_ops.py:plain")
     assert wrong.returncode == 2 and "not a subclass of minigrad.Function" in wrong.stderr
+
+
+def test_the_explore_command_takes_a_mode(tmp_path):
+    out = tmp_path / "both.html"
+    result = subprocess.run([sys.executable, "-m", "minigrad", "explore", "--mode", "both", "--out", str(out)],
+                            capture_output=True, text=True, timeout=120)
+    if result.returncode == 1 and "dot" in result.stderr:
+        pytest.skip("graphviz's dot is not installed")
+    assert result.returncode == 0 and '"mode":"both"' in out.read_text()
