@@ -163,7 +163,9 @@ def _in_thread(fn, args, seconds):
         if thread.is_alive():
             deadline = time.monotonic() + _GRACE
             while thread.is_alive() and time.monotonic() < deadline:
-                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident), ctypes.py_object(_Expired))
+                if hasattr(ctypes, "pythonapi"):  # CPython's; elsewhere the thread is only left behind
+                    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident),
+                                                               ctypes.py_object(_Expired))
                 thread.join(_REPEAT)
             # NOTE: a thread that still runs (a long C call, or a loop that catches BaseException) is left
             # running as a daemon: it cannot be killed, and the outcome is reported all the same.

@@ -450,6 +450,30 @@ def test_the_time_limit_holds_off_the_main_thread():
     assert not thread.is_alive() and box["error"].reason == "timed_out"
 
 
+def test_a_loss_fn_that_exits_or_never_returns_is_reported_and_its_own_errors_pass_through():
+    import sys
+
+    def exits(rng):
+        sys.exit(0)
+
+    def endless(rng):
+        while True:
+            pass
+
+    def broken(rng):
+        raise ZeroDivisionError("in the graph")
+
+    with pytest.raises(mg.DerivationError, match=r"loss_fn exits raised SystemExit on graph 1 \(loss_fn\(rng 0\)\): it "
+                                                 r"called sys.exit\(0\)") as caught:
+        mg.check_derivation(lambda q: 0.0, exits, wrt="W")
+    assert caught.value.reason == "raised"
+    with pytest.raises(mg.DerivationError, match=r"loss_fn endless did not return within 0.2 s on graph 1") as caught:
+        mg.check_derivation(lambda q: 0.0, endless, wrt="W", time_limit=0.2)
+    assert caught.value.reason == "timed_out"
+    with pytest.raises(ZeroDivisionError, match="in the graph"):
+        mg.check_derivation(lambda q: 0.0, broken, wrt="W")
+
+
 def test_arrays_of_different_shapes_in_different_cases():
     calls = []
 

@@ -93,7 +93,7 @@ from ...nn.modules import MLP, ScalarMLP
 from ..compare import relative_difference
 from ..time_limit import DEFAULT_TIME_LIMIT
 from .cases import CHAPTER_PARAMETERS, ForwardValues, chapter_cases, graph_cases
-from .learner import DerivationError, call, function_name
+from .learner import DerivationError, build_loss, call, function_name
 from .mistakes import Grading, constant_ratio, diagnose
 from .names import Names, agrees
 from .report import DerivationReport, Row, cases_summary, shape_message, table_rows
@@ -163,7 +163,9 @@ def check_derivation(fn: Callable[[Any], Any], model: Any, wrt: str | Value, *, 
     elif callable(model):
         if inputs is not None or desired is not None:
             raise TypeError("check_derivation: inputs and desired are for a network; a loss_fn builds its own")
-        cases, wrt_name, _ = graph_cases(model, wrt, random_cases, seed)
+        cases, wrt_name, _ = graph_cases(
+            model, wrt, random_cases, seed,
+            lambda loss_fn, args, case: build_loss(loss_fn, args, case, time_limit))
         description = None
     else:
         raise TypeError(f"check_derivation: the second argument must be a minigrad.nn.MLP or a function that "

@@ -274,13 +274,16 @@ def _takes_rng(loss_fn):
     return len(positional) >= 1 or any(p.kind is p.VAR_POSITIONAL for p in parameters)
 
 
-def graph_cases(loss_fn, wrt, random_cases, seed):
+def graph_cases(loss_fn, wrt, random_cases, seed, build):
+    """The cases of a learner's ``loss_fn``, each built by ``build(loss_fn, args, description)``
+    (`minigrad.tools.grading.learner.build_loss`: the time limit, and sys.exit reported)."""
     takes_rng = _takes_rng(loss_fn)
     count = 1 + random_cases if takes_rng else 1
     cases = []
     label = None
     for k in range(count):
-        built = loss_fn(np.random.default_rng([seed, k])) if takes_rng else loss_fn()
+        description = f"graph {k + 1} (loss_fn(rng {k}))" if takes_rng else "the graph of loss_fn()"
+        built = build(loss_fn, (np.random.default_rng([seed, k]),) if takes_rng else (), description)
         loss, extras = built if isinstance(built, tuple) and len(built) == 2 else (built, {})
         if not isinstance(loss, Value):
             raise TypeError(f"check_derivation: loss_fn must return a Value (or (Value, dict)), got "
@@ -308,7 +311,6 @@ def graph_cases(loss_fn, wrt, random_cases, seed):
         if loss.op is ops.SSE and "E" not in data:
             data["E"] = np.asarray(desired.data) - np.asarray(loss.parents[1].data)
         data.update(extras)
-        description = f"graph {k + 1} (loss_fn(rng {k}))" if takes_rng else "the graph of loss_fn()"
         cases.append(_finish_case(description, loss, param, data, alpha, activations))
     return cases, label, None
 

@@ -46,6 +46,23 @@ def _reason(error):
     return str(error)
 
 
+def build_loss(loss_fn, args, description, time_limit):
+    """``loss_fn(*args)`` under the time limit.  Its own exceptions pass through as they are (a mistake in the
+    graph is the caller's to see); ``SystemExit``, ``KeyboardInterrupt`` and a timeout are DerivationErrors."""
+    name = function_name(loss_fn)
+    outcome = call_learner(loss_fn, *args, seconds=time_limit, caller="check_derivation")
+    if outcome.timed_out:
+        raise DerivationError(f"loss_fn {name} did not return within {outcome.seconds:g} s on {description}",
+                              "timed_out", description)
+    error = outcome.error
+    if isinstance(error, Exception):
+        raise error
+    if error is not None:
+        raise DerivationError(f"loss_fn {name} raised {type(error).__name__} on {description}: {_reason(error)}",
+                              "raised", description, error) from None
+    return outcome.value
+
+
 def function_name(fn):
     return getattr(fn, "__name__", None) or type(fn).__name__
 
