@@ -308,7 +308,9 @@ def gradient_flow(net, inputs, targets) -> GradientFlow:
         error = np.asarray(errors[number], dtype=np.float64)
         delta = slope * error
         error_norm, delta_norm = float(np.linalg.norm(error)), float(np.linalg.norm(delta))
-        weights_factor = None if delta_above is None else _ratio(error_norm, float(np.linalg.norm(delta_above)))
+        weights_factor: float | None = None
+        if delta_above is not None:
+            weights_factor = _ratio(error_norm, float(np.linalg.norm(delta_above)))
         slope_factor = _ratio(delta_norm, error_norm)
         weight_gradient = below[number].T @ delta
         shrinking = {"slope": slope_factor}
