@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import numerics
 from ._types import Data
 from .modes import AnomalyError, describe_node, state
 
@@ -161,13 +162,14 @@ def unbroadcast(grad: Any, like: Data) -> Data:
     A gradient computed for a broadcast result is summed over the axes that
     broadcasting added or stretched, so that it has the shape of ``like``
     (the input's data), and its dtype: float32 inputs get float32 gradients,
-    float inputs get floats, 0-d arrays get 0-d arrays.
+    float inputs get floats, 0-d arrays get 0-d arrays.  (`minigrad.compile` runs
+    this very function on its tracer, so compiled code undoes broadcasting alike.)
     """
     if isinstance(like, float):
-        return grad if type(grad) is float else float(np.sum(grad))
+        return grad if type(grad) is float else numerics.as_float(grad)
     if type(grad) is _ndarray and grad.dtype is like.dtype and grad.shape == like.shape:
         return grad
-    grad = np.asarray(grad)
+    grad = numerics.as_array(grad)
     shape = like.shape
     if grad.shape != shape:
         # NOTE: np.add.reduce is ndarray.sum without its Python-level wrapper.

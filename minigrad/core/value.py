@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import weakref
 
 import numpy as np
 
@@ -490,6 +491,10 @@ def apply(op, *args, **options):
 
 _NO_OPTIONS: dict = {}
 
+#: The options each node's forward rule was given, kept only while `minigrad.compile` traces
+#: (it runs the rules again on its tracer, with the same options).
+traced_options: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
 
 def _apply(op, args, options=None):
     """`apply` with the arguments as a tuple and the options as a dict: the one way a
@@ -546,6 +551,8 @@ def _apply(op, args, options=None):
         out.op = op
         out.parents = args
         out.saved = saved
+        if options and state.tracing:
+            traced_options[out] = options
     else:
         out.requires_grad = False
         out.op = None

@@ -98,6 +98,18 @@ class Optimizer:
     def _step(self):  # pragma: no cover - every optimizer overrides
         raise NotImplementedError(f"{type(self).__name__} must define _step()")
 
+    def fused_update(self):
+        """How `minigrad.compile` may write this optimizer's step into its generated code, or
+        None (the default): the compiled step then calls ``step()``.
+
+        Otherwise ``(array, number, guard)``: the statement that updates one array
+        parameter in place, with ``{data}``, ``{grad}``, ``{rate}`` (lr as a 0-d array of
+        its dtype) and ``{scratch}`` (a buffer of its shape) to fill; the expression of a
+        float parameter's new value, with ``{data}``, ``{grad}`` and ``{lr}``; and an
+        expression on ``OPTIMIZER`` that is true when a step is no longer that (then
+        ``step()`` runs).  The arithmetic must be ``_step``'s own, so the same bits."""
+        return None
+
     @staticmethod
     def _assign(parameter, new_data, version):
         """Write ``new_data`` into the parameter keeping its kind: an array in place (cast to its
@@ -131,6 +143,13 @@ class SGD(Optimizer):
         self.momentum = _check_fraction(momentum, "momentum", "SGD")
         self._buffers: dict[int, np.ndarray | float] = {}
         self._rates: tuple[float, dict] = (math.nan, {})  # lr, and lr as a 0-d array per dtype
+
+    def fused_update(self):
+        """Plain SGD, p ← p − lr·g, as `_step` computes it (see `Optimizer.fused_update`)."""
+        if self.momentum:
+            return None
+        return ("subtract({data}, multiply({grad}, {rate}, {scratch}), {data})", "{data} - {lr} * {grad}",
+                "OPTIMIZER.momentum")
 
     def _step(self):
         lr, momentum = self.lr, self.momentum
