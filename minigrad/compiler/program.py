@@ -18,8 +18,8 @@ import re
 import numpy as np
 
 from ..core import numerics
-from .trace import (ATOM, OPERATORS, CompileError, Tracer, constant_text, evaluate, float_text, function_call,
-                    getitem_call, helper_call, values_of)
+from .trace import (ATOM, OPERATORS, CompileError, Tracer, Written, constant_text, evaluate, float_text,
+                    function_call, getitem_call, helper_call, values_of)
 
 __all__ = ["Program", "identifier"]
 
@@ -217,6 +217,7 @@ class Program:
                 return folded
         tracer = Tracer(self, primitive, args, params, value)
         tracer.scalar = scalar
+        tracer.label = f"{primitive.name.split('.')[0]}_{self.stem}"  # what it is, in whose rule: multiply_A
         return tracer
 
     def record_function(self, function, args, kwargs):
@@ -496,6 +497,14 @@ class Program:
             return repr(value), ATOM
         return self.constant_name(value, "constant"), ATOM
 
+    def _params_of(self, statement):
+        """A statement's keyword arguments, with the arrays in them written as named constants."""
+        params = statement.params
+        if not any(_holds_array(value) for value in params.values()):
+            return params
+        return {key: Written(self.static_text(value)) if _holds_array(value) else value
+                for key, value in params.items()}
+
     def static_text(self, value):
         """A static argument (an axis, a shape, an index) as Python writes it; arrays in it are
         named constants of the generated module."""
@@ -521,12 +530,12 @@ class Program:
         args = [self.text_of(arg) for arg in statement.args]
         primitive = statement.primitive
         if type(target.value) is not _ndarray:
-            return primitive.write_float(args, statement.params)
+            return primitive.write_float(args, self._params_of(statement))
         out = None
         if primitive.kind in ("ufunc", "out") and not statement.fresh and target.storage is not None \
                 and target.storage.buffer is not None and target.direct:
             out = self.buffer_name(target.storage)
-        text, precedence = primitive.write(args, statement.params, out)
+        text, precedence = primitive.write(args, self._params_of(statement), out)
         if out is None and statement.scalar:
             return f"np.asarray({text})", ATOM  # NOTE: without a buffer numpy returns a 0-d result as a scalar
         return text, precedence
@@ -538,7 +547,7 @@ class Program:
         targets = statement.targets
         if len(targets) > 1:
             args = [self.text_of(arg) for arg in statement.args]
-            text, _ = statement.primitive.write(args, statement.params, None)
+            text, _ = statement.primitive.write(args, self._params_of(statement), None)
             return [f"{', '.join(val.name for val in targets)} = {text}"]
         if targets[0].inline:
             return []
@@ -557,6 +566,10 @@ def _positional_names(function):
         names = _signatures[function] = [parameter.name for parameter in parameters
                                           if parameter.kind == parameter.POSITIONAL_OR_KEYWORD]
     return names
+
+
+def _holds_array(value):
+    return isinstance(value, _ndarray) or (type(value) is tuple and any(_holds_array(item) for item in value))
 
 
 def _is_option(arg):

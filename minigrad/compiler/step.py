@@ -549,8 +549,12 @@ def _trace(step, args, kwargs, key, cast=frozenset()):
     # it is read on every call.  The rest were made by ops from plain numbers: frozen.
     live = [(copy, ref()) for copy, ref in constant_refs if ref() is not None]
 
-    return _generate(Generation(step, key, slots, input_nodes, trace_inputs, parameter_pairs, live, copy_root,
-                                copy_nodes, copy_names, traced_seconds, started))
+    generation = Generation(step, key, started)
+    generation.slots, generation.input_nodes, generation.trace_inputs = slots, input_nodes, trace_inputs
+    generation.parameter_pairs, generation.live = parameter_pairs, live
+    generation.root, generation.nodes, generation.display = copy_root, copy_nodes, copy_names
+    generation.traced_seconds = traced_seconds
+    return _generate(generation)
 
 
 
@@ -645,18 +649,17 @@ def _raw_sources(node, slot_of, casting, where):
 
 
 class Generation:
-    """What writing one trace's code needs, and what it makes along the way."""
+    """What writing one trace's code needs (the traced graph, copied: `_trace` fills it in), and
+    what it makes along the way."""
 
-    def __init__(self, step, key, slots, input_nodes, trace_inputs, parameter_pairs, live, root, nodes, display,
-                 traced_seconds, started):
-        self.step, self.key, self.slots, self.input_nodes, self.trace_inputs = step, key, slots, input_nodes, \
-            trace_inputs
-        self.parameter_pairs, self.live, self.root, self.nodes, self.display = parameter_pairs, live, root, nodes, \
-            display
-        self.traced_seconds, self.started = traced_seconds, started
+    def __init__(self, step, key, started):
+        self.step, self.key, self.started = step, key, started
         self.where = f"compile({step.__name__})"
         self.program = Program(step.fold, self.where)
-        self.root_name = identifier(display[root])
+        self.slots, self.input_nodes, self.trace_inputs = [], [], []  # the traced arguments
+        self.parameter_pairs, self.live = [], []  # (copied node, Value) of the parameters, and of live constants
+        self.root, self.nodes, self.display = None, [], {}  # the copied graph, and each node's display name
+        self.traced_seconds = 0.0
         self.names = {}        # node -> its name in the code
         self.tracer_of = {}    # node -> the tracer of its data
         self.saved_of = {}     # node -> what its forward rule saved, traced
@@ -684,6 +687,7 @@ def _generate(generation):
 def _write(generation):
     generating = time.perf_counter()
     step, program, where, root = generation.step, generation.program, generation.where, generation.root
+    generation.root_name = identifier(generation.display[root])
     names, tracer_of = generation.names, generation.tracer_of
 
     # The function's inputs: every traced argument, then the parameters, then the constant
@@ -786,9 +790,8 @@ def _forward(generation, node):
     # error), else after the helper that made it (log_softmax_loss).
     errors = any("{E}" in partial for partial in node.op.partials)
     for position, item in enumerate(_saved_tracers(saved)):
-        if item.val is None and item.label is None:
-            made_by = item.primitive.name if item.primitive is not None else "saved"
-            item.label = ("E" if position == 0 else f"E_{position}") if errors else f"{made_by}_{name}"
+        if item.val is None and errors:
+            item.label = "E" if position == 0 else f"E_{position}"
     val = program.materialize(result, name, exact=True)
     if not _same_numbers(result.value, node._data):
         raise CompileError(f"{generation.where}: internal error: op '{node.op.name}''s forward rule, traced, "
@@ -862,6 +865,9 @@ def _chain_comment(node, position, symbols, names, adding, grad):
     root_name = names[node] if grad is None else grad.split("/")[0][1:]
     if op.partials and op.passes_gradient(position, node):
         chain = grad or "1"
+    elif op.product and op.infix == "@" and len(node.parents) == 2:  # a matrix product: the partner, transposed
+        partner = symbols.get("b" if position == 0 else "a", "…")
+        chain = (f"{grad or '1'} @ {partner}ᵀ") if position == 0 else f"{partner}ᵀ @ {grad or '1'}"
     elif op.partials:
         partial = op.partial(position, node, **symbols)
         chain = f"{grad} · {partial}" if grad else partial

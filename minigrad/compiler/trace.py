@@ -119,8 +119,14 @@ def _keywords(params):
     return [f"{key}={constant_text(value)}" for key, value in params.items()]
 
 
+class Written(str):
+    """A static argument already written as Python (a named constant array, say)."""
+
+
 def constant_text(value):
     """A static argument as Python writes it (numbers, tuples, None, slices, dtypes)."""
+    if isinstance(value, Written):
+        return str(value)
     if type(value) is float:
         return float_text(value)[0]
     if isinstance(value, np.dtype):
@@ -278,54 +284,12 @@ class Tracer:
             raise TypeError("len() of a 0-d value")
         return self.shape[0]
 
-    # -- Python's operators ----------------------------------------------------------------------
+    # -- Python's operators (each one recorded call; see `OPERATORS`, and the loop below the class) -------
 
-    def __add__(self, other):
-        return self.program.record(OPERATORS["add"], (self, other), {})
-
-    def __radd__(self, other):
-        return self.program.record(OPERATORS["add"], (other, self), {})
-
-    def __sub__(self, other):
-        return self.program.record(OPERATORS["subtract"], (self, other), {})
-
-    def __rsub__(self, other):
-        return self.program.record(OPERATORS["subtract"], (other, self), {})
-
-    def __mul__(self, other):
-        return self.program.record(OPERATORS["multiply"], (self, other), {})
-
-    def __rmul__(self, other):
-        return self.program.record(OPERATORS["multiply"], (other, self), {})
-
-    def __truediv__(self, other):
-        return self.program.record(OPERATORS["divide"], (self, other), {})
-
-    def __rtruediv__(self, other):
-        return self.program.record(OPERATORS["divide"], (other, self), {})
+    __hash__ = object.__hash__
 
     def __neg__(self):
         return self.program.record(OPERATORS["negative"], (self,), {})
-
-    def __gt__(self, other):
-        return self.program.record(OPERATORS["greater"], (self, other), {})
-
-    def __lt__(self, other):
-        return self.program.record(OPERATORS["less"], (self, other), {})
-
-    def __ge__(self, other):
-        return self.program.record(OPERATORS["greater_equal"], (self, other), {})
-
-    def __le__(self, other):
-        return self.program.record(OPERATORS["less_equal"], (self, other), {})
-
-    def __eq__(self, other):
-        return self.program.record(OPERATORS["equal"], (self, other), {})
-
-    def __ne__(self, other):
-        return self.program.record(OPERATORS["not_equal"], (self, other), {})
-
-    __hash__ = object.__hash__
 
     def __matmul__(self, other):
         return self.program.record(ufunc_call(np.matmul), (self, other), {})
@@ -382,6 +346,20 @@ class Tracer:
     def __repr__(self):
         what = self.primitive.name if self.primitive else ("value" if self.val else "constant")
         return f"<Tracer {what} {type(self.value).__name__} {self.shape}>"
+
+
+def _operator_method(name, reflected):
+    if reflected:
+        return lambda self, other: self.program.record(OPERATORS[name], (other, self), {})
+    return lambda self, other: self.program.record(OPERATORS[name], (self, other), {})
+
+
+for _name, _function in [("add", "add"), ("sub", "subtract"), ("mul", "multiply"), ("truediv", "divide")]:
+    setattr(Tracer, f"__{_name}__", _operator_method(_function, False))
+    setattr(Tracer, f"__r{_name}__", _operator_method(_function, True))
+for _name, _function in [("gt", "greater"), ("lt", "less"), ("ge", "greater_equal"), ("le", "less_equal"),
+                         ("eq", "equal"), ("ne", "not_equal")]:
+    setattr(Tracer, f"__{_name}__", _operator_method(_function, False))
 
 
 def values_of(argument):
