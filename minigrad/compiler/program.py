@@ -128,6 +128,7 @@ class Program:
         self._constant_ids = {}  # id(array) -> name
         self.buffers = []        # the storages given buf0, buf1, ...
         self._temporaries = 0
+        self.masks = {}          # shape -> the name of a boolean buffer (the sigmoid's test)
         self.context = None      # the op whose rule is running
         self.stem = "value"      # the name of its output, for the names of what it computes
         self.named_numbers = {}
@@ -266,20 +267,29 @@ class Program:
         return text
 
     def _unpack(self, primitive, args, params, values):
-        """A call with several results (`numerics.sigmoid_parts`), written at once as one statement."""
+        """A call with several results (`numerics.sigmoid_parts`), written at once as one statement;
+        results it can write into buffers (`numerics.OUT_BUFFERS`) get them."""
         for arg in _tracers(args):
             self.materialize(arg)
         names = numerics.RESULT_NAMES.get(primitive.evaluate) or [f"part{k}" for k in range(len(values))]
+        buffered, aliases = numerics.OUT_BUFFERS.get(primitive.evaluate, ((), {}))
+        if not all(type(values[k]) is _ndarray for k in buffered):
+            buffered, aliases = (), {}
         storages = {}
         vals = []
-        for name, value in zip(names, values):
+        for position, (name, value) in enumerate(zip(names, values)):
             value = np.asarray(value) if isinstance(value, np.generic) else value
             storage = None
-            if type(value) is _ndarray:
+            if type(value) is _ndarray and position not in aliases:
                 storage = storages.get(id(value))
                 if storage is None:
-                    storage = storages[id(value)] = _Storage(value, fresh=True)
+                    storage = storages[id(value)] = _Storage(value, fresh=position not in buffered)
             vals.append(_Val(self.unique(f"{name}_{self.stem}"), value, storage))
+        for position, other in aliases.items():  # NOTE: it may be that result (F is r), so it holds its buffer
+            vals[position].storage, vals[position].direct = vals[other].storage, False
+            vals[other].storage.vals.append(vals[position])
+        if buffered:
+            params = dict(params, out=(tuple(vals[k] for k in buffered), self.mask(args[0].shape)))
         statement = _Statement(primitive, vals, args, params)
         for val in vals:
             val.statement = statement
@@ -474,6 +484,12 @@ class Program:
     def buffer_name(self, storage):
         return f"buf{storage.buffer}"
 
+    def mask(self, shape):
+        """A boolean buffer of ``shape`` (one per shape: calls use it only while they run)."""
+        if shape not in self.masks:
+            self.masks[shape] = f"mask{len(self.masks)}"
+        return self.masks[shape]
+
     def text_of(self, arg):
         """``(text, precedence)`` of an argument: a name, an inlined expression, a constant,
         or a static argument (a list of them written as a list)."""
@@ -498,8 +514,13 @@ class Program:
         return self.constant_name(value, "constant"), ATOM
 
     def _params_of(self, statement):
-        """A statement's keyword arguments, with the arrays in them written as named constants."""
+        """A statement's keyword arguments, with the arrays in them written as named constants
+        (and the buffers given as ``out`` by their names)."""
         params = statement.params
+        if "out" in params and type(params["out"]) is tuple and params["out"] and type(params["out"][0]) is tuple:
+            vals, mask = params["out"]
+            names = ", ".join([self.buffer_name(val.storage) for val in vals] + [mask])
+            params = dict(params, out=Written(f"({names})"))
         if not any(_holds_array(value) for value in params.values()):
             return params
         return {key: Written(self.static_text(value)) if _holds_array(value) else value

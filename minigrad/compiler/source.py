@@ -85,7 +85,7 @@ def module_source(generation, final, replay):
     if helpers:
         lines.append(f"from minigrad.core.numerics import {', '.join(helpers)}  # the ops' named helpers")
     lines.append("")
-    if program.buffers:
+    if program.buffers or program.masks:
         lines.append("# Buffers, allocated once for this trace (in the memory order eager mode's arrays have).")
         for number, storage in enumerate(program.buffers):
             if storage.layout in ("C", "F"):
@@ -94,6 +94,8 @@ def module_source(generation, final, replay):
             else:
                 lines.append(f"# buf{number}: {storage.dtype.name} {storage.shape}, strides {storage.layout} "
                              "(np.empty_like of eager's array)")
+        for shape, name in program.masks.items():
+            lines.append(f"{name} = np.empty({shape!r}, dtype=bool)")
         lines.append("")
     written = []
     for name, value in program.constants.items():
@@ -125,7 +127,8 @@ def replay_source(generation, namespace):
     spec_names = {_FLOAT64: "FLOAT64", _FLOAT32: "FLOAT32"}
     # NOTE: replay has a scope of its own: it may reuse forward_backward's names, not the module's globals.
     scope = Program(fold=True)
-    scope.identifiers |= set(program.constants) | {f"buf{number}" for number in range(len(program.buffers))}
+    scope.identifiers |= set(program.constants) | set(program.masks.values()) | {
+        f"buf{number}" for number in range(len(program.buffers))}
     names = [scope.unique(slot.name) for slot in slots]
     lines = ["def replay(*arguments):",
              '    """One call: check that the arguments and parameters fit this trace, run forward_backward,',

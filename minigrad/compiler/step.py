@@ -745,10 +745,34 @@ def _forward(generation, node):
     for position, item in enumerate(_saved_tracers(saved)):
         if item.val is None and errors:
             item.label = "E" if position == 0 else f"E_{position}"
+    if not (_same(result, node._data) and _same(saved, node.saved)):
+        raise CompileError(f"{generation.where}: op '{node.op.name}' does not give again what the graph recorded "
+                           "when its forward rule runs with the same inputs: a Value computed outside the function "
+                           "(compute it inside, from the parameters), or a forward rule that is not a function of "
+                           "its inputs and options")
     val = program.materialize(result, name, exact=True)
     tracer_of[node] = result
     names[node] = val.name if val is not None else name
     generation.saved_of[node] = saved
+
+
+def _same(traced, recorded):
+    """The traced value (or saved structure) is what eager mode recorded: the same numbers, kinds
+    and options."""
+    if isinstance(traced, Tracer):
+        value = traced.value
+        if type(recorded) is not type(value) and not (type(value) is _ndarray and isinstance(recorded, np.generic)):
+            return False
+        return (type(value) is float and (value == recorded or value != value)) or (
+            type(value) is not float and np.shape(value) == np.shape(recorded) and
+            np.asarray(value).dtype == np.asarray(recorded).dtype and
+            bool(np.array_equal(value, recorded, equal_nan=True)))
+    if type(traced) in (list, tuple):
+        return type(recorded) is type(traced) and len(traced) == len(recorded) and all(
+            _same(a, b) for a, b in zip(traced, recorded))
+    if isinstance(traced, _ndarray) or isinstance(recorded, _ndarray):
+        return bool(np.array_equal(traced, recorded))
+    return traced == recorded or (traced != traced and recorded != recorded)
 
 
 def _saved_tracers(saved):

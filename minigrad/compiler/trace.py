@@ -170,10 +170,11 @@ def ufunc_call(ufunc):
 def ufunc_reduce(ufunc):
     """``np.<ufunc>.reduce(a, axis, keepdims=...)``, into a buffer of its own."""
     def write(args, params, out):
-        keywords = [f"axis={constant_text(params.get('axis', 0))}"]
+        axis = constant_text(params.get("axis", 0))
         if params.get("keepdims"):
-            keywords.append("keepdims=True")
-        return f"np.{ufunc.__name__}.reduce({args[0][0]}, {', '.join(keywords)}{_out(out, True)})", ATOM
+            return f"np.{ufunc.__name__}.reduce({args[0][0]}, axis={axis}, keepdims=True{_out(out, True)})", ATOM
+        # NOTE: positional (a, axis, dtype, out): keywords cost numpy a parse on every call
+        return f"np.{ufunc.__name__}.reduce({args[0][0]}, {axis}{', None' + _out(out) if out else ''})", ATOM
     return _cached(("reduce", ufunc), lambda: Primitive(f"{ufunc.__name__}.reduce", "out", ufunc.reduce, write))
 
 

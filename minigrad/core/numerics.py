@@ -90,7 +90,7 @@ def as_array(x):
     return np.asarray(x)
 
 
-def sigmoid_parts(x, alpha):
+def sigmoid_parts(x, alpha, out=None):
     """F = 1/(1 + exp(−αx)) and the two numbers backward needs, stably.
 
     With e = exp(−|αx|) ≤ 1 and r = 1/(1 + e), which never overflow:
@@ -102,6 +102,10 @@ def sigmoid_parts(x, alpha):
     # float64, −88 in float32), e = exp(−αx) cannot overflow, F = r and
     # F·(1 − F) = e·r² hold for either sign, and the sign split is skipped:
     # five numpy calls instead of eight, which pays on small arrays.
+
+    ``out`` (arrays only): buffers ``(e, r, mask)`` of x's shape (mask boolean) that
+    the common case writes into, with the same IEEE operations (generated code
+    passes them); the rare case allocates as without them.
     """
     if type(x) is float:
         z = alpha * x  # a float product overflows to ±inf silently, which is harmless here
@@ -119,7 +123,13 @@ def sigmoid_parts(x, alpha):
             z = x * alpha
     kind = z.dtype.type
     # NOTE: count(αx > floor) == size is min(αx) > floor (nan fails both), one call cheaper.
-    if count_nonzero(np.greater(z, _FLOOR_ARRAY[kind])) == z.size:
+    if out is not None:
+        e_out, r_out, mask = out
+        if count_nonzero(np.greater(z, _FLOOR_ARRAY[kind], mask)) == z.size:
+            e = np.exp(np.negative(z, e_out), e_out)
+            r = np.reciprocal(np.add(e, ONE[kind], r_out), r_out)
+            return r, e, r
+    elif count_nonzero(np.greater(z, _FLOOR_ARRAY[kind])) == z.size:
         e = np.exp(-z)
         r = np.reciprocal(np.add(e, ONE[kind]))  # 1/(1 + e), the same IEEE operations
         return r, e, r
@@ -575,6 +585,10 @@ def check_int_axis(axis, ndim, where):
 
 #: What generated code names the results of a helper that gives several.
 RESULT_NAMES = {sigmoid_parts: ("F", "e", "r")}
+
+#: Helpers that take buffers as ``out`` (one per result listed, then a boolean mask of the first
+#: argument's shape): the results written there, and for each other result, the one it may be.
+OUT_BUFFERS = {sigmoid_parts: ((1, 2), {0: 2})}
 
 #: The helpers that, on arrays, are exactly one numpy ufunc of the same arguments.
 ARRAY_UFUNCS = {exp: np.exp, log: np.log, tanh: np.tanh, sign: np.sign, absolute: np.absolute, sqrt: np.sqrt,

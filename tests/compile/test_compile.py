@@ -1072,3 +1072,16 @@ def test_a_float_argument_equal_to_a_literal_in_the_function_is_not_taken_for_ba
     x = mg.Value(3.0)
     loss = step(x, 1.0)
     assert loss.data == 11.0 and x.grad == 6.0
+
+
+def test_a_value_computed_outside_the_function_with_options_is_refused_not_miscompiled():
+    w = mg.Value([0.5, -1.0, 2.0], name="w")
+    outside = w.sigmoid(alpha=3.0)  # recorded before the trace: its options are not the trace's to see
+    with pytest.raises(mg.CompileError, match="op 'sigmoid' does not give again what the graph recorded"):
+        mg.compile(lambda x: (outside * x).sum())(np.ones(3))
+    step = mg.compile(lambda x: (w.sigmoid(alpha=3.0) * x).sum())  # computed inside: fine, and eager's numbers
+    loss = step(np.ones(3))
+    compiled, w.grad = w.grad, None
+    eager = (w.sigmoid(alpha=3.0) * np.ones(3)).sum()
+    eager.backward()
+    assert float(loss.data) == float(eager.data) and compiled.tobytes() == w.grad.tobytes()
