@@ -473,7 +473,7 @@ class Program:
         if len(following.targets) != 1:
             return False
         positions = [k for k, arg in enumerate(following.args) if isinstance(arg, Tracer) and arg.val is val]
-        if any(k in following.primitive.atomic for k in positions) or not positions:
+        if not positions:
             return False
         if type(val.value) is float:
             return True

@@ -49,10 +49,9 @@ class Primitive:
     Python float; arguments come as ``(text, precedence)``.
     """
 
-    def __init__(self, name, kind, evaluate, write, write_float=None, atomic=()):
+    def __init__(self, name, kind, evaluate, write, write_float=None):
         self.name, self.kind, self.evaluate = name, kind, evaluate
         self.write, self.write_float = write, write_float or (lambda args, params: write(args, params, None))
-        self.atomic = atomic  # argument positions written more than once: they must be plain names
 
     def __repr__(self):
         return f"<primitive {self.name}>"
@@ -170,11 +169,10 @@ def ufunc_call(ufunc):
 def ufunc_reduce(ufunc):
     """``np.<ufunc>.reduce(a, axis, keepdims=...)``, into a buffer of its own."""
     def write(args, params, out):
-        axis = constant_text(params.get("axis", 0))
-        if params.get("keepdims"):
-            return f"np.{ufunc.__name__}.reduce({args[0][0]}, axis={axis}, keepdims=True{_out(out, True)})", ATOM
-        # NOTE: positional (a, axis, dtype, out): keywords cost numpy a parse on every call
-        return f"np.{ufunc.__name__}.reduce({args[0][0]}, {axis}{', None' + _out(out) if out else ''})", ATOM
+        if set(params) <= {"axis"}:  # NOTE: positional (a, axis, dtype, out): keywords cost numpy a parse
+            axis = constant_text(params.get("axis", 0))
+            return f"np.{ufunc.__name__}.reduce({args[0][0]}, {axis}{', None' + _out(out) if out else ''})", ATOM
+        return f"np.{ufunc.__name__}.reduce({', '.join([args[0][0]] + _keywords(params))}{_out(out, True)})", ATOM
     return _cached(("reduce", ufunc), lambda: Primitive(f"{ufunc.__name__}.reduce", "out", ufunc.reduce, write))
 
 
