@@ -224,6 +224,8 @@ class Program:
     def record_function(self, function, args, kwargs):
         """A numpy function called on a tracer (``np.expand_dims(grad, -2)``)."""
         value = function(*[values_of(arg) for arg in args], **kwargs)
+        if type(value) in (int, tuple, bool):  # np.shape, np.ndim, np.size: facts of the shapes, not numbers
+            return value
         kind = "view" if self._shares(value, args) else "alloc"
         return self.record(function_call(function, kind), args, kwargs, value)
 

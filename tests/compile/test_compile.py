@@ -1085,3 +1085,27 @@ def test_a_value_computed_outside_the_function_with_options_is_refused_not_misco
     eager = (w.sigmoid(alpha=3.0) * np.ones(3)).sum()
     eager.backward()
     assert float(loss.data) == float(eager.data) and compiled.tobytes() == w.grad.tobytes()
+
+
+def test_a_users_rule_may_ask_numpy_for_shapes_and_sizes():
+    from minigrad.core.ops import Op
+
+    class MeanOfAll(Op):
+        """out = a / size(a), elementwise: np.size is a fact of the shape, known at the trace."""
+
+        name, formula, partials = "mean_of_all", "a / n", ("1/n",)
+
+        def forward(self, a):
+            return a / np.size(a), None
+
+        def backward(self, grad, out, saved, needs, a):
+            return (np.reshape(grad, np.shape(a)) / np.size(a),)
+
+    w = mg.Value(np.arange(6.0).reshape(2, 3) / 7.0, name="w")
+    step = mg.compile(lambda x: (mg.apply(MeanOfAll(), w * x) ** 2).sum())
+    loss = step(np.full((2, 3), 1.5))
+    compiled, w.grad = w.grad, None
+    eager = (mg.apply(MeanOfAll(), w * np.full((2, 3), 1.5)) ** 2).sum()
+    eager.backward()
+    assert float(loss.data) == float(eager.data) and compiled.tobytes() == w.grad.tobytes()
+    np.testing.assert_allclose(compiled, 2 * (w.data * 1.5 / 6) * 1.5 / 6, rtol=1e-14)  # d/dw Σ (1.5w/6)²
