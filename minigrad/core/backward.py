@@ -169,7 +169,8 @@ def unbroadcast(grad: Any, like: Data) -> Data:
         return grad if type(grad) is float else numerics.as_float(grad)
     if type(grad) is _ndarray and grad.dtype is like.dtype and grad.shape == like.shape:
         return grad
-    grad = numerics.as_array(grad)
+    if type(grad) is not _ndarray:
+        grad = numerics.as_array(grad)  # a number as a 0-d array (a stand-in as it is)
     shape = like.shape
     if grad.shape != shape:
         # NOTE: np.add.reduce is ndarray.sum without its Python-level wrapper.
