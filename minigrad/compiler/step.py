@@ -134,8 +134,6 @@ def _signature(argument, key, data, where):
         key.append(("static", kind, argument))
 
 
-
-
 class Trace:
     """One specialization of a compiled step: generated code for one signature.
 
@@ -184,8 +182,6 @@ class Trace:
 
     def __repr__(self):
         return f"<Trace of {len(self._slots)} inputs, {len(self.parameters)} parameters>"
-
-
 
 
 _EXACT_UNDER_CAST = {"reshape", "transpose", "getitem", "stack", "neg"}
@@ -406,8 +402,6 @@ def compile(function=None, *, optimizer=None, check=False, fold=True, cache_size
     return CompiledStep(function, check, fold, cache_size, optimizer)
 
 
-
-
 def _trace(step, args, kwargs, key, cast=frozenset()):
     """Trace ``step.function`` for these arguments and generate its code: a `Trace`."""
     started = time.perf_counter()
@@ -520,8 +514,6 @@ def _trace(step, args, kwargs, key, cast=frozenset()):
     return _generate(generation)
 
 
-
-
 def _module_parameter_names(function):
     """{id(Value): name} from the Module a bound method belongs to (or that is the function):
     anything with ``named_parameters()`` (the compiler does not import `minigrad.nn`)."""
@@ -602,8 +594,6 @@ def _raw_sources(node, slot_of, casting, where):
 # ---------------------------------------------------------------------------
 # Writing the code
 # ---------------------------------------------------------------------------
-
-
 
 
 # ---------------------------------------------------------------------------
