@@ -240,9 +240,10 @@ def _update_source(optimizer, read, written, root_name, namespace, scope):
     for dtype in rates:
         namespace[f"LR{dtype[-2:]}"] = np.array(optimizer.lr, dtype=dtype)
     assigned = " or ".join(f"{holder}._data is not {data}" for holder, data, _ in covered)
-    lines = [f"        # The optimizer's own update ({type(optimizer).__name__}.fused_update): p ← p − lr·.grad (the",
-             f"        # chapter's w ← w − η·∂{root_name}/∂w), arrays in place; lr is read on every call.  When the",
-             "        # step is no longer that, or a parameter was assigned by another thread: its own step().",
+    name = type(optimizer).__name__
+    lines = [f"        # The optimizer's own update ({name}.fused_update): p ← p − lr·.grad (the chapter's",
+             f"        # w ← w − η·∂{root_name}/∂w), arrays in place; lr is read on every call.  When the step",
+             "        # is no longer that, or another thread assigned a parameter: its own step().",
              f"        if {guard} or {assigned}:",
              "            OPTIMIZER.step()",
              "        else:",
@@ -262,8 +263,9 @@ def _update_source(optimizer, read, written, root_name, namespace, scope):
             if kind not in scratch:
                 scratch[kind] = scope.unique("SCALED")
                 namespace[scratch[kind]] = np.empty(example.shape, dtype=example.dtype)
-            lines.append("            " + array_update.format(data=data, grad=f"{holder}.grad",
-                                                             rate=f"LR{example.dtype.name[-2:]}", scratch=scratch[kind]))
+            update = array_update.format(data=data, grad=f"{holder}.grad", rate=f"LR{example.dtype.name[-2:]}",
+                                         scratch=scratch[kind])
+            lines.append(f"            {update}")
         lines.append(f"            {holder}._version = version")
     lines += ["            OPTIMIZER.steps += 1",
               "            STAMP = version  # the parameters' data fit this trace while they hold this stamp"]
