@@ -55,6 +55,7 @@ _one_pass_at_a_time = threading.RLock()
 _passes = itertools.count(1)
 _in_progress: list[int] = []  # the marks of the passes under way: more than one only when nested
 _ONE_NEEDS = (True,)
+_BOTH, _FIRST, _SECOND = (True, True), (True, False), (False, True)
 # NOTE: the `needs` of a two-input node, by (a needs, b needs): indexing costs less than a new tuple per node
 _PAIRS = (((False, False), (False, True)), ((True, False), (True, True)))
 
@@ -152,7 +153,8 @@ def _walk(root, seed, data_clock, mark):
             parents = node.parents
             if len(parents) == 2:
                 a, b = parents
-                parent_grads = node.op.backward(grad, node._data, node.saved, _PAIRS[a.requires_grad][b.requires_grad],
+                parent_grads = node.op.backward(grad, node._data, node.saved,
+                                                (_BOTH if b.requires_grad else _FIRST) if a.requires_grad else _SECOND,
                                                 a._data, b._data)
             elif len(parents) == 1:
                 parent_grads = node.op.backward(grad, node._data, node.saved, _ONE_NEEDS, parents[0]._data)

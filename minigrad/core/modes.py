@@ -11,6 +11,7 @@ import functools
 import sys
 import threading
 import types
+import weakref
 
 __all__ = ["no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly", "is_anomaly_enabled", "AnomalyError",
            "TracingError", "is_tracing"]
@@ -27,6 +28,9 @@ class _ThreadState(threading.local):
 
 
 state = _ThreadState()
+
+#: {node: file:line where it was made}, kept only for nodes made under detect_anomaly().
+origins: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 # NOTE: True while no thread is inside any switch.  Every op reads this one
 # global (a thread-local read costs as much as a float multiply) and consults
@@ -188,5 +192,5 @@ def describe_node(node, op=None, parents=None):
     op = op or node.op
     parents = node.parents if parents is None else parents
     shapes = ", ".join(str(parent.shape) for parent in parents)
-    where = getattr(node, "_origin", None) or "<unknown>"
+    where = origins.get(node) or "<unknown>"
     return f"op '{op.name}' (input shapes {shapes}), created at {where}"

@@ -68,12 +68,12 @@ class Value:
     naming what to use.
     """
 
-    # Every slot is set by `_initialize`, the one initializer of a node.  `_born` is the data
-    # clock when the node was recorded (see `_clock`); `_mark` and `_pending` are backward's
-    # count (see minigrad.core.backward); `_source` is the leaf a detached Value shares its
-    # array with; `_origin` (file:line of creation) is kept only under detect_anomaly().
+    # Every slot but `_pending` is set when a node is made (`_initialize`, and the same statements
+    # inline in `_apply`).  `_born` is the data clock when the node was recorded (see `_clock`);
+    # `_mark` and `_pending` are backward's count (see minigrad.core.backward): backward sets
+    # `_pending` whenever it sets `_mark` to a pass's number, the only time it reads it.
     __slots__ = ("_data", "grad", "name", "requires_grad", "op", "parents", "saved", "_version", "_born",
-                 "_mark", "_pending", "_origin", "_source", "__weakref__")
+                 "_mark", "_pending", "__weakref__")
     _data: Data
     grad: Any
     name: str | None
@@ -85,13 +85,11 @@ class Value:
     _born: int
     _mark: int
     _pending: int
-    _origin: str | None
-    _source: Value | None
 
     def __init__(self, data, name=None, requires_grad=True):
         _initialize(self, as_data(data, "Value", copy=True), bool(requires_grad), None, (), None, name)
         if state.anomaly:
-            self._origin = creation_site()
+            modes.origins[self] = creation_site()
 
     # -- data and its version -------------------------------------------------
 
@@ -123,7 +121,7 @@ class Value:
         """0 until ``.data`` is first assigned or an optimizer step writes it; after that it
         grows with every change.  A Value made by ``detach()`` of a leaf shares its array,
         and so its changes."""
-        source = self._source
+        source = _shares_array_with.get(self) if _shares_array_with else None
         return self._version if source is None else max(self._version, source.version)
 
     # -- description ------------------------------------------------------------
@@ -176,7 +174,7 @@ class Value:
             return leaf(data.copy(), requires_grad=False)
         out = leaf(data, requires_grad=False)
         if not self.parents:
-            out._source = self
+            _shares_array_with[out] = self
         return out
 
     def zero_grad(self):
@@ -542,6 +540,10 @@ _clock = 0
 _ticks = itertools.count(1)  # NOTE: next() on a count is one step under the GIL: no two changes share a tick
 
 
+#: {Value made by detach() of a leaf: that leaf}: it shares the leaf's array, and so its version.
+_shares_array_with: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def next_version():
     """Move the data clock on and return it: the version to stamp on data assigned now.
     (`minigrad.compile`'s fused optimizer step stamps every parameter it writes with one.)"""
@@ -612,20 +614,35 @@ def _apply(op, args, options=TWO_INPUTS):
                 # a copy, so the parameter's in-place steps cannot change it behind a graph's back
                 data = data.copy()
         anomaly = state.anomaly
+    # NOTE: `_initialize`'s statements, written out: the call would cost a scalar op a tenth of its
+    # time.  (tests/core/test_graph_semantics.py checks that every kind of node has every slot set.)
+    out = _new(Value)
+    out._data = data
+    out.grad = None
+    out.name = None
+    out._version = 0
+    out._born = _clock
+    out._mark = 0
     if needs_grad:
-        out = _initialize(_new(Value), data, True, op, args, saved)
+        out.requires_grad = True
+        out.op = op
+        out.parents = args
+        out.saved = saved
         if options and state.tracing:
             traced_options[out] = options
     else:
-        out = _initialize(_new(Value), data, False, None, (), None)
+        out.requires_grad = False
+        out.op = None
+        out.parents = ()
+        out.saved = None
     if anomaly:
         _check_forward(out, op, args)
     return out
 
 
 def _initialize(node, data, requires_grad, op, parents, saved, name=None):
-    """The one initializer of a node (Values made by ``Value(...)``, by ops and as constants):
-    every slot gets its value here.  Returns ``node``."""
+    """The initializer of a node (Values made by ``Value(...)``, as constants and, written out
+    inline, by `_apply`): every slot but backward's `_pending` gets its value here.  Returns ``node``."""
     # NOTE: one attribute a statement: a tuple assignment of several costs twice as much.
     node._data = data
     node.grad = None
@@ -637,9 +654,6 @@ def _initialize(node, data, requires_grad, op, parents, saved, name=None):
     node._version = 0
     node._born = _clock
     node._mark = 0
-    node._pending = 0
-    node._source = None
-    node._origin = None
     return node
 
 
@@ -664,8 +678,9 @@ def _with_constants(op, args):
         a, b = args
         value, other = (b, a) if type(b) is Value else (a, b)
         if type(value) is Value:
-            if type(other) is float:
-                return (leaf(other), value) if value is b else (value, leaf(other))
+            if type(other) is float:  # NOTE: `leaf(other)` without its call: every constant of a scalar step
+                constant = _initialize(_new(Value), other, False, None, (), None)
+                return (constant, value) if value is b else (value, constant)
             if type(other) is _ndarray and other.dtype is _FLOAT64:
                 if type(value._data) is _ndarray and value._data.dtype is _FLOAT32:
                     other = other.astype(np.float32)
@@ -907,7 +922,7 @@ def _check_alpha(alpha):
 
 
 def _check_forward(node, op, parents):
-    node._origin = creation_site()
+    modes.origins[node] = creation_site()
     if not np.all(np.isfinite(node._data)):
         bad = "nan" if np.any(np.isnan(node._data)) else "inf"
         raise AnomalyError(f"detect_anomaly: forward output contains {bad}: {describe_node(node, op, parents)}")
