@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import namespace
 from .backward import _check_backward, _stale, add_gradients, unbroadcast
 from .modes import state
 
@@ -161,7 +162,7 @@ def unbroadcast_value(node, grad, parent):
 
     if type(grad) is not Value:
         grad = leaf(grad)
-    shape = np.shape(parent._data)
+    shape = tuple(np.shape(parent._data)) if type(parent._data) is not float else ()
     if grad.shape == shape:
         return grad
     extra = grad.ndim - len(shape)
@@ -172,5 +173,5 @@ def unbroadcast_value(node, grad, parent):
         if stretched:
             grad = grad.sum(axis=stretched, keepdims=True)
         if grad.shape != shape:  # a smaller gradient for a larger input: spread it by a product with ones
-            grad = grad * leaf(np.ones(shape, dtype=np.result_type(parent._data)))
+            grad = grad * leaf(namespace.full(shape, 1.0, parent._data))
     return grad

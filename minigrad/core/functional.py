@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _walk
+from . import namespace
 from .forward import push_forward
 from .modes import enable_grad
 
@@ -98,7 +99,8 @@ def _as_tuple(items, where, allow_none=False):
 
 
 def _zeros_like(data):
-    return 0.0 if type(data) is float else np.zeros(data.shape, dtype=data.dtype)
+    return 0.0 if type(data) is float else np.zeros(data.shape, dtype=data.dtype) if type(data) is np.ndarray \
+        else namespace.full(tuple(data.shape), 0.0, data)
 
 
 def _seed(output, seed, position, create_graph):
@@ -108,7 +110,8 @@ def _seed(output, seed, position, create_graph):
             raise ValueError(f"grad: outputs[{position}] has shape {output.shape}; pass grad_outputs of that shape, "
                              "or reduce it to a scalar first (e.g. .sum())")
         data = output._data
-        seed = 1.0 if type(data) is float else np.ones(data.shape, dtype=data.dtype)
+        seed = 1.0 if type(data) is float else np.ones(data.shape, dtype=data.dtype) if type(data) is np.ndarray \
+            else namespace.full(tuple(data.shape), 1.0, data)
     elif type(seed) is value.Value:
         if seed.shape != output.shape:
             raise ValueError(f"grad: grad_outputs[{position}] has shape {seed.shape} but outputs[{position}] has "

@@ -80,6 +80,11 @@ def _dtype_name(x):
     return str(x.dtype).rpartition(".")[2]
 
 
+def numpy_dtype(dtype):
+    """numpy's dtype of the same name (``torch.float32`` → float32): for checks made in numpy."""
+    return dtype if isinstance(dtype, np.dtype) else np.dtype(str(dtype).rpartition(".")[2])
+
+
 def of(*data):
     """The Array API namespace of ``data``: numpy for floats and numpy arrays, else the foreign
     arrays' library (all of one library and one device, or a `MixedArraysError`)."""
@@ -179,8 +184,8 @@ def move_like(x, like):
 
 
 def as_data(x, where, copy):
-    """A foreign array as a Value holds it: float64 or float32 on its own device (integers become the
-    library's default float, float16 and bfloat16 float32), copied when ``copy``."""
+    """A foreign array as a Value holds it: float64 or float32 on its own device (integers become
+    float64, or float32 on a device without float64; float16 and bfloat16 float32), copied when ``copy``."""
     xp = of(x)
     dtype = x.dtype
     if dtype == xp.float64 or dtype == xp.float32:
@@ -191,7 +196,15 @@ def as_data(x, where, copy):
         raise TypeError(f"{where}: complex data is not supported (dtype {_dtype_name(x)})")
     if xp.isdtype(dtype, "real floating"):
         return xp.astype(x, xp.float32)
-    if xp.isdtype(dtype, "integral"):
-        floating = xp.__array_namespace_info__().default_dtypes(device=device(x))["real floating"]
-        return xp.astype(x, floating)
+    if xp.isdtype(dtype, "integral"):  # float64 as numpy gives, where the device has it (torch's default is float32)
+        info = xp.__array_namespace_info__()
+        floating = "float64" in info.dtypes(device=device(x), kind="real floating")
+        return xp.astype(x, xp.float64 if floating else info.default_dtypes(device=device(x))["real floating"])
     raise TypeError(f"{where}: expected numbers, got {describe(x)} of dtype {_dtype_name(x)}")
+
+
+def full(shape, number, like):
+    """An array of ``shape`` filled with ``number``, of ``like``'s dtype, library and device."""
+    if not is_foreign(like):
+        return np.full(shape, number, dtype=np.result_type(like))
+    return of(like).full(shape, number, dtype=like.dtype, device=device(like))

@@ -263,6 +263,14 @@ def product(a, b):
     return dot(a, b) if a.ndim <= 2 and b.ndim <= 2 else a @ b
 
 
+def arrays_alike(items):
+    """Floats among foreign arrays as 0-d arrays of the first array's library, dtype and device."""
+    like = next(item for item in items if type(item) is not float)
+    xp = _namespace.of(like)
+    return [xp.asarray(item, dtype=like.dtype, device=_namespace.device(like)) if type(item) is float else item
+            for item in items]
+
+
 def _matmul_error(a_shape, b_shape):
     if len(a_shape) == 0 or len(b_shape) == 0:
         return ValueError(f"matmul: operands must be at least 1-D, got shapes {a_shape} and {b_shape}; "
@@ -353,22 +361,37 @@ def _scatter_foreign(grad, like, index):
     where = _namespace.device(like)
     if is_basic_index(index):
         full = xp.zeros(shape(like), dtype=like.dtype, device=where)
-        full[index] = grad
+        items = index if type(index) is tuple else (index,)
+        kept = tuple(item for item in items if item is not None)  # a new axis has no place to write to
+        full[foreign_index(kept, like)] = xp.reshape(grad, _picked_shape(like, kept))
         return full
     count = size(like)
     positions = np.arange(count).reshape(shape(like))[index].reshape(-1)  # the index is numpy's (known early)
     picks = np.equal(np.arange(count)[:, np.newaxis], positions[np.newaxis, :]).astype(np.float64)
     sends = xp.astype(xp.asarray(picks, device=where), like.dtype)
-    flat = xp.reshape(xp.broadcast_to(grad, tuple(np.shape(np.empty(shape(like))[index]))), (positions.size,))
+    flat = xp.reshape(xp.broadcast_to(grad, _picked_shape(like, index)), (positions.size,))
     return xp.reshape(xp.matmul(sends, flat), shape(like))
+
+
+def _picked_shape(like, index):
+    """The shape of like[index] under numpy's rules, found without reading (or making) any numbers."""
+    return np.broadcast_to(np.empty((), dtype=np.int8), shape(like))[index].shape
 
 
 def foreign_index(index, like):
     """An index for an array of another library: a basic one as it is; one with integer or boolean
     arrays as one integer array per axis, in that library and on its device (the standard's form of
     numpy's advanced indexing: numpy picks the elements, from the shape alone)."""
-    if type(like) is _ndarray or is_basic_index(index) or not _namespace.is_foreign(like):
+    if type(like) is _ndarray or not _namespace.is_foreign(like):
         return index
+    items = index if type(index) is tuple else (index,)
+    # NOTE: torch's slices take no negative step: such an index goes the integer-array way there
+    reversing = _namespace.library(like) == "torch" and any(
+        isinstance(item, slice) and item.step is not None and item.step < 0 for item in items)
+    if is_basic_index(index) and not reversing:
+        if any(item is Ellipsis for item in items) or sum(item is not None for item in items) >= len(shape(like)):
+            return index
+        return (*items, Ellipsis)  # NOTE: the standard wants every axis named: the ... numpy implies
     xp = _namespace.of(like)
     where = _namespace.device(like)
     positions = np.arange(size(like)).reshape(shape(like))[index]

@@ -787,11 +787,15 @@ class Stack(Op):
         ndim = len(shapes.pop()) + 1
         if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool) or not -ndim <= axis < ndim:
             raise ValueError(f"stack: axis {axis!r} is out of range for a result with {ndim} dimensions")
-        return numerics.namespace(*inputs).stack(inputs, axis=axis), axis
+        xp = numerics.namespace(*inputs)
+        if xp is not np:  # NOTE: the standard stacks arrays only: floats become 0-d arrays beside them
+            inputs = numerics.arrays_alike(inputs)
+        return xp.stack(inputs, axis=axis), axis
 
     def backward(self, grad, out, axis, needs, *inputs):
         moved = numerics.namespace(grad).moveaxis(grad, axis, 0)
-        return tuple(moved[position] if need else None for position, need in enumerate(needs))
+        # NOTE: `, ...` names the other axes, as the standard asks (numpy implies it)
+        return tuple(moved[position, ...] if need else None for position, need in enumerate(needs))
 
     def jvp(self, tangents, out, axis, *inputs):
         return numerics.namespace(*tangents).stack(tangents, axis=axis)

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core import namespace
 from ..core._types import DType, Seed
 from ..core.value import Value, sse
 from ..core.files import write_atomically
@@ -80,6 +81,14 @@ class Module:
         """Forget every parameter's accumulated gradient."""
         for value in self.parameters():
             value.grad = None
+
+    def to(self, target: Any) -> Module:
+        """Move every parameter's data, in place, to ``target``: an array namespace (numpy, torch,
+        array_api_strict, cupy) or a device of the parameters' library; gradients are cleared."""
+        for value in self.parameters():
+            value.data = namespace.move(value.data, target)
+            value.grad = None
+        return self
 
     def parameter_count(self) -> int:
         """How many numbers the parameters hold (Σ of their sizes)."""
@@ -218,7 +227,7 @@ def _mismatch(missing, unexpected, extra_kind, names):
 
 def _reader(value):
     def read():
-        return np.array(value.data, copy=True)
+        return np.array(namespace.to_numpy(value.data), copy=True)  # state files are numpy's: moved explicitly
     return read
 
 
@@ -227,7 +236,9 @@ def _writer(value):
         if type(value.data) is float:
             value.data = float(array)
         else:
-            value.data = np.array(array, dtype=value.data.dtype, copy=True)
+            data = value.data
+            array = np.array(array, dtype=namespace.numpy_dtype(data.dtype), copy=True)
+            value.data = namespace.move_like(array, data) if namespace.is_foreign(data) else array
         value.grad = None
     return write
 

@@ -25,6 +25,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from ..core import namespace
+from ..core import numerics
 from ..core._types import HasParameters
 from ..core.value import Value, next_version
 
@@ -105,6 +107,9 @@ class Optimizer:
         data = parameter._data
         if type(data) is float:
             parameter.data = float(new_data)
+            return
+        if type(data) is not np.ndarray and namespace.is_foreign(data):  # no in-place writes in the standard
+            parameter.data = new_data
             return
         try:
             np.copyto(data, new_data, casting="same_kind")
@@ -195,7 +200,8 @@ class Adam(Optimizer):
             gradient = parameter.grad
             if gradient is None:
                 continue
-            gradient = np.asarray(gradient, dtype=np.float64)
+            if not namespace.is_foreign(gradient):  # another library's gradient stays there, in its dtype
+                gradient = np.asarray(gradient, dtype=np.float64)
             count, mean, square = self._state.get(id(parameter), (0, 0.0, 0.0))
             count += 1
             mean = beta1 * mean + (1.0 - beta1) * gradient
@@ -203,4 +209,5 @@ class Adam(Optimizer):
             self._state[id(parameter)] = (count, mean, square)
             mean_hat = mean / (1.0 - beta1 ** count)
             square_hat = square / (1.0 - beta2 ** count)
-            self._assign(parameter, parameter.data - self.lr * mean_hat / (np.sqrt(square_hat) + self.eps), version)
+            step = self.lr * mean_hat / (numerics.sqrt(square_hat) + self.eps)
+            self._assign(parameter, parameter.data - step, version)
