@@ -13,7 +13,6 @@
    the trained weights (xor_weights.npz).
 """
 
-import argparse
 import os
 import sys
 import time
@@ -23,6 +22,8 @@ from minigrad.nn.datasets import xor
 from minigrad.tools.draw import write_drawing
 from minigrad.nn import MLP, ScalarMLP
 from minigrad.nn.training import predict
+
+from arguments import example_parser, parse  # the command line the examples share
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from xor import compare_one_pattern, plot_loss  # noqa: E402  (the XOR example's helpers)
@@ -38,12 +39,10 @@ def write_graph(root, model, stem):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description="Train, check and draw the chapter's XOR network")
-    parser.add_argument("outdir", help="folder for the graph, loss plot and weights")
-    parser.add_argument("--seed", type=int, default=0, help="seed for the weights and the pattern order")
+    parser = example_parser("Train, check and draw the chapter's XOR network", "folder for the graph, loss plot and weights",
+                            seed="seed for the weights and the pattern order")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    args = parser.parse_args(argv)
-    os.makedirs(args.outdir, exist_ok=True)
+    args = parse(parser, argv)
     started = time.perf_counter()
 
     data = xor()

@@ -19,7 +19,6 @@ seeded) and the training time; writes digits_loss.png and
 digits_summary.json to OUTDIR.  Needs the ``digits`` extra (scikit-learn).
 """
 
-import argparse
 import json
 import os
 import sys
@@ -29,6 +28,8 @@ from minigrad.nn.datasets import digits
 from minigrad.nn import MLP
 from minigrad.optim import SGD
 from minigrad.nn.training import accuracy
+
+from arguments import example_parser, parse  # the command line the examples share
 
 #: Per loss: the output layer and the default learning rate.
 VARIANTS = {
@@ -59,8 +60,9 @@ def train_variant(loss, args, epochs, train_set, test_set):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("outdir", help="folder for the plot and summary")
+    parser = example_parser(__doc__.splitlines()[0], "folder for the plot and summary",
+                            seed="seed for the weights, split and batch order",
+                            fast="10 epochs, quiet, for tests")
     parser.add_argument("--loss", choices=sorted(VARIANTS), default="sse",
                         help="sse: sigmoid outputs and the chapter's SSE (default); cross_entropy: linear outputs "
                              "(logits) and softmax cross-entropy")
@@ -71,12 +73,9 @@ def main(argv=None):
     parser.add_argument("--lr", type=float, default=None,
                         help="SGD learning rate (default 0.2 on the summed SSE, 1.0 on the mean cross-entropy)")
     parser.add_argument("--batch-size", type=int, default=32, help="images per update (default 32)")
-    parser.add_argument("--seed", type=int, default=0, help="seed for the weights, split and batch order")
-    parser.add_argument("--fast", action="store_true", help="10 epochs, quiet, for tests")
     parser.add_argument("--eager", action="store_true",
                         help="train without minigrad.compile (records the graph every step), for comparison")
-    args = parser.parse_args(argv)
-    os.makedirs(args.outdir, exist_ok=True)
+    args = parse(parser, argv)
     epochs = min(args.epochs, 10) if args.fast else args.epochs
 
     try:

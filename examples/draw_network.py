@@ -17,7 +17,6 @@ backward pass, and writes to OUTDIR:
 Needs graphviz's ``dot`` program (``make demo`` installs it).
 """
 
-import argparse
 import os
 import sys
 
@@ -25,6 +24,8 @@ import minigrad as mg
 from minigrad.nn import example_network
 from minigrad.tools.draw import DotNotFoundError, draw
 from minigrad.tools.explain import explain
+
+from arguments import example_parser, parse  # the command line the examples share
 
 
 def forward_backward(scalar, seed, alpha):
@@ -50,12 +51,10 @@ def ten_lines():
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("outdir", help="folder for the SVG files (e.g. docs)")
-    parser.add_argument("--seed", type=int, default=0, help="seed for the weights and the pattern (default 0)")
+    parser = example_parser(__doc__.splitlines()[0], "folder for the SVG files (e.g. docs)",
+                            seed="seed for the weights and the pattern (default 0)")
     parser.add_argument("--alpha", type=float, default=1.0, help="the sigmoid's gain α (default 1.0)")
-    args = parser.parse_args(argv)
-    os.makedirs(args.outdir, exist_ok=True)
+    args = parse(parser, argv)
 
     net, loss = forward_backward(scalar=True, seed=args.seed, alpha=args.alpha)
     tensor_net, tensor_loss = forward_backward(scalar=False, seed=args.seed, alpha=args.alpha)

@@ -13,7 +13,6 @@ Writes fig6_1_sigmoid.png, fig6_2_derivative.png, fig6_3_sse_vs_v.png and
 figures_summary.json (the slopes: autodiff and central differences).
 """
 
-import argparse
 import json
 import os
 import sys
@@ -24,6 +23,8 @@ import minigrad
 from minigrad.nn.datasets import xor
 from minigrad.nn import MLP
 from minigrad.nn.training import total_sse
+
+from arguments import example_parser, parse  # the command line the examples share
 
 ALPHAS = (0.5, 1.0, 2.0, 4.0)
 
@@ -50,14 +51,12 @@ def sse_slice(model, weight_name, index, grid, inputs, targets):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description="The chapter's figures 6.1-6.3")
-    parser.add_argument("outdir", help="folder for the PNGs")
-    parser.add_argument("--seed", type=int, default=0, help="seed for the XOR net of Fig. 6.3")
+    parser = example_parser("The chapter's figures 6.1-6.3", "folder for the PNGs",
+                            seed="seed for the XOR net of Fig. 6.3",
+                            fast="fewer points, for tests")
     parser.add_argument("--points", type=int, default=401, help="points per curve")
     parser.add_argument("--dpi", type=int, default=90, help="resolution of the PNGs")
-    parser.add_argument("--fast", action="store_true", help="fewer points, for tests")
-    args = parser.parse_args(argv)
-    os.makedirs(args.outdir, exist_ok=True)
+    args = parse(parser, argv)
     points = min(args.points, 81) if args.fast else args.points
 
     from plots import plt, save  # matplotlib on the Agg backend, and how figures are written

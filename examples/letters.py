@@ -9,7 +9,6 @@ probability --noise, seeded).  Writes letters_loss.png, letters_samples.png
 and letters_summary.json to OUTDIR.
 """
 
-import argparse
 import json
 import os
 import sys
@@ -20,6 +19,8 @@ import minigrad
 from minigrad.nn.datasets import letters
 from minigrad.nn import MLP
 from minigrad.nn.training import accuracy, predict
+
+from arguments import example_parser, parse  # the command line the examples share
 
 
 def plot(result, clean, noisy, noisy_outputs, outdir):
@@ -50,15 +51,13 @@ def plot(result, clean, noisy, noisy_outputs, outdir):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("outdir", help="folder for the plots and summary")
-    parser.add_argument("--seed", type=int, default=0, help="seed for the weights, pattern order and noise")
+    parser = example_parser(__doc__.splitlines()[0], "folder for the plots and summary",
+                            seed="seed for the weights, pattern order and noise",
+                            fast="quiet and fewer noisy copies, for tests")
     parser.add_argument("--noise", type=float, default=0.1, help="probability of flipping each pixel (default 0.1)")
     parser.add_argument("--copies", type=int, default=40, help="noisy copies of each letter (default 40)")
     parser.add_argument("--max-iterations", type=int, default=20000, help="iteration cap")
-    parser.add_argument("--fast", action="store_true", help="quiet and fewer noisy copies, for tests")
-    args = parser.parse_args(argv)
-    os.makedirs(args.outdir, exist_ok=True)
+    args = parse(parser, argv)
     copies = min(args.copies, 8) if args.fast else args.copies
 
     clean = letters()

@@ -18,7 +18,6 @@ close to zero when the summed input NdInpt is large in magnitude, so:
 Also writes vanishing_summary.json with the numbers behind the plots.
 """
 
-import argparse
 import json
 import os
 import sys
@@ -28,6 +27,8 @@ import numpy as np
 import minigrad
 from minigrad.nn.datasets import xor
 from minigrad.nn import MLP
+
+from arguments import example_parser, parse  # the command line the examples share
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from figures import sigmoid_and_derivative  # noqa: E402  (F and ∂F/∂x = α F (1 − F), by reverse mode)
@@ -63,12 +64,10 @@ def iterations_against_scale(scales, seeds, cap):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description="The vanishing-gradient argument of Sec. 6.3.2, as plots")
-    parser.add_argument("outdir", help="folder for the PNGs and summary")
-    parser.add_argument("--fast", action="store_true", help="fewer nets and a low iteration cap, for tests")
+    parser = example_parser("The vanishing-gradient argument of Sec. 6.3.2, as plots", "folder for the PNGs and summary",
+                            fast="fewer nets and a low iteration cap, for tests")
     parser.add_argument("--cap", type=int, default=None, help="XOR iteration cap (default 10000; 5000 with --fast)")
-    args = parser.parse_args(argv)
-    os.makedirs(args.outdir, exist_ok=True)
+    args = parse(parser, argv)
     cap = args.cap or (5000 if args.fast else 10000)
     scales = (1.0, 16.0) if args.fast else (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
     seeds = range(2) if args.fast else range(6)

@@ -9,7 +9,6 @@ and checks autodiff against the chapter's formulas on one pattern with
 `minigrad.compare`.
 """
 
-import argparse
 import json
 import os
 import sys
@@ -19,6 +18,8 @@ from minigrad.tools.compare import compare
 from minigrad.nn.datasets import xor
 from minigrad.nn import MLP
 from minigrad.nn.training import predict
+
+from arguments import example_parser, parse  # the command line the examples share
 
 
 def plot_loss(result, path, title):
@@ -44,14 +45,12 @@ def compare_one_pattern(model, inputs, desired):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("outdir", help="folder for the plot, weights and summary")
-    parser.add_argument("--seed", type=int, default=0, help="seed for the weights and the pattern order")
+    parser = example_parser(__doc__.splitlines()[0], "folder for the plot, weights and summary",
+                            seed="seed for the weights and the pattern order",
+                            fast="quiet, for tests (the net converges in seconds anyway)")
     parser.add_argument("--max-iterations", type=int, default=20000, help="iteration cap")
     parser.add_argument("--threshold", type=float, default=0.04, help="stop when the total SSE is below this")
-    parser.add_argument("--fast", action="store_true", help="quiet, for tests (the net converges in seconds anyway)")
-    args = parser.parse_args(argv)
-    os.makedirs(args.outdir, exist_ok=True)
+    args = parse(parser, argv)
 
     data = xor()
     model = MLP([2, 2, 2], alpha=1.0, seed=args.seed)  # weights uniform on (−1, 1]

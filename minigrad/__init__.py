@@ -13,12 +13,12 @@ The package by layer, each importing only the layers above it in this list:
 """
 
 from ._version import __version__
-from .core.backward import StaleGraphError, backward_order, topological_order, unbroadcast
+from .core.backward import FreedGraphError, StaleGraphError, backward_order, topological_order, unbroadcast
 from .core.modes import AnomalyError, TracingError, detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from .core.ops import OPS, Op
 from .core.value import Value, apply, log_softmax, maximum, minimum, softmax, sse, stack
 from .core.losses import cross_entropy, mse
-from .core.creation import full, ones, rand, randn, uniform, zeros
+from .core.creation import full, manual_seed, ones, rand, randn, uniform, zeros
 from .core.function import Function, FunctionError
 from .core.functional import grad, hessian, hvp, jacobian, jvp
 from .tools.gradcheck import GradcheckError, gradcheck, gradgradcheck
@@ -31,21 +31,21 @@ from .tools.compare import Comparison, compare
 from .tools.grading import DerivationError, DerivationReport, check_derivation
 from . import nn, optim
 from .core import ops  # mg.ops.SIGMOID, mg.ops.OPS: the op table
-from .nn import datasets, training  # mg.datasets.xor(), mg.training.predict
-from .nn.training import TrainResult, train
+from .nn import data, datasets, training  # mg.data.batches, mg.datasets.xor(), mg.training.predict
+from .nn.training import TrainResult, accuracy, train
 from .compiler import CompileCheckError, CompileError, CompiledStep, compile  # noqa: A004 - minigrad.compile
 from .export import onnx  # mg.onnx.export; the onnx package itself is imported only when exporting
 
 
 __all__ = [
     "Value", "Op", "OPS", "apply", "sse", "mse", "cross_entropy", "stack", "maximum", "minimum", "softmax",
-    "log_softmax", "zeros", "ones", "full", "rand", "randn", "uniform",
+    "log_softmax", "zeros", "ones", "full", "rand", "randn", "uniform", "manual_seed",
     "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly",
-    "AnomalyError", "StaleGraphError", "topological_order", "backward_order", "unbroadcast", "gradcheck",
+    "AnomalyError", "StaleGraphError", "FreedGraphError", "topological_order", "backward_order", "unbroadcast", "gradcheck",
     "GradcheckError",
     "to_dot", "draw", "DotNotFoundError", "explain", "Explanation", "explore", "Exploration", "compare", "Comparison",
     "check_derivation", "DerivationReport", "DerivationError",
-    "nn", "optim", "datasets", "training", "ops", "train", "TrainResult",
+    "nn", "optim", "data", "datasets", "training", "ops", "train", "TrainResult", "accuracy",
     "compile", "CompiledStep", "TracingError", "CompileError", "CompileCheckError",
     "onnx",
     "grad", "jvp", "hvp", "hessian", "jacobian", "Function", "FunctionError", "gradgradcheck",

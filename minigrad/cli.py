@@ -9,6 +9,7 @@ and drives one tool through its public API:
     minigrad draw     --out graph.svg           the graph after one backward pass
     minigrad explore  --out explore.html        a page that steps through forward and backward
     minigrad check    mine.py:dSSE_dv --weight v  your own derivation, graded against autodiff
+                      [--cases N] [--time-limit SECONDS]
     minigrad compile  --layers 2 2 2 [--eta η]  the code minigrad.compile generates for the net
 
 A bad argument prints one line, ``minigrad COMMAND: ...``, to stderr and
@@ -20,14 +21,15 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import math
 import os
 import re
 import sys
 
 from . import nn
 from ._version import __version__
+from .core import checks
 from .tools.grading import DEFAULT_RANDOM_CASES, DEFAULT_TOLERANCE, DerivationError, check_derivation
+from .tools.time_limit import DEFAULT_TIME_LIMIT, call_learner, when_stuck
 from .tools.compare import compare
 from .compiler.step import compile as compile_step
 from .tools.draw import DEFAULT_MAX_NODES, FILE_FORMATS, DotNotFoundError, file_format, write_drawing
@@ -48,26 +50,16 @@ MAX_SCALAR_PARAMETERS = 10_000
 #: The most layer sizes --layers takes (each layer adds nodes to draw and walk).
 MAX_LAYERS = 1_000
 
+#: The most random networks ``check --cases`` tries: each is a graph, its gradient and its chain rule read
+#: off element by element (some 40 KB, and up to seconds on the largest nets); six pin every mistake down.
+MAX_RANDOM_CASES = 100
+
 # Nets with at most this many weights and biases are drawn weight by weight.
 SCALAR_DRAWING_LIMIT = 40
 
 
 class UsageError(Exception):
     """A bad argument: printed as one line, exit status 2."""
-
-
-def _positive_int(text):
-    value = _integer(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
-
-
-def _non_negative_int(text):
-    value = _integer(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be an integer ≥ 0, got {text}")
-    return value
 
 
 def _integer(text):
@@ -77,25 +69,31 @@ def _integer(text):
         raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
 
 
-def _gain(text):
-    value = _real(text)
-    if not (value > 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"must be finite and > 0, got {text}")
-    return value
-
-
-def _tolerance(text):
-    value = _real(text)
-    if not (value >= 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"must be finite and ≥ 0, got {text}")
-    return value
-
-
 def _real(text):
     try:
         return float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+
+
+def _checked(parse, check, **bounds):
+    """An argparse type: the text parsed, then checked by `minigrad.core.checks`; a refusal restates the
+    check's requirement beside the text as typed (``must be finite and > 0, got 1e400``)."""
+    def convert(text):
+        value = parse(text)
+        try:
+            return check(value, "value", "minigrad", **bounds)
+        except (TypeError, ValueError) as error:
+            raise argparse.ArgumentTypeError(f"{error.requirement}, got {text}") from None
+    return convert
+
+
+_positive_int = _checked(_integer, checks.integer, minimum=1)
+_non_negative_int = _checked(_integer, checks.integer, minimum=0)
+_gain = _checked(_real, checks.positive_real)
+_tolerance = _checked(_real, checks.non_negative_real)
+_seconds = _checked(_real, checks.positive_real)
+_random_cases = _checked(_integer, checks.integer, minimum=0, maximum=MAX_RANDOM_CASES)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -364,12 +362,17 @@ def _check_arguments(parser):
                         help="which gradient your function computes (default v, Eq. 6.30)")
     parser.add_argument("--tolerance", type=_tolerance, default=DEFAULT_TOLERANCE,
                         help=f"largest relative difference accepted, ≥ 0 (default {DEFAULT_TOLERANCE:g})")
-    parser.add_argument("--cases", type=_non_negative_int, default=DEFAULT_RANDOM_CASES,
-                        help=f"random networks tried besides the given one, ≥ 0 (default {DEFAULT_RANDOM_CASES})")
+    parser.add_argument("--cases", type=_random_cases, default=DEFAULT_RANDOM_CASES,
+                        help=f"random networks tried besides the given one, 0 to {MAX_RANDOM_CASES} "
+                             f"(default {DEFAULT_RANDOM_CASES})")
+    parser.add_argument("--time-limit", type=_seconds, default=DEFAULT_TIME_LIMIT, metavar="SECONDS",
+                        help=f"seconds your function may take on one case before it is stopped, finite and > 0 "
+                             f"(default {DEFAULT_TIME_LIMIT:g}); loading the file gets the same limit")
 
 
-def _learner_function(target):
-    """The function FUNCTION of the Python file FILE, loaded by path; a UsageError for anything missing."""
+def _learner_function(target, time_limit):
+    """The function FUNCTION of the Python file FILE, loaded by path (within ``time_limit`` seconds); a
+    UsageError for anything missing, and for a file that raises anything, ``sys.exit`` included, as it loads."""
     path, colon, name = target.rpartition(":")
     if not colon or not path or not name:
         raise UsageError(f"expected FILE:FUNCTION, e.g. my_derivation.py:my_dSSE_dv; got {target!r}")
@@ -383,14 +386,21 @@ def _learner_function(target):
     folder = os.path.dirname(os.path.abspath(path))
     sys.path.insert(0, folder)  # so the file can import its neighbours
     try:
-        spec.loader.exec_module(module)
-    except SyntaxError as error:
-        raise UsageError(f"could not load {path}: SyntaxError at line {error.lineno}: {error.msg}") from None
-    except Exception as error:  # the learner's module: one line, not its traceback
-        raise UsageError(f"could not load {path}: {type(error).__name__}: {error}") from None
+        loaded = call_learner(spec.loader.exec_module, module, seconds=time_limit, caller="check")
     finally:
         if sys.path and sys.path[0] == folder:
             del sys.path[0]
+    error = loaded.error
+    if loaded.timed_out:
+        raise UsageError(f"could not load {path}: it did not finish loading within {time_limit:g} s (an endless "
+                         "loop at the top level of the file?)")
+    if isinstance(error, SyntaxError):
+        raise UsageError(f"could not load {path}: SyntaxError at line {error.lineno}: {error.msg}")
+    if isinstance(error, SystemExit):
+        raise UsageError(f"could not load {path}: it called sys.exit({error.code!r}) while loading; a file to check "
+                         "defines functions, it does not end the program")
+    if error is not None:  # the learner's module: one line, not its traceback
+        raise UsageError(f"could not load {path}: {type(error).__name__}: {error}")
     function = getattr(module, name, None)
     if function is None:
         defined = sorted(key for key, value in vars(module).items()
@@ -406,11 +416,20 @@ def run_check(args):
     _check_network(args, "check", hidden_layers=1)
     if args.weight.startswith("bias") and not args.bias:
         raise UsageError(f"--weight {args.weight} needs the biases (drop --no-bias)")
-    function = _learner_function(args.target)
+    function = _learner_function(args.target, args.time_limit)
     net, inputs, desired = nn.example_network(args.layers, alpha=args.alpha, seed=args.seed, bias=args.bias)
+
+    def give_up(seconds):
+        # NOTE: runs in a watchdog thread; the main thread is stuck in the learner's code, so end the process.
+        print(f"cannot grade {args.target}: your function did not return within {seconds:g} s, and it could not be "
+              "stopped (does it catch every exception, even the one that stops it, and loop again?)", flush=True)
+        os._exit(1)
+
     try:
-        report = check_derivation(function, net, wrt=args.weight, inputs=inputs, desired=desired,
-                                  random_cases=args.cases, seed=args.seed, tolerance=args.tolerance)
+        with when_stuck(give_up):
+            report = check_derivation(function, net, wrt=args.weight, inputs=inputs, desired=desired,
+                                      random_cases=args.cases, seed=args.seed, tolerance=args.tolerance,
+                                      time_limit=args.time_limit)
     except DerivationError as error:
         print(f"cannot grade {args.target}: {error}")
         return 1
@@ -486,7 +505,7 @@ def build_parser():
 
 
 # Options that take one number, which may start with a minus sign.
-_NUMBER_OPTIONS = ("--alpha", "--tolerance", "--seed", "--max-nodes", "--cases")
+_NUMBER_OPTIONS = ("--alpha", "--tolerance", "--seed", "--max-nodes", "--cases", "--time-limit", "--eta")
 
 
 def _values_attached(argv):

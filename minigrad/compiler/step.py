@@ -2074,8 +2074,8 @@ def _update_source(optimizer, read, written, root_name, namespace, scope):
     assigned = " or ".join(f"{holder}._data is not {data}" for holder, data, _ in covered)
     lines = ["        # The optimizer's step, as SGD.step() takes it: p ← p − lr·.grad (the chapter's",
              f"        # w ← w − η·∂{root_name}/∂w), arrays in place; lr is read on every call.  With",
-             "        # momentum, or a parameter assigned by another thread since the call began: SGD's own.",
-             f"        if OPTIMIZER.momentum or {assigned}:",
+             "        # momentum, weight decay, groups of several lrs, or a parameter assigned by another thread: SGD's own.",
+             f"        if not OPTIMIZER._plain_step() or {assigned}:",
              "            OPTIMIZER.step()",
              "        else:",
              "            lr = float(OPTIMIZER.lr)"]

@@ -14,7 +14,14 @@ The algorithm (Kahn's, iterative: a graph a million ops deep is fine):
    what they held.
 
 Every node keeps this pass's gradient in ``.grad`` afterwards (drawings and
-`explain` show them).
+`explain` show them).  A pass uses its graph up, as PyTorch's does: a second
+backward through the same nodes is refused (`FreedGraphError`) unless the
+first passed ``retain_graph=True``.
+
+`gradients` is the same walk with the running gradients in a dict, ``.grad``
+untouched (`minigrad.grad`), which can also run each op's rule on Values
+(``create_graph``, see `minigrad.core.differentiable`), so that the
+gradients it returns are Values whose graphs can be differentiated again.
 
 # NOTE: the counts and running gradients live on the nodes (`_mark` says
 # which pass counted `_pending`; `.grad`) rather than in dicts: it makes backward a third faster on scalar
@@ -38,7 +45,8 @@ from .modes import AnomalyError, describe_node, state
 if TYPE_CHECKING:
     from .value import Value
 
-__all__ = ["backward", "unbroadcast", "add_gradients", "topological_order", "backward_order", "StaleGraphError"]
+__all__ = ["backward", "gradients", "unbroadcast", "add_gradients", "topological_order", "backward_order",
+           "StaleGraphError", "FreedGraphError"]
 
 _ndarray = np.ndarray  # NOTE: a module global is one lookup; np.ndarray is two, in every node's test
 # NOTE: re-entrant, so an op's backward may itself call backward() on a graph of its own (an inner
@@ -53,12 +61,21 @@ class StaleGraphError(RuntimeError):
     """A Value in the graph changed (``.data`` assigned) after the graph recorded it."""
 
 
-def backward(root: Value, seed: Data, data_clock: int) -> None:
+class FreedGraphError(RuntimeError):
+    """A second backward through a graph that an earlier pass used up (it did not pass retain_graph=True)."""
+
+
+# NOTE: a pass that keeps its graph counts with a positive mark, one that uses it up with a negative
+# one, left on the nodes afterwards: a later pass that meets a negative mark it did not set refuses.
+
+
+def backward(root: Value, seed: Data, data_clock: int, retain_graph: bool = False) -> None:
     """Fill ``.grad`` on every node of ``root``'s graph that needs one.
 
     ``seed`` is ∂root/∂root; ``data_clock`` is the clock of `minigrad.core.value`
     now (it moves on with every assignment to a Value's ``.data``): a node
-    recorded before that has its parents checked for changes.
+    recorded before that has its parents checked for changes.  Without
+    ``retain_graph`` the graph is used up: a later pass through it is refused.
     """
     _one_pass_at_a_time.acquire()  # NOTE: acquire/try/finally costs half what `with` does
     try:
@@ -68,8 +85,10 @@ def backward(root: Value, seed: Data, data_clock: int) -> None:
             root.grad = seed if root.grad is None else add_gradients(root.grad, seed)
         elif root.version > root._born:
             _stale(root, root)
+        elif root._mark < 0:
+            raise _freed(root)
         else:
-            mark = next(_passes)
+            mark = next(_passes) if retain_graph else -next(_passes)
             _in_progress.append(mark)
             try:
                 _walk(root, seed, data_clock, mark)
@@ -89,12 +108,18 @@ def _count_consumers(root, mark, clear):
     while stack:
         for parent in stack.pop().parents:
             if parent.requires_grad:
-                if parent._mark == mark:
+                seen = parent._mark
+                if seen == mark:
                     parent._pending += 1
                     continue
                 parent._mark = mark
                 parent._pending = 1
                 if parent.parents:
+                    if seen < 0 and clear:  # an earlier pass used this part of the graph up
+                        parent._mark = seen
+                        for leaf, earlier in leaves:
+                            leaf.grad = earlier
+                        raise _freed(parent)
                     stack.append(parent)
                 elif clear:
                     leaves.append((parent, parent.grad))
@@ -105,7 +130,11 @@ def _count_consumers(root, mark, clear):
 
 def _walk(root, seed, data_clock, mark):
     # 1. Count the consumers; clear this pass's gradients, keeping the leaves' aside.
-    leaves = _count_consumers(root, mark, clear=True)
+    try:
+        leaves = _count_consumers(root, mark, clear=True)
+    except FreedGraphError:
+        _unmark(root, mark)
+        raise
     root.grad = seed
 
     # 2. Hand gradients down, each node once its gradient is complete.
@@ -166,12 +195,119 @@ def _walk(root, seed, data_clock, mark):
     except BaseException:
         for leaf, earlier in leaves:  # a pass stopped half-way gives the leaves back what they held
             leaf.grad = earlier
+        _unmark(root, mark)  # and leaves its graph usable
         raise
 
     # 3. Leaves accumulate across calls.
     for leaf, earlier in leaves:
         if earlier is not None:
             leaf.grad = add_gradients(earlier, leaf.grad)
+
+
+def gradients(roots: list[Value], seeds: list[Any], inputs: list[Value] | None = None, create_graph: bool = False,
+              retain_graph: bool = False) -> dict[Value, Any]:
+    """∂(Σ_k seeds[k]·roots[k])/∂node for the nodes of the roots' graphs, in a dict, ``.grad`` untouched.
+
+    The same walk as `backward`, with the counts and running gradients in
+    dicts.  ``inputs``: only their gradients are kept, and only the paths that
+    reach them walked; None keeps every node's.  With ``create_graph`` each
+    op's rule runs on Values (`minigrad.core.differentiable.rule_on_values`),
+    so every gradient is a Value whose graph can be differentiated again, and
+    the graph is kept; otherwise it is used up unless ``retain_graph``.
+    """
+    from . import differentiable
+    from . import value as _value
+
+    _one_pass_at_a_time.acquire()  # the marks that say a graph is used up live on the nodes
+    try:
+        data_clock = _value._clock
+        wanted = None if inputs is None else set(inputs)
+        reaching = None if wanted is None else _reaching(roots, wanted)
+        # 1. Count the consumers of every node that needs a gradient (and reaches an input).
+        pending: dict[Value, int] = {}
+        stack = []
+        for root in roots:
+            if root.parents and root._mark < 0:
+                raise _freed(root)
+            if root.parents and root.version > root._born:
+                _stale(root, root)
+            if root not in pending:
+                pending[root] = 0
+                stack.append(root)
+        interior = []
+        while stack:
+            node = stack.pop()
+            if node.parents:
+                interior.append(node)
+            for parent in node.parents:
+                if not parent.requires_grad or (reaching is not None and parent not in reaching):
+                    continue
+                if parent in pending:
+                    pending[parent] += 1
+                    continue
+                if parent.parents and parent._mark < 0:
+                    raise _freed(parent)
+                pending[parent] = 1
+                stack.append(parent)
+
+        # 2. Hand gradients down, each node once its gradient is complete.
+        grads: dict[Value, Any] = {}
+        for root, seed in zip(roots, seeds):
+            grads[root] = seed if root not in grads else grads[root] + seed
+        ready = [root for root in dict.fromkeys(roots) if pending[root] == 0]
+        anomaly = state.anomaly
+        while ready:
+            node = ready.pop()
+            if not node.parents:
+                continue
+            grad = grads[node] if wanted is None or node in wanted else grads.pop(node)
+            if create_graph:
+                parent_grads = differentiable.rule_on_values(node, grad)
+            else:
+                parent_grads = node.op.gradients(grad, node)  # type: ignore[union-attr]
+                if anomaly:
+                    _check_backward(node, parent_grads)
+            if node._born < data_clock:
+                for parent in node.parents:
+                    if parent.version > node._born:
+                        _stale(parent, node)
+            for parent, parent_grad in zip(node.parents, parent_grads):
+                if parent_grad is None or parent not in pending:
+                    continue
+                if create_graph:
+                    parent_grad = differentiable.unbroadcast_value(parent_grad, parent)
+                else:
+                    parent_grad = unbroadcast(parent_grad, parent._data)
+                running = grads.get(parent)
+                if running is None:
+                    grads[parent] = parent_grad
+                else:
+                    grads[parent] = running + parent_grad if create_graph else add_gradients(running, parent_grad)
+                count = pending[parent] - 1
+                pending[parent] = count
+                if count == 0:
+                    ready.append(parent)
+        if not (retain_graph or create_graph):
+            used_up = -next(_passes)
+            for node in interior:
+                if node._mark not in _in_progress:  # NOTE: never a node an outer pass is still counting on
+                    node._mark = used_up
+        return grads
+    finally:
+        _one_pass_at_a_time.release()
+
+
+def _reaching(roots, wanted):
+    """The nodes of the roots' graphs from which a node of ``wanted`` can be reached (those included)."""
+    reach = set()
+    seen = set()
+    for root in roots:
+        for node in topological_order(root):
+            if node not in seen:
+                seen.add(node)
+                if node in wanted or any(parent in reach for parent in node.parents):
+                    reach.add(node)
+    return reach
 
 
 def unbroadcast(grad: Any, like: Data) -> Data:
@@ -263,6 +399,8 @@ def backward_order(root: Value) -> list[Value]:
     if not root.parents:
         return []
     _one_pass_at_a_time.acquire()  # the counts live on the nodes, as backward's do
+    # NOTE: the marks also say whether a pass used the graph up; this replay must not undo that
+    marks = [(node, node._mark) for node in topological_order(root)]
     try:
         _count_consumers(root, next(_passes), clear=False)
         order = []
@@ -276,6 +414,8 @@ def backward_order(root: Value) -> list[Value]:
                     if parent._pending == 0:
                         ready.append(parent)
     finally:
+        for node, mark in marks:
+            node._mark = mark
         _one_pass_at_a_time.release()
     return order
 
@@ -298,6 +438,24 @@ def _refuse_shared_nodes(root):
                 f"backward: called inside another backward pass (from an op's backward rule), on a graph that "
                 f"reaches a node of the pass under way (a result of op '{node.op.name}', shape {node.shape}); "
                 "compute the inner gradient on a graph of its own, built from detached Values")
+
+
+def _freed(node):
+    what = f"'{node.name}'" if node.name else f"made by op '{node.op.name}'"
+    return FreedGraphError(
+        f"backward: the graph through the Value {what} (shape {node.shape}) was already used up by an earlier "
+        "backward() or minigrad.grad(); pass retain_graph=True to the first call to go through the same graph "
+        "again (create_graph=True keeps it too), or compute the loss again")
+
+
+def _unmark(root, mark):
+    """Forget a pass that stopped half-way: the nodes it marked are usable again."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node._mark == mark:
+            node._mark = 0
+            stack.extend(node.parents)
 
 
 def _stale(value, consumer):

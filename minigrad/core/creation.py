@@ -5,7 +5,8 @@ Each takes ``shape`` (an int or a tuple of ints; ``()`` gives a 0-d array),
 ``dtype`` (float64 by default, or float32), ``requires_grad`` (False by
 default, as in PyTorch: pass True for a parameter) and ``name``.  The random
 ones also take ``seed``: an int, a ``numpy.random.Generator`` (drawn from,
-so successive calls differ), or None for fresh entropy.
+so successive calls differ), or None for the default generator, which
+`manual_seed` seeds (as ``torch.manual_seed`` does; fresh entropy until then).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from .value import Value
 
 Shape = Union[int, Sequence[int]]
 
-__all__ = ["zeros", "ones", "full", "rand", "randn", "uniform"]
+__all__ = ["zeros", "ones", "full", "rand", "randn", "uniform", "manual_seed", "default_generator", "as_generator"]
 
 _DTYPES = {np.dtype(np.float64): np.float64, np.dtype(np.float32): np.float32}
 
@@ -104,9 +105,36 @@ def _dtype(dtype, where):
     return _DTYPES[resolved]
 
 
+_default = np.random.default_rng()
+
+
+def manual_seed(seed: int) -> np.random.Generator:
+    """Seed the default generator: what ``seed=None`` draws from in creation (``rand``, ...),
+    in layer initialisation (``nn.Linear``, ``nn.MLP``) and in ``nn.Dropout``'s masks, so one
+    call makes a whole run repeat.  ``seed`` is a non-negative int.  Returns the generator."""
+    global _default
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise TypeError(f"manual_seed: seed must be a non-negative int, got {seed!r}")
+    _default = np.random.default_rng(int(seed))
+    return _default
+
+
+def default_generator() -> np.random.Generator:
+    """The generator that ``seed=None`` draws from (seeded by `manual_seed`)."""
+    return _default
+
+
+def as_generator(seed, where: str = "seed") -> np.random.Generator:
+    """``seed`` as a numpy Generator: a Generator itself, a fresh one for a non-negative int, the
+    default generator (`manual_seed`) for None; anything else a TypeError naming ``where``."""
+    return _generator(seed, where)
+
+
 def _generator(seed, where):
     if isinstance(seed, np.random.Generator):
         return seed
-    if seed is None or (isinstance(seed, numbers.Integral) and not isinstance(seed, (bool, np.bool_)) and seed >= 0):
+    if seed is None:
+        return _default
+    if isinstance(seed, numbers.Integral) and not isinstance(seed, (bool, np.bool_)) and seed >= 0:
         return np.random.default_rng(seed)
     raise TypeError(f"{where}: seed must be a non-negative int, a numpy Generator or None, got {seed!r}")

@@ -34,7 +34,7 @@ from . import namespace
 from . import numerics
 from .ops import Op
 
-__all__ = ["HELPERS", "call", "SCATTER"]
+__all__ = ["HELPERS", "call", "rule_on_values", "unbroadcast_value", "SCATTER", "HelperError"]
 
 
 def _value():
@@ -126,7 +126,10 @@ def _expand_reduced(grad, like, axis, keepdims):
 
 
 def _scatter(grad, like, index):
-    return SCATTER_apply(grad, like, index)
+    value = _value()
+    data = _data(like)
+    return value.apply(SCATTER, _as_value(grad), index=index, shape=numerics.shape(data),
+                       dtype=data.dtype if namespace.is_foreign(data) else np.result_type(data))
 
 
 def _matmul(a, b):
@@ -251,6 +254,90 @@ def call(function, args, kwargs):
 
 
 # ---------------------------------------------------------------------------
+# One node's rule on Values, and unbroadcasting on Values
+# ---------------------------------------------------------------------------
+
+
+def rule_on_values(node, grad):
+    """The node's op's backward rule run on Values (the gradient, the inputs, the output,
+    and what forward saved, computed again from the inputs): gradients that are Values with graphs."""
+    from .function import FunctionError, FunctionOp
+
+    Value = _value().Value
+    op = node.op
+    parents = node.parents
+    needs = tuple(parent.requires_grad for parent in parents)
+    saved = node.saved
+    try:
+        if isinstance(op, FunctionOp):
+            # NOTE: what the Function saved is handed back as the Values of the inputs and the output
+            saved._values = {id(parent._data): parent for parent in parents}
+            saved._values[id(node._data)] = node
+            try:
+                grads = op.backward(grad, node, saved, needs, *parents)
+            finally:
+                saved._values = None
+        else:
+            options = op.forward_options(saved)
+            if options is not None:
+                saved = op.forward(*parents, **options)[1]
+            elif _holds_float_arrays(saved):
+                raise TypeError(f"op '{op.name}' saves float arrays in forward but gives no forward_options, so "
+                                "they would stay constants to a second derivative; give the op a forward_options "
+                                "method (see Op.forward_options)")
+            grads = op.backward(grad, node, saved, needs, *parents)
+    except FunctionError:
+        raise
+    except (TypeError, HelperError) as error:
+        what = f"Function '{op.name}'" if isinstance(op, FunctionOp) else f"op '{op.name}'"
+        raise TypeError(f"create_graph: the backward of {what} cannot be differentiated again ({error})") from None
+    for position, (parent, parent_grad) in enumerate(zip(parents, grads)):
+        if parent_grad is not None and parent.requires_grad and type(parent_grad) is not Value:
+            raise TypeError(
+                f"create_graph: the backward rule of op '{op.name}' gave input {position} a plain number or array, "
+                "not a Value, so its second derivative would be silently lost; write the rule in numpy calls on "
+                "its arguments (which are Values here)")
+    return grads
+
+
+def _holds_float_arrays(saved):
+    """True when ``saved`` holds a float array anywhere (in tuples, lists or dicts): numbers forward
+    computed, as opposed to options (an axis, an exponent, an integer index)."""
+    stack = [saved]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, np.ndarray) and item.dtype.kind == "f":
+            return True
+        if isinstance(item, (tuple, list)):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+    return False
+
+
+def unbroadcast_value(grad, parent):
+    """`unbroadcast` for a gradient that is a Value: sums (and a product with ones) that record the graph."""
+    value = _value()
+    if type(grad) is not value.Value:
+        grad = value.leaf(grad)
+    shape = numerics.shape(parent._data)
+    if grad.shape == shape and (type(parent._data) is not np.ndarray or grad.dtype == parent._data.dtype):
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra > 0:
+        grad = grad.sum(axis=tuple(range(extra)))
+    if grad.shape != shape:
+        stretched = tuple(axis for axis, size in enumerate(shape) if size == 1 and grad.shape[axis] != 1)
+        if stretched:
+            grad = grad.sum(axis=stretched, keepdims=True)
+        if grad.shape != shape:  # a smaller gradient for a larger input: spread it by a product with ones
+            grad = grad * value.leaf(namespace.full(shape, 1.0, parent._data))
+    if type(parent._data) is np.ndarray and grad.dtype != parent._data.dtype:
+        grad = grad.astype(parent._data.dtype)  # float32 inputs get float32 gradients, as unbroadcast gives
+    return grad
+
+
+# ---------------------------------------------------------------------------
 # GetItem's adjoint as an op
 # ---------------------------------------------------------------------------
 
@@ -283,10 +370,3 @@ class Scatter(Op):
 
 
 SCATTER = Scatter()
-
-
-def SCATTER_apply(grad, like, index):  # noqa: N802 - the op's name, applied
-    value = _value()
-    data = _data(like)
-    return value.apply(SCATTER, _as_value(grad), index=index, shape=numerics.shape(data),
-                       dtype=data.dtype if namespace.is_foreign(data) else np.result_type(data))

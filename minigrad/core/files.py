@@ -32,6 +32,7 @@ def write_atomically(path: str | os.PathLike[str], content: bytes | str | Callab
 
     Errors, each naming ``path`` (nothing is written and no old file changes):
 
+    * ValueError: ``path`` is empty, or ends in a separator (a folder's name);
     * FileNotFoundError: the folder does not exist;
     * IsADirectoryError: ``path`` is a folder;
     * PermissionError: ``path`` is read-only, or the folder is not writable;
@@ -46,6 +47,11 @@ def write_atomically(path: str | os.PathLike[str], content: bytes | str | Callab
         raise TypeError(f"{caller}: content must be bytes or a callable that writes to a file, "
                         f"got {type(content).__name__}")
     path = os.fspath(path)
+    if not path:
+        # NOTE: os.path.abspath("") is the working folder, so "" would name a temporary file there.
+        raise ValueError(f"{caller}: the path is empty; give a file name")
+    if isinstance(path, str) and path.endswith(("/", os.sep)) and not os.path.isdir(path):
+        raise ValueError(f"{caller}: {path!r} ends in a separator, so it names a folder; give a file name")
     folder = os.path.dirname(os.path.abspath(path))
     if os.path.isdir(path):
         raise IsADirectoryError(f"{caller}: {path!r} is a folder, not a file name")

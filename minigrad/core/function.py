@@ -46,6 +46,11 @@ __all__ = ["Function", "FunctionContext", "FunctionOp", "FunctionError"]
 _FLOATS = (np.dtype(np.float64), np.dtype(np.float32))
 
 
+def _stand_in(x):
+    """The compiler's tracer or a Value (a type with the numerics helper protocol), not numbers."""
+    return hasattr(type(x), "__minigrad_helper__")
+
+
 class FunctionError(TypeError):
     """A user's `Function` is defined wrongly (its forward's result or its backward's gradients)."""
 
@@ -91,7 +96,6 @@ class FunctionOp(Op):
     """The op of one `Function` subclass: its forward and backward rules are the class's."""
 
     reads_inputs = True  # saved inputs stay as they were recorded
-    broadcasts = True
 
     def __init__(self, function):
         self.function_class = function
@@ -113,7 +117,7 @@ class FunctionOp(Op):
         return out, ctx
 
     def _check_output(self, out):
-        if type(out) is float:
+        if type(out) is float or _stand_in(out):
             return out
         if isinstance(out, (tuple, list)):
             raise FunctionError(f"Function '{self.name}': forward must return one array or float, got a "
@@ -155,6 +159,8 @@ class FunctionOp(Op):
         return grads
 
     def _check_gradient(self, position, gradient, data):
+        if _stand_in(gradient) and not hasattr(gradient, "_data"):
+            return  # the compiler's tracer: eager mode has checked these numbers' shapes already
         shape = np.shape(gradient)
         like = np.shape(data)
         try:

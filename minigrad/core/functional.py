@@ -18,10 +18,14 @@ functional helpers return numpy data.
 
 from __future__ import annotations
 
+import contextlib
+import sys
+
 import numpy as np
 
-from . import _walk
+from . import modes
 from . import namespace
+from .backward import gradients
 from .forward import push_forward
 from .modes import enable_grad
 
@@ -46,6 +50,12 @@ def grad(outputs, inputs, grad_outputs=None, create_graph=False, retain_graph=No
     """
     value = _value_module()
     Value = value.Value
+    if modes.state.tracing:
+        caller = sys._getframe(1)
+        raise modes.TracingError(
+            f"minigrad.grad inside a function being traced (by minigrad.compile or onnx.export), at "
+            f"{caller.f_code.co_filename}:{caller.f_lineno} (in {caller.f_code.co_name}): a compiled step cannot take a gradient inside itself yet; return the loss "
+            "and let the step differentiate it, or call minigrad.grad outside the compiled function")
     outputs = _as_tuple(outputs, "outputs")
     inputs = _as_tuple(inputs, "inputs")
     for where, items in (("outputs", outputs), ("inputs", inputs)):
@@ -59,15 +69,15 @@ def grad(outputs, inputs, grad_outputs=None, create_graph=False, retain_graph=No
     if grad_outputs is None:
         grad_outputs = (None,) * len(outputs)
     else:
-        grad_outputs = _as_tuple(grad_outputs, "grad_outputs", allow_none=True)
+        grad_outputs = _as_tuple(grad_outputs, "grad_outputs")
         if len(grad_outputs) != len(outputs):
             raise ValueError(f"grad: {len(grad_outputs)} grad_outputs for {len(outputs)} outputs; give one each")
     seeds = [_seed(output, seed, position, create_graph) for position, (output, seed) in
              enumerate(zip(outputs, grad_outputs))]
     if retain_graph is None:
         retain_graph = create_graph
-    with enable_grad() if create_graph else _nothing():
-        found = _walk.gradients(list(outputs), seeds, list(inputs), create_graph, retain_graph)
+    with enable_grad() if create_graph else contextlib.nullcontext():
+        found = gradients(list(outputs), seeds, list(inputs), create_graph, retain_graph)
     result = []
     for position, item in enumerate(inputs):
         gradient = found.get(item)
@@ -82,15 +92,7 @@ def grad(outputs, inputs, grad_outputs=None, create_graph=False, retain_graph=No
     return tuple(result)
 
 
-class _nothing:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        return False
-
-
-def _as_tuple(items, where, allow_none=False):
+def _as_tuple(items, where):
     if isinstance(items, (list, tuple)):
         if not items:
             raise ValueError(f"grad: {where} is empty")

@@ -144,6 +144,12 @@ def _is_namespace(target):
     return isinstance(target, types.ModuleType) or target is np
 
 
+def is_place(target) -> bool:
+    """True for where data can be moved to: an array namespace, or a device object of a library
+    (``torch.device``, an array_api_strict ``Device``, ``cupy.cuda.Device``)."""
+    return _is_namespace(target) or "device" in type(target).__name__.lower()
+
+
 def move(x, target):
     """``x`` in ``target``: a namespace (numpy, ``array_api_strict``, torch or its array_api_compat
     wrapper, cupy) or a device of x's own library (``torch.device("cuda")``, ``"cpu"``, an

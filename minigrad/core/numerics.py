@@ -38,6 +38,8 @@ _EXP_FLOOR = {np.float64: -700.0, np.float32: -85.0}
 # The same floors, and 1, as 0-d arrays of each dtype: a ufunc takes them without
 # converting a Python float on every call (the same IEEE operations).
 _FLOOR_ARRAY = {dtype: np.array(floor, dtype=dtype) for dtype, floor in _EXP_FLOOR.items()}
+# The largest finite float of each dtype: a gain above it is inf once it meets the data.
+_LARGEST = {np.float64: float(np.finfo(np.float64).max), np.float32: float(np.finfo(np.float32).max)}
 ONE = {np.float64: np.array(1.0), np.float32: np.array(1.0, dtype=np.float32)}
 for _constant in (*_FLOOR_ARRAY.values(), *ONE.values()):
     _constant.setflags(write=False)
@@ -114,6 +116,13 @@ def sigmoid_parts(x, alpha):
         z = x
     elif alpha < 1.0 or xp is not np:
         z = x * alpha  # |αx| ≤ |x|: cannot overflow (numpy alone warns at an overflow to ±inf)
+    elif alpha > _LARGEST[x.dtype.type]:
+        # NOTE: α is inf in x's dtype (float32 past 3.4e38), where 0·α is nan (F = [0, nan, 1] at
+        # α = 1e39) and backward's α·e·r² is inf·0: work in float64, where α is finite.  F goes back to
+        # x's dtype; e and r stay float64, so backward's α·e·r² is exact and the engine casts the
+        # gradient to x's dtype.
+        value, e, r = sigmoid_parts(x.astype(np.float64), alpha)
+        return value.astype(x.dtype), e, r
     else:
         with np.errstate(over="ignore"):  # ±inf is harmless: e = 0 there
             z = x * alpha
@@ -587,7 +596,8 @@ def softmax(x, axis):
         xp = _namespace.of(x)
         exponentials = xp.exp(x - xp.max(x, axis=axis, keepdims=True))
         return exponentials / xp.sum(exponentials, axis=axis, keepdims=True)
-    shifted = x - np.maximum.reduce(x, axis=axis, keepdims=True)
+    with np.errstate(over="ignore"):  # NOTE: x − max below the largest float is −inf: exp gives 0, as it should
+        shifted = x - np.maximum.reduce(x, axis=axis, keepdims=True)
     exponentials = np.exp(shifted, out=shifted)
     return exponentials / np.add.reduce(exponentials, axis=axis, keepdims=True)
 
@@ -607,7 +617,10 @@ def log_softmax(x, axis):
         xp = _namespace.of(x)
         shifted = x - xp.max(x, axis=axis, keepdims=True)
         return shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
-    shifted = x - np.maximum.reduce(x, axis=axis, keepdims=True)
+    # NOTE: at extreme logits (1e308 beside −1e308) x − max is below the largest float: −inf, the nearest
+    # float to the true log-probability, with no warning; an infinite logit still warns (inf − inf is nan).
+    with np.errstate(over="ignore"):
+        shifted = x - np.maximum.reduce(x, axis=axis, keepdims=True)
     return shifted - np.log(np.add.reduce(np.exp(shifted), axis=axis, keepdims=True))
 
 

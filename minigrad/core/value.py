@@ -50,8 +50,9 @@ class Value:
 
     After ``loss.backward()`` every node of the graph carries ``.grad``.
     Leaves (Values you made) *accumulate* across calls, as in PyTorch, until
-    ``zero_grad()``; intermediate nodes are *overwritten* by each backward, so
-    calling it twice never double counts them.
+    ``zero_grad()``; intermediate nodes are *overwritten* by each backward.
+    A pass uses its graph up: a second backward through it raises
+    `FreedGraphError` unless the first passed ``retain_graph=True``.
 
     A Value owns its array: ``Value(arr)`` and ``v.data = arr`` copy it.
     Assigning ``.data`` raises ``.version``, and so does an optimizer step
@@ -400,6 +401,26 @@ class Value:
             alpha = _check_alpha(alpha)
         return _apply(ops.SIGMOID, (self,), {"alpha": alpha})
 
+    def astype(self, dtype):
+        """The same numbers as ``dtype`` (float64 or float32), recorded: the gradient flows
+        back unchanged, cast to this Value's dtype.  A Python float becomes a 0-d array."""
+        try:
+            target = np.dtype(dtype)
+        except TypeError:
+            target = None
+        if target not in (_FLOAT64, _FLOAT32):
+            raise TypeError(f"astype: dtype must be float64 or float32, got {dtype!r}")
+        return _apply(ops.CAST, (self,), {"dtype": target})
+
+    def argmax(self, axis=None):
+        """The index of the largest element (over ``axis``; of the flattened data when None), as
+        numpy's ``argmax`` gives them: an integer array (a numpy integer when ``axis`` is None); no gradient."""
+        if state.tracing and self.requires_grad:  # NOTE: minigrad.compile would bake the indices in
+            refuse_while_tracing("argmax()")
+        if axis is not None:
+            axis = numerics.check_int_axis(axis, self.ndim, "argmax")
+        return np.argmax(np.asarray(self._data), axis=axis)
+
     # -- reductions, shapes, indexing ---------------------------------------------------
 
     def sum(self, axis=None, keepdims=False):
@@ -468,13 +489,18 @@ class Value:
 
     # -- reverse mode -----------------------------------------------------------------------
 
-    def backward(self, gradient=None):
+    def backward(self, gradient=None, retain_graph=None, create_graph=False):
         """Fill ``.grad`` on every node of the graph that ends here.
 
         A one-element root is seeded with 1; any other root needs
         ``gradient`` of its own shape (the vector in a vector-Jacobian
         product).  Leaves add to their ``.grad``; intermediate nodes get
         this pass's gradient, replacing any earlier one.
+
+        The pass uses the graph up, as in PyTorch: a second backward through
+        it raises `FreedGraphError` unless this one passed ``retain_graph=True``.
+        With ``create_graph=True`` every ``.grad`` left is a Value whose graph
+        can be differentiated again (the graph is kept); see docs/higher-order.md.
         """
         if state.tracing:
             raise TracingError(
@@ -504,7 +530,21 @@ class Value:
                                  f"{self.shape}")
             namespace.check("backward", (data, seed))
             seed = _backward.unbroadcast(seed, data)
-        _backward.backward(self, seed, _clock)
+        if create_graph:
+            _backward_with_graph(self, seed)
+        else:
+            _backward.backward(self, seed, _clock, bool(retain_graph))
+
+
+def _backward_with_graph(root, seed):
+    """``backward(create_graph=True)``: the gradients as Values (each op's rule run on Values), left in
+    ``.grad`` as backward leaves them: leaves add to theirs, intermediate nodes get this pass's."""
+    with modes.enable_grad():
+        found = _backward.gradients([root], [leaf(seed)], None, create_graph=True)
+    for node, gradient in found.items():
+        if not node.parents and node.grad is not None:
+            gradient = node.grad + gradient
+        node.grad = gradient
 
 
 # ---------------------------------------------------------------------------
@@ -884,8 +924,15 @@ def _as_array(x, where, copy):
         raise TypeError(f"{where}: complex data is not supported (dtype {array.dtype})")
     if kind == "O" and array.size and any(isinstance(item, Value) for item in array.flat):
         raise TypeError(f"{where}: got a list of Values; combine them with minigrad.stack(...)")
-    if kind == "O" and array.size and any(isinstance(item, int) for item in array.flat):
-        raise OverflowError(f"{where}: an integer in the data is too large for a float or int64")
+    if kind == "O" and array.size:
+        for index in np.ndindex(array.shape):  # the first element that is not a number, named
+            item = array[index]
+            if isinstance(item, (bool, np.bool_)) or not isinstance(item, (int, float, np.integer, np.floating)):
+                shown = f"{type(item).__name__} {item!r:.40}" if isinstance(item, (str, bytes)) else describe(item)
+                raise TypeError(f"{where}: element {index} of the data (an array of dtype object) is {shown}, "
+                                "not a number")
+        if any(isinstance(item, int) for item in array.flat):
+            raise OverflowError(f"{where}: an integer in the data is too large for a float or int64")
     raise TypeError(f"{where}: expected numbers, got an array of dtype {array.dtype}")
 
 

@@ -23,6 +23,7 @@ import contextlib
 import math
 import numbers
 import os
+import warnings
 import zipfile
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -30,24 +31,105 @@ from typing import Any
 import numpy as np
 
 from ..core import namespace
+from ..core import checks
 from ..core._types import DType, Seed
+from ..core.creation import as_generator
 from ..core.value import Value, sse
 from ..core.files import write_atomically
+from . import functional
 
-__all__ = ["Module", "Linear", "Sigmoid", "Tanh", "ReLU", "Sequential", "MLP", "ScalarMLP", "example_network",
+__all__ = ["Module", "Linear", "Sigmoid", "Tanh", "ReLU", "Softmax", "Dropout", "CrossEntropyLoss", "MSELoss",
+           "SSELoss", "Sequential", "MLP", "ScalarMLP", "example_network",
            "example_pattern",
            "ACTIVATIONS", "initial_arrays",
            "parameter_names"]
 
 
 class Module:
-    """Base class: parameters found by walking attributes, no magic lookups."""
+    """Base class: parameters found by walking attributes, no magic lookups.
+
+    ``training`` is True until ``eval()`` (and again after ``train()``): layers
+    such as `Dropout` act only in training mode.
+    """
+
+    training = True
 
     def forward(self, *inputs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *inputs):
         return self.forward(*inputs)
+
+    def modules(self) -> list[Module]:
+        """This module and every module inside it (attributes, lists, dicts), each once, in attribute order."""
+        found: list[Module] = []
+        seen = set()
+        stack: list[Any] = [self]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, Module):
+                if id(item) in seen:
+                    continue
+                seen.add(id(item))
+                found.append(item)
+                stack.extend(reversed([child for name, child in vars(item).items() if not name.startswith("_")]))
+            elif isinstance(item, (list, tuple)):
+                stack.extend(reversed(item))
+            elif isinstance(item, dict):
+                stack.extend(reversed(list(item.values())))
+        return found
+
+    def train(self, mode: bool = True) -> Module:
+        """Training mode (``mode=True``) or evaluation mode, for this module and every module in
+        it; sets ``.training``.  Returns the module, as PyTorch's does."""
+        if not isinstance(mode, (bool, np.bool_)):
+            raise TypeError(f"train: mode must be True or False, got {mode!r}")
+        for module in self.modules():
+            module.training = bool(mode)
+        return self
+
+    def eval(self) -> Module:
+        """Evaluation mode: ``train(False)`` (`Dropout` passes its input through unchanged)."""
+        return self.train(False)
+
+    def to(self, dtype: DType | Any) -> Module:
+        """Every parameter cast to ``dtype`` (float64 or float32), in place; gradients are cleared
+        (they belonged to the old numbers).  Returns the module.
+
+        ``dtype`` may instead be a place: an array namespace (numpy, torch, array_api_strict, cupy)
+        or a device of the parameters' library (``torch.device("cuda")``): every parameter's data
+        moves there, in place (see `minigrad.core.namespace`)."""
+        if namespace.is_place(dtype):
+            for value in self.parameters():
+                value.data = namespace.move(value.data, dtype)
+                value.grad = None
+            return self
+        try:
+            target = np.dtype(dtype)
+        except TypeError:
+            target = None
+        if target not in (np.dtype(np.float64), np.dtype(np.float32)):
+            raise TypeError(f"to: dtype must be float64 or float32, got {dtype!r}")
+        parameters = self.named_parameters()
+        scalars = [name for name, value in parameters if type(value.data) is float]
+        if scalars and target == np.float32:
+            raise TypeError(f"to: {type(self).__name__} holds its weights as Python floats (float64), which "
+                            f"cannot become float32 (first: {scalars[0]!r}); use a tensor model (MLP, Linear)")
+        for _, value in parameters:
+            data = value.data
+            if type(data) is not float and namespace.numpy_dtype(data.dtype) != target:
+                xp = namespace.of(data)  # numpy, or the parameter's own library
+                value.data = data.astype(target) if xp is np else xp.astype(data, getattr(xp, target.name))
+                value.grad = None
+        return self
+
+    def float(self) -> Module:
+        """``to(np.float32)``."""
+        return self.to(np.float32)
+
+    def double(self) -> Module:
+        """``to(np.float64)``."""
+        return self.to(np.float64)
 
     def named_parameters(self) -> list[tuple[str, Value]]:
         """``[(name, Value), ...]`` for every Value that requires grad, in attribute order."""
@@ -82,14 +164,6 @@ class Module:
         for value in self.parameters():
             value.grad = None
 
-    def to(self, target: Any) -> Module:
-        """Move every parameter's data, in place, to ``target``: an array namespace (numpy, torch,
-        array_api_strict, cupy) or a device of the parameters' library; gradients are cleared."""
-        for value in self.parameters():
-            value.data = namespace.move(value.data, target)
-            value.grad = None
-        return self
-
     def parameter_count(self) -> int:
         """How many numbers the parameters hold (Σ of their sizes)."""
         return sum(value.size for value in self.parameters())
@@ -111,7 +185,7 @@ class Module:
         """``{name: numpy array}``: a copy of every parameter, in parameter order."""
         return {name: read() for name, _, read, _ in self._state_slots()}
 
-    def load_state_dict(self, state: Mapping[str, Any]) -> Module:
+    def load_state_dict(self, state: Mapping[str, Any], *, strict: bool = False) -> Module:
         """Copy the arrays of ``state`` into the parameters, all or nothing.
 
         Every name must match (no missing, no extra), every array must have
@@ -119,6 +193,11 @@ class Module:
         before anything is written, so on an error the model is unchanged.
         Values are cast to each parameter's dtype; gradients are cleared,
         since they belonged to the old weights.
+
+        A state holding nan or inf is loaded with a RuntimeWarning that names
+        the parameter and the first element (a diverged run saves such
+        weights, and may be worth inspecting); with ``strict=True`` it is
+        refused with a ValueError and the model is unchanged.
         """
         if not isinstance(state, Mapping):
             raise TypeError(f"load_state_dict: expected a mapping of names to arrays, got {type(state).__name__}")
@@ -132,8 +211,14 @@ class Module:
         for name, shape, _, write in slots:
             array = _checked_array(state[name], name, shape)
             checked.append((write, array))
+        not_finite = _not_finite([(name, array) for (name, _, _, _), (_, array) in zip(slots, checked)])
+        if not_finite and strict:
+            raise ValueError(f"load_state_dict: {not_finite}; refused (strict=True), the model is unchanged")
         for write, array in checked:
             write(array)
+        if not_finite:
+            warnings.warn(f"load_state_dict: {not_finite}; loaded as it is (strict=True refuses such a state)",
+                          RuntimeWarning, stacklevel=2)
         return self
 
     def save(self, path: str | os.PathLike[str]) -> str:
@@ -148,7 +233,7 @@ class Module:
         arrays = self.state_dict()
         return write_atomically(path, lambda file: _write_npz(file, arrays), caller="save")
 
-    def load(self, path: str | os.PathLike[str]) -> Module:
+    def load(self, path: str | os.PathLike[str], *, strict: bool = False) -> Module:
         """Read an ``.npz`` written by `save` into this module (all or nothing).
 
         Nothing in the file is trusted before it is checked: member names
@@ -158,7 +243,9 @@ class Module:
         hostile file costs no more memory than the model itself.  Pickles are
         never read.  An empty, truncated, non-npz, pickle-bearing or
         mismatched file is refused with an error naming the file (and the
-        member at fault), and the model is left unchanged.  Returns the module.
+        member at fault), and the model is left unchanged.  Weights that are
+        nan or inf load with a RuntimeWarning, or are refused with
+        ``strict=True`` (see `load_state_dict`).  Returns the module.
         """
         path = os.fspath(path)
         if not os.path.exists(path):
@@ -166,9 +253,17 @@ class Module:
         shapes = {name: tuple(shape) for name, shape, _, _ in self._state_slots()}
         state = _read_npz(path, shapes)
         try:
-            return self.load_state_dict(state)
+            with warnings.catch_warnings(record=True) as caught:  # restated below with the file's name
+                warnings.simplefilter("always")
+                self.load_state_dict(state, strict=strict)
         except (ValueError, TypeError) as error:
             raise type(error)(f"load: {path!r}: {error}") from None
+        for warning in caught:
+            message = str(warning.message)
+            if message.startswith("load_state_dict: "):
+                message = f"load: {path!r}: {message.removeprefix('load_state_dict: ')}"
+            warnings.warn(message, warning.category, stacklevel=2)
+        return self
 
     def parameter_table(self) -> list[tuple[str, tuple[int, ...], str, int]]:
         """``[(name, shape, dtype, count), ...]`` for every parameter array (a
@@ -222,7 +317,12 @@ def _mismatch(missing, unexpected, extra_kind, names):
         parts.append(f"missing parameter(s) {', '.join(map(repr, missing))}")
     if unexpected:
         parts.append(f"unexpected {extra_kind}(s) {', '.join(map(repr, unexpected))}")
-    return f"{'; '.join(parts)} (the model has {', '.join(map(repr, names))})"
+    text = f"{'; '.join(parts)} (the model has {', '.join(map(repr, names))})"
+    if missing and len(missing) == len(unexpected):
+        text += (". The state names as many parameters differently: it comes from another kind of model "
+                 "(an MLP names them w, bias_hidden, v, bias_output, or weight_1, bias_1, ... when deeper; "
+                 "a Sequential layers[0].weight, layers[0].bias, ...)")
+    return text
 
 
 def _reader(value):
@@ -241,6 +341,26 @@ def _writer(value):
             value.data = namespace.move_like(array, data) if namespace.is_foreign(data) else array
         value.grad = None
     return write
+
+
+def _not_finite(arrays):
+    """'parameter 'w' holds nan at (0, 1) (3 numbers that are not finite in all)', or '' when all are finite."""
+    count, first = 0, None
+    for name, array in arrays:
+        if array.dtype.kind != "f":
+            continue
+        bad = ~np.isfinite(array)
+        if bad.any():
+            count += int(bad.sum())
+            if first is None:
+                index = tuple(int(k) for k in np.argwhere(bad)[0]) if array.ndim else ()
+                first = (name, array[index] if array.ndim else array[()], index)
+    if first is None:
+        return ""
+    name, value, index = first
+    where = f" at {index}" if index else ""
+    return (f"parameter {name!r} holds {value}{where}"
+            f" ({count:,} number{'s' if count != 1 else ''} that {'are' if count != 1 else 'is'} not finite in all)")
 
 
 def _checked_array(item, name, shape):
@@ -432,18 +552,42 @@ def initial_arrays(sizes: Sequence[int], bias: bool = True, init: str | float = 
     ``init``: ``"uniform"`` draws from (−1, 1] as in the author's course code;
     ``"scaled"`` shrinks that by √(6/(n_in + n_out)) (Glorot), which keeps the
     summed inputs of wide layers out of the sigmoid's flat tails; a number is
-    used as the half-width.  ``seed`` is an int or a numpy Generator.
+    used as the half-width (biases are drawn like the weights).  By name, as
+    `minigrad.nn.init` draws them, with biases at 0: ``"xavier"`` (Glorot
+    uniform, ±√(6/(n_in + n_out))), ``"xavier_normal"`` (σ = √(2/(n_in + n_out))),
+    ``"he"`` (Kaiming uniform for ReLU, ±√(6/n_in)), ``"he_normal"``
+    (σ = √(2/n_in)).  ``seed`` is an int, a numpy Generator, or None for the
+    generator `minigrad.manual_seed` seeds.
     """
     sizes = _check_sizes(sizes, "initial_arrays")
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    rng = as_generator(seed, "initial_arrays")
     arrays = []
     for n_in, n_out in zip(sizes[:-1], sizes[1:]):
-        scale = _init_scale(init, n_in, n_out)
-        # NOTE: 1 − U[0, 1) lies in (0, 1], so this is uniform on (−scale, scale].
-        weight = scale * (1.0 - 2.0 * rng.random((n_in, n_out)))
-        bias_values = scale * (1.0 - 2.0 * rng.random(n_out)) if bias else None
+        if isinstance(init, str) and init in NAMED_INITS:
+            spread = NAMED_INITS[init](n_in, n_out)
+            if init.endswith("_normal"):
+                weight = spread * rng.standard_normal((n_in, n_out))
+            else:
+                weight = rng.uniform(-spread, spread, (n_in, n_out))
+            bias_values = np.zeros(n_out) if bias else None
+        else:
+            scale = _init_scale(init, n_in, n_out)
+            # NOTE: 1 − U[0, 1) lies in (0, 1], so this is uniform on (−scale, scale].
+            weight = scale * (1.0 - 2.0 * rng.random((n_in, n_out)))
+            bias_values = scale * (1.0 - 2.0 * rng.random(n_out)) if bias else None
         arrays.append((weight.astype(dtype), None if bias_values is None else bias_values.astype(dtype)))
     return arrays
+
+
+#: The initialisations by name: each gives the uniform half-width or the normal σ for (n_in, n_out).
+NAMED_INITS = {
+    "xavier": lambda n_in, n_out: math.sqrt(6.0 / (n_in + n_out)),
+    "xavier_normal": lambda n_in, n_out: math.sqrt(2.0 / (n_in + n_out)),
+    "he": lambda n_in, n_out: math.sqrt(6.0 / n_in),
+    "he_normal": lambda n_in, n_out: math.sqrt(2.0 / n_in),
+}
+
+_INIT_CHOICES = "'uniform', 'scaled', 'xavier', 'xavier_normal', 'he', 'he_normal' or a positive number"
 
 
 def _init_scale(init, n_in, n_out):
@@ -452,10 +596,10 @@ def _init_scale(init, n_in, n_out):
             return 1.0
         if init == "scaled":
             return float(np.sqrt(6.0 / (n_in + n_out)))
-        raise ValueError(f"init must be 'uniform', 'scaled' or a positive number, got {init!r}")
+        raise ValueError(f"init must be {_INIT_CHOICES}, got {init!r}")
     if isinstance(init, (int, float)) and not isinstance(init, bool) and init > 0:
         return float(init)
-    raise ValueError(f"init must be 'uniform', 'scaled' or a positive number, got {init!r}")
+    raise ValueError(f"init must be {_INIT_CHOICES}, got {init!r}")
 
 
 def _check_sizes(sizes, caller):
@@ -503,7 +647,12 @@ def _check_inputs(inputs, expected, caller, one_pattern=False):
 
 
 class Linear(Module):
-    """x @ weight + bias, with weight of shape (n_in, n_out) (the chapter's w[i, h])."""
+    """x @ weight + bias, with weight of shape (n_in, n_out) (the chapter's w[i, h]).
+
+    ``init`` as `initial_arrays` takes it: ``"uniform"`` (the course code's), ``"scaled"``, a
+    half-width, or by name ``"xavier"``, ``"xavier_normal"``, ``"he"``, ``"he_normal"`` (PyTorch's
+    formulas, biases at 0); ``seed=None`` draws from the generator `minigrad.manual_seed` seeds.
+    """
 
     def __init__(self, n_in: int, n_out: int, bias: bool = True, init: str | float = "uniform", seed: Seed = None,
                  dtype: DType = np.float64) -> None:
@@ -520,6 +669,7 @@ class Sigmoid(Module):
     """The chapter's transfer function F(x) = 1/(1 + exp(−αx)) as a layer."""
 
     def __init__(self, alpha: float = 1.0) -> None:
+        checks.positive_real(alpha, "alpha (the gain)", "Sigmoid")
         self.alpha = alpha
 
     def forward(self, x):
@@ -540,6 +690,67 @@ class ReLU(Module):
         return x.relu()
 
 
+class Softmax(Module):
+    """softmax(x) = exp(x) / Σ exp(x) along ``axis`` (the classes; the last by default), as a layer."""
+
+    def __init__(self, axis: int = -1) -> None:
+        self.axis = axis
+
+    def forward(self, x):
+        return functional.softmax(x, self.axis)
+
+
+class Dropout(Module):
+    """Inverted dropout: in training mode each element is zeroed with probability ``p`` and the
+    others are scaled by 1/(1 − p), so the expected output is the input; in evaluation mode
+    (``model.eval()``) it is the identity.
+
+    The mask is drawn from ``seed``'s generator (an int or a numpy Generator) or, when
+    ``seed`` is None, from the one `minigrad.manual_seed` seeds.  The gradient flows
+    through the kept elements, scaled by the same 1/(1 − p).
+    """
+
+    def __init__(self, p: float = 0.5, seed: Seed = None) -> None:
+        self.p = functional.check_probability(p, "Dropout")
+        #: Where the masks come from: a numpy Generator, or None for the default one (`minigrad.manual_seed`).
+        self.generator = None if seed is None else as_generator(seed, "Dropout")
+
+    def forward(self, x):
+        return functional.dropout(x, self.p, self.training, self.generator)
+
+    def __repr__(self):
+        return f"Dropout(p={self.p:g})"
+
+
+class CrossEntropyLoss(Module):
+    """``loss(logits, targets)``: `minigrad.cross_entropy` (softmax cross-entropy; targets are
+    integer labels or probabilities), in PyTorch's argument order; ``reduction`` "mean" or "sum"."""
+
+    def __init__(self, reduction: str = "mean") -> None:
+        if reduction not in ("mean", "sum"):
+            raise ValueError(f"CrossEntropyLoss: reduction must be 'mean' or 'sum', got {reduction!r}")
+        self.reduction = reduction
+
+    def forward(self, logits, targets):
+        return functional.cross_entropy(logits, targets, reduction=self.reduction)
+
+
+class MSELoss(Module):
+    """``loss(outputs, targets)``: the mean squared error (1/N) Σ (targets − outputs)², in PyTorch's
+    argument order (`minigrad.mse` takes desired first)."""
+
+    def forward(self, outputs, targets):
+        return functional.mse(targets, outputs)
+
+
+class SSELoss(Module):
+    """``loss(outputs, targets)``: the chapter's SSE ½ Σ (targets − outputs)² (Eq. 6.5), in
+    PyTorch's argument order (`minigrad.sse` takes desired first)."""
+
+    def forward(self, outputs, targets):
+        return functional.sse(targets, outputs)
+
+
 #: The activations an MLP takes by name.
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
 
@@ -555,7 +766,13 @@ def _activate(x, activation, alpha):
 
 
 class Sequential(Module):
-    """Layers applied in order."""
+    """Layers applied in order.
+
+    Its parameters are named by position: ``layers[0].weight``, ``layers[0].bias``,
+    ``layers[2].weight``, ... (the index counts every layer, activations and
+    `Dropout` included), so its state dict never fits an `MLP`'s (``w``,
+    ``bias_hidden``, ...), and loading one into the other names both sets of keys.
+    """
 
     def __init__(self, *layers: Module) -> None:
         self.layers = list(layers)
@@ -592,6 +809,7 @@ class MLP(Module):
         if output not in ACTIVATIONS + ("linear",):
             raise ValueError(f"MLP: output must be one of {', '.join(map(repr, ACTIVATIONS + ('linear',)))}, "
                              f"got {output!r}")
+        checks.positive_real(alpha, "alpha (the sigmoid's gain)", "MLP")  # now, not at the first forward pass
         self.alpha = alpha
         self.activation = activation
         self.output = output
@@ -634,6 +852,7 @@ class ScalarMLP(Module):
     def __init__(self, sizes: Sequence[int], alpha: float = 1.0, bias: bool = True, init: str | float = "uniform",
                  seed: Seed = None) -> None:
         self.sizes = _check_sizes(sizes, "ScalarMLP")
+        checks.positive_real(alpha, "alpha (the sigmoid's gain)", "ScalarMLP")
         self.alpha = alpha
         self._layer_names = parameter_names(self.sizes)
         for (weight_name, bias_name), (weight, bias_values) in zip(

@@ -27,6 +27,7 @@ the package exports the loop itself as ``minigrad.train`` (and `TrainResult`).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
 import sys
@@ -39,10 +40,10 @@ from ..compiler.step import compile as compile_step
 from ..core.losses import cross_entropy, mse
 from ..core.modes import no_grad
 from ..core.value import sse, stack
-from .modules import ScalarMLP
+from .modules import Module, ScalarMLP
 from ..optim.optimizers import SGD, Optimizer
 
-__all__ = ["train", "TrainResult", "predict", "total_sse", "total_loss", "accuracy", "LOSSES"]
+__all__ = ["train", "TrainResult", "predict", "total_sse", "total_loss", "accuracy", "LOSSES", "DEFAULT_THRESHOLDS"]
 
 #: The losses `train` takes by name, as functions of (targets, outputs).
 LOSSES = {
@@ -137,6 +138,22 @@ def _as_patterns(array, name):
     return array
 
 
+def _as_labels(array, name):
+    """Integer class labels, one per pattern (shape (patterns,)), or None when ``array`` is not that."""
+    if isinstance(array, np.ndarray):
+        labels = array
+    else:
+        try:
+            labels = np.asarray(array)
+        except (ValueError, TypeError):
+            return None
+    if labels.dtype.kind not in "iu" or labels.ndim != 1:
+        return None
+    if len(labels) == 0:
+        raise ValueError(f"train: {name} must be a non-empty array of class labels, got shape {labels.shape}")
+    return labels.astype(np.int64)
+
+
 def _check_widths(model, inputs, targets):
     """Refuse inputs or targets whose width does not fit the model, naming both shapes."""
     sizes = getattr(model, "sizes", None)
@@ -149,6 +166,12 @@ def _check_widths(model, inputs, targets):
     else:
         # A model of unknown shape: one pattern through it says how wide its output is.
         outputs = np.shape(predict(model, inputs[:1]))[-1]
+    if targets.ndim == 1:
+        bad = np.flatnonzero((targets < 0) | (targets >= outputs))
+        if len(bad):
+            raise ValueError(f"train: targets are class labels, so each must be in [0, {outputs}) (the {described} "
+                             f"has {outputs} outputs), but targets[{bad[0]}] is {targets[bad[0]]}")
+        return
     if targets.shape[1] != outputs:
         raise ValueError(f"train: targets have shape {targets.shape}, width {targets.shape[1]}, but the {described} "
                          f"has output width {outputs} (inputs have shape {inputs.shape})")
@@ -158,15 +181,32 @@ def predict(model, inputs):
     """The model's outputs for ``inputs`` as a numpy array, with no graph recorded.
 
     ``inputs`` is one pattern (1-D) or a (patterns, inputs) matrix; the
-    result has one output row per pattern (1-D for one pattern).
+    result has one output row per pattern (1-D for one pattern).  The model
+    runs in evaluation mode (``model.eval()``: `Dropout` off) and is put back
+    in the mode it was in, so `accuracy`, `total_loss` and `train`'s checks
+    measure the network itself, not one random thinning of it.
     """
     inputs = np.asarray(inputs, dtype=np.float64)
-    with no_grad():
+    with no_grad(), _evaluating(model):
         if _is_scalar_model(model):
             rows = np.atleast_2d(inputs)
             outputs = np.array([[node.data for node in model(row)] for row in rows])
             return outputs[0] if inputs.ndim == 1 else outputs
         return np.asarray(model(inputs).data, dtype=np.float64)
+
+
+@contextlib.contextmanager
+def _evaluating(model):
+    """Evaluation mode for every module of ``model`` while the block runs; each one's mode restored after."""
+    modules = model.modules() if isinstance(model, Module) else []
+    modes = [module.training for module in modules]
+    for module in modules:
+        module.training = False
+    try:
+        yield
+    finally:
+        for module, mode in zip(modules, modes):
+            module.training = mode
 
 
 def total_sse(model, inputs, targets):
@@ -188,7 +228,8 @@ def total_loss(model, inputs, targets, loss="sse"):
     if loss == "sse":
         return total_sse(model, inputs, targets)
     outputs = np.atleast_2d(predict(model, inputs))
-    targets = np.atleast_2d(np.asarray(targets, dtype=np.float64))
+    labels = _as_labels(targets, "targets") if loss == "cross_entropy" else None
+    targets = np.atleast_1d(labels) if labels is not None else np.atleast_2d(np.asarray(targets, dtype=np.float64))
     with no_grad():
         return float(LOSSES[loss](targets, outputs).data)
 
@@ -212,7 +253,8 @@ def accuracy(model, inputs, labels):
 def _loss(model, inputs, targets, loss="sse"):
     """The loss of a batch of patterns (SSE summed; MSE, cross-entropy averaged), one Value to backpropagate from."""
     if _is_scalar_model(model):
-        rows, desired = np.atleast_2d(inputs), np.atleast_2d(targets)
+        rows = np.atleast_2d(inputs)
+        desired = np.atleast_1d(targets) if np.asarray(targets).dtype.kind in "iu" else np.atleast_2d(targets)
         if loss == "sse":
             total = None
             for row, target in zip(rows, desired):
@@ -281,7 +323,12 @@ def _in_notebook():
     return get_ipython is not None and type(get_ipython()).__name__ == "ZMQInteractiveShell"
 
 
-def train(model, inputs, targets, *, mode="online", lr=None, optimizer=None, threshold=0.04,
+#: The loss below which `train` stops by default, per loss: the chapter's 0.04 for the SSE; none for
+#: the MSE and the cross-entropy, which run every epoch (or up to max_iterations) unless ``threshold=`` says.
+DEFAULT_THRESHOLDS = {"sse": 0.04, "mse": None, "cross_entropy": None}
+
+
+def train(model, inputs, targets, *, mode="online", lr=None, optimizer=None, threshold="default",
           max_iterations=20000, epochs=100, batch_size=32, check_every=1, seed=0, quiet=False, compile=False,
           loss="sse"):
     """Train ``model`` on ``(inputs, targets)`` and return a `TrainResult`.
@@ -290,8 +337,15 @@ def train(model, inputs, targets, *, mode="online", lr=None, optimizer=None, thr
     ``"mse"`` (the mean squared error of a batch) or ``"cross_entropy"``
     (softmax cross-entropy averaged over a batch: the model's outputs are
     the logits, so build it with ``output="linear"``, and the targets are
-    one-hot rows or probabilities).  The checks below use the same loss over
-    all patterns (`total_loss`).
+    integer class labels of shape (patterns,), as `minigrad.cross_entropy`
+    takes them, or one-hot rows or probabilities).  The checks below use the
+    same loss over all patterns (`total_loss`).
+
+    ``threshold``: stop once the loss over all patterns is below it.  By
+    default it depends on the loss (`DEFAULT_THRESHOLDS`): the chapter's 0.04
+    for the SSE, and none for the MSE and the cross-entropy, whose runs go
+    every epoch (or up to ``max_iterations``) unless ``threshold=`` is given.
+    ``threshold=None`` never stops early.
 
     ``mode="online"`` (the author's): each iteration picks one pattern at
     random (``seed``), and updates all weights from its loss; every
@@ -303,7 +357,7 @@ def train(model, inputs, targets, *, mode="online", lr=None, optimizer=None, thr
     batches of ``batch_size``; the loss over all patterns is checked after each epoch.
 
     The update rule is ``optimizer``, by default ``SGD(model, lr)`` with
-    ``lr = 0.5`` (the author's η).  ``threshold=None`` never stops early.
+    ``lr = 0.5`` (the author's η).
     ``quiet=True`` turns off the progress bar.  ``compile=True`` runs each
     update (forward, backward and the optimizer's step) as code generated
     by `minigrad.compile` (traced on the first batch of each shape): the
@@ -311,20 +365,28 @@ def train(model, inputs, targets, *, mode="online", lr=None, optimizer=None, thr
 
     ``inputs`` and ``targets`` are (patterns, values) arrays of finite
     numbers, one row per pattern, as wide as the model's first and last
-    layers; anything else is refused before training starts, with both
-    shapes in the message.
+    layers (or, for the cross-entropy, labels in [0, outputs)); anything
+    else is refused before training starts, with both shapes in the message.
+    ``compile=True`` takes one-hot targets for now (integer labels are not yet
+    an input of a compiled step: use ``compile=False`` with labels).
     """
     inputs = _as_patterns(inputs, "inputs")
-    targets = _as_patterns(targets, "targets")
+    loss = _check_loss(loss, "train")
+    labels = _as_labels(targets, "targets")
+    if labels is not None and loss != "cross_entropy":
+        raise ValueError(f"train: integer class labels (shape {labels.shape}) are targets for "
+                         f"loss='cross_entropy'; loss={loss!r} needs (patterns, outputs) rows (one-hot targets)")
+    targets = labels if labels is not None else _as_patterns(targets, "targets")
     if len(inputs) != len(targets):
         raise ValueError(f"train: {len(inputs)} input patterns but {len(targets)} target patterns")
     if mode not in ("online", "batch"):
         raise ValueError(f"train: mode must be 'online' or 'batch', got {mode!r}")
-    loss = _check_loss(loss, "train")
+    if isinstance(threshold, str) and threshold == "default":
+        threshold = DEFAULT_THRESHOLDS[loss]
     if threshold is not None:
         if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real) or not threshold > 0 \
                 or not math.isfinite(threshold):
-            raise ValueError(f"train: threshold must be a finite number > 0 or None, got {threshold!r}")
+            raise ValueError(f"train: threshold must be a finite number > 0, None or 'default', got {threshold!r}")
     if optimizer is None:
         optimizer = SGD(model, lr=0.5 if lr is None else lr)
     elif lr is not None:
@@ -335,6 +397,10 @@ def train(model, inputs, targets, *, mode="online", lr=None, optimizer=None, thr
     if not isinstance(compile, (bool, np.bool_)):
         raise TypeError(f"train: compile must be True or False, got {compile!r}")
     _check_widths(model, inputs, targets)
+    if compile and labels is not None:
+        raise TypeError("train: compile=True takes one-hot targets for now (a compiled step does not yet take "
+                        "integer labels as an input); pass the one-hot rows (a Dataset's .targets), or "
+                        "compile=False with the labels")
     compiled = _compiled_update(model, loss, optimizer) if compile else None
     rng = np.random.default_rng(seed)
     result = TrainResult(threshold=None if threshold is None else float(threshold), loss=loss)

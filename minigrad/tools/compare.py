@@ -34,7 +34,7 @@ _TINY = np.finfo(np.float64).tiny
 _SUBSCRIPTED = {"I", "H", "A", "E", "NdInpt", "NdInpt_hidden", "Desired"}
 
 
-def relative_difference(autodiff: float, formula: float, scale: float = 0.0) -> float:
+def relative_difference(autodiff: Any, formula: Any, scale: Any = 0.0) -> Any:
     """|a − f| / max(|a|, |f|, scale, tiny), tiny the smallest normal float64.
 
     ``scale`` is the size of the terms that a value is the sum of (see
@@ -44,9 +44,17 @@ def relative_difference(autodiff: float, formula: float, scale: float = 0.0) -> 
     Symmetric, at most 2 (opposite signs), 0 when both are exactly 0, and 1
     when exactly one of them is 0 and nothing was summed: an exact zero is
     compared exactly, never excused by an absolute floor.
+
+    Numbers give a float; arrays (the derivation grader's) give an array,
+    element by element, broadcast as numpy does.
     """
-    a, f = float(autodiff), float(formula)
-    return abs(a - f) / max(abs(a), abs(f), float(scale), _TINY)
+    if all(isinstance(x, (int, float, np.floating, np.integer)) for x in (autodiff, formula, scale)):
+        a, f = float(autodiff), float(formula)
+        return abs(a - f) / max(abs(a), abs(f), float(scale), _TINY)
+    arrays = np.asarray(autodiff, dtype=np.float64), np.asarray(formula, dtype=np.float64)
+    bound = np.maximum(np.maximum(np.abs(arrays[0]), np.abs(arrays[1])),
+                       np.maximum(np.asarray(scale, dtype=np.float64), _TINY))
+    return np.abs(arrays[0] - arrays[1]) / bound
 
 
 @dataclass(frozen=True)

@@ -557,7 +557,7 @@ def explain(loss: Value, param: Value, index: int | tuple[int, ...] | None = Non
             f"explain: param {param.name or repr(param)} is not in the graph of loss "
             "(no path from the loss reaches it; was the loss computed from this very Value?)")
     if param.grad is None:
-        loss.backward()
+        loss.backward(retain_graph=True)  # the graph stays usable for the caller
 
     # Which nodes can reach param (each node comes before its parents in `nodes`).
     reaches = {param}

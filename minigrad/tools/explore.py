@@ -121,7 +121,7 @@ def explore(loss: Value, *, params: Any = None, max_nodes: int = DEFAULT_MAX_NOD
 
     order = topological_order(loss)
     if any(node.requires_grad and node.grad is None for node in order):
-        loss.backward()
+        loss.backward(retain_graph=True)  # the graph stays usable for the caller
     svg = _render(loss, [(name, value) for value, name in given.items()], max_nodes, rankdir)
     drawn = len(order) + sum(1 for node in order if node.op is not None)
     if drawn > max_nodes:

@@ -417,20 +417,33 @@
 
   function setZoom(scale) {
     if (!svg) return;
-    zoom = Math.max(0.2, Math.min(3, scale));
+    // The floor is 0.2, or lower where that is what fits a large graph whole.
+    zoom = Math.max(Math.min(0.2, fitZoom()), Math.min(3, scale));
     const size = naturalSize();
-    svg.setAttribute("width", Math.round(size.width * zoom) + "px");
-    svg.setAttribute("height", Math.round(size.height * zoom) + "px");
+    svg.setAttribute("width", Math.floor(size.width * zoom) + "px");
+    svg.setAttribute("height", Math.floor(size.height * zoom) + "px");
   }
 
   function fitZoom() {
+    // The graph box's content area (its padding taken off) over the graph's natural size, measured with
+    // the graph out of the way: the scroll bars of a graph drawn too large would take their width off.
+    const style = getComputedStyle(graphBox);
+    const display = svg.style.display;
+    svg.style.display = "none";
+    const width = graphBox.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+    const height = graphBox.clientHeight - parseFloat(style.paddingTop) - parseFloat(style.paddingBottom);
+    svg.style.display = display;
     const size = naturalSize();
-    return Math.min((graphBox.clientWidth - 20) / size.width, (graphBox.clientHeight - 20) / size.height);
+    return Math.max(0.01, Math.min(width / size.width, height / size.height));
   }
 
-  function startZoom() {
-    const size = naturalSize();
-    return Math.max((graphBox.clientWidth - 20) / size.width, (graphBox.clientHeight - 36) / size.height);
+  // The page opens with the whole graph in view (never enlarged past 1:1), and keeps it so when the
+  // window is resized, until the reader zooms in or out; "fit" goes back to that.
+  let fitted = true;
+
+  function fitGraph() {
+    fitted = true;
+    setZoom(Math.min(1, fitZoom()));
   }
 
   // -- wiring ----------------------------------------------------------------------------
@@ -456,9 +469,10 @@
   document.getElementById("mg-back").addEventListener("click", explorer.back);
   document.getElementById("mg-reset").addEventListener("click", explorer.reset);
   document.getElementById("mg-end").addEventListener("click", explorer.end);
-  document.getElementById("mg-zoom-in").addEventListener("click", () => setZoom(zoom * 1.25));
-  document.getElementById("mg-zoom-out").addEventListener("click", () => setZoom(zoom / 1.25));
-  document.getElementById("mg-zoom-fit").addEventListener("click", () => setZoom(fitZoom()));
+  document.getElementById("mg-zoom-in").addEventListener("click", () => { fitted = false; setZoom(zoom * 1.25); });
+  document.getElementById("mg-zoom-out").addEventListener("click", () => { fitted = false; setZoom(zoom / 1.25); });
+  document.getElementById("mg-zoom-fit").addEventListener("click", fitGraph);
+  window.addEventListener("resize", () => { if (fitted) fitGraph(); });
   document.addEventListener("keydown", (event) => {
     if (event.altKey || event.ctrlKey || event.metaKey) return;
     const action = { ArrowRight: explorer.step, ArrowLeft: explorer.back, Home: explorer.reset,
@@ -477,8 +491,7 @@
         paintAll();
       }
     });
-    // Fit the graph's short side (a wide graph scrolls sideways, a tall one down), at most 1:1.
-    setZoom(Math.max(0.5, Math.min(1, startZoom())));
+    fitGraph();
   }
   if (data.summary !== null) {
     const note = document.getElementById("mg-note");

@@ -324,3 +324,14 @@ def test_compile_refuses_another_library_clearly():
 
     with pytest.raises(TypeError, match=r"compile: .*torch.*numpy"):
         loss(torch.tensor([[1.0, 2.0]], dtype=torch.float64))
+
+
+def test_module_to_takes_a_dtype_or_a_place(space):
+    model = mg.nn.MLP([2, 3, 1], seed=0)
+    model.to(namespace.of(space(np.zeros(1))))
+    if space.device == DEVICE1:
+        model.to(DEVICE1)
+    model.to(np.float32)
+    assert all(space.holds(p.data) and str(p.dtype).endswith("float32") for p in model.parameters())
+    model.to(np)
+    assert all(type(p.data) is np.ndarray and p.dtype == np.float32 for p in model.parameters())

@@ -39,20 +39,22 @@ def test_second_backward_accumulates_leaves_but_not_intermediates():
     x = mg.Value(2.0)
     hidden = x * 3.0
     out = hidden ** 2
-    out.backward()
+    out.backward(retain_graph=True)  # the graph is kept for the next pass, as in PyTorch
     assert x.grad == pytest.approx(36.0) and hidden.grad == pytest.approx(12.0)
-    out.backward()
+    out.backward(retain_graph=True)
     assert x.grad == pytest.approx(72.0)      # leaf: accumulated, as in PyTorch
     assert hidden.grad == pytest.approx(12.0)  # intermediate: overwritten, never double counted
     x.zero_grad()
     out.backward()
     assert x.grad == pytest.approx(36.0)
+    with pytest.raises(mg.FreedGraphError, match="already used up .* retain_graph=True"):
+        out.backward()  # that pass did not keep it
 
 
 def test_tensor_leaf_accumulates_and_owns_its_gradient(rng):
     w = mg.Value(rng.standard_normal((2, 2)))
     loss = (w + w).sum()
-    loss.backward()
+    loss.backward(retain_graph=True)
     first = w.grad.copy()
     loss.backward()
     np.testing.assert_array_equal(w.grad, 2 * first)

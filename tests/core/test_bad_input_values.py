@@ -338,3 +338,17 @@ def test_failed_backward_seed_leaves_every_gradient_as_it_was():
     with pytest.raises(ValueError, match=r"backward: gradient has shape \(3,\) but the root has shape \(2,\)"):
         y.backward(np.ones(3))
     np.testing.assert_array_equal(x.grad, [5.0, 5.0])
+
+
+@pytest.mark.parametrize("data, named", [
+    (np.array([1, "a"], dtype=object), r"element \(1,\) of the data \(an array of dtype object\) is str 'a', not a "
+                                       r"number"),
+    (np.array([[1.0, 2.0], [3.0, None]], dtype=object), r"element \(1, 1\) .* is NoneType, not a number"),
+    (np.array([2, True], dtype=object), r"element \(1,\) .* is bool, not a number"),
+])
+def test_an_object_array_names_the_element_that_is_not_a_number(data, named):
+    # Issue 19: this said "an integer in the data is too large for a float or int64".
+    with pytest.raises(TypeError, match=rf"^Value: {named}"):
+        mg.Value(data)
+    with pytest.raises(OverflowError, match="too large"):  # a true overflow keeps its message
+        mg.Value(np.array([1, 10 ** 30], dtype=object))

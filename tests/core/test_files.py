@@ -5,6 +5,7 @@ import os
 import stat
 import tempfile
 
+import numpy as np
 import pytest
 
 from minigrad.core import files
@@ -176,3 +177,26 @@ def test_save_and_draw_both_write_through_this_helper(tmp_path, monkeypatch):
     mg.draw(model.loss([0.0, 1.0], [1.0]), tmp_path / "graph.dot")
     assert calls == [(str(tmp_path / "weights.npz"), "save"), (str(tmp_path / "graph.dot"), "draw")]
     assert sorted(os.listdir(tmp_path)) == ["graph.dot", "weights.npz"]
+
+
+@pytest.mark.parametrize("path, message", [("", "the path is empty; give a file name"),
+                                           ("missing/", "ends in a separator, so it names a folder")])
+def test_an_empty_path_or_a_folder_name_is_refused_and_nothing_is_written(tmp_path, monkeypatch, path, message):
+    # Issue 19: save("") named a temporary file in the working folder.
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match=f"^save: .*{message}"):
+        write_atomically(path, b"data", caller="save")
+    assert os.listdir(tmp_path) == []
+
+
+def test_save_and_onnx_export_refuse_an_empty_path(tmp_path, monkeypatch):
+    import minigrad as mg
+
+    monkeypatch.chdir(tmp_path)
+    net = mg.nn.MLP([2, 3, 1], seed=0)
+    with pytest.raises(ValueError, match=r"^save: the path is empty"):
+        net.save("")
+    pytest.importorskip("onnx")
+    with pytest.raises(ValueError, match=r"^onnx.export: the path is empty"):
+        mg.onnx.export(net, (np.zeros(2),), "")
+    assert os.listdir(tmp_path) == []

@@ -22,7 +22,7 @@ def test_backward_twice_accumulates_leaves_exactly_and_overwrites_intermediates(
     x = mg.Value(np.array([1.0, -2.0]))
     middle = x * x
     loss = middle.sum()
-    loss.backward()
+    loss.backward(retain_graph=True)
     first_leaf, first_middle = x.grad.copy(), middle.grad.copy()
     loss.backward()
     np.testing.assert_array_equal(x.grad, 2 * first_leaf)

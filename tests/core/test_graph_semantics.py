@@ -23,7 +23,7 @@ def test_backward_after_an_optimizer_step_is_refused_naming_the_value_and_the_op
     w = mg.Value([1.0, 2.0], name="w")
     x = np.array([3.0, 4.0])
     loss = ((w * x) * w).sum()
-    loss.backward()
+    loss.backward(retain_graph=True)
     np.testing.assert_array_equal(w.grad, 2 * x * np.array([1.0, 2.0]))   # ∂(x w²)/∂w = 2 x w
     SGD([w], lr=0.1).step()
     before = w.grad.copy()
@@ -152,7 +152,7 @@ def test_threads_sharing_intermediate_nodes_and_scalar_leaves(often_switching_th
     def work(power, count):
         def run():
             for _ in range(count):
-                (shared ** power).backward()
+                (shared ** power).backward(retain_graph=True)  # `shared`'s graph serves every pass
         return run
 
     _run([work(float(k + 1), count) for k, count in enumerate(counts)])
@@ -192,7 +192,7 @@ def test_zero_d_arrays_stay_arrays_through_backward_and_optimizer_steps(dtype, o
     step = optimizer([w], lr=0.1)
     for _ in range(3):
         loss = (w * w * 3.0).exp()
-        loss.backward()
+        loss.backward(retain_graph=True)
         loss.backward()              # accumulates: grad + grad is still an array
         assert type(w.grad) is np.ndarray and w.grad.shape == () and w.grad.dtype == dtype
         assert type(loss.grad) is np.ndarray and loss.grad.shape == ()

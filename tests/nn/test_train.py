@@ -117,7 +117,7 @@ def test_bad_arguments_are_clear_errors():
         mg.train(model, XOR.inputs, XOR.targets[:3])
     with pytest.raises(ValueError, match="max_iterations must be a positive integer"):
         mg.train(model, XOR.inputs, XOR.targets, max_iterations=0)
-    with pytest.raises(ValueError, match="threshold must be a finite number > 0 or None"):
+    with pytest.raises(ValueError, match="threshold must be a finite number > 0, None or .default."):
         mg.train(model, XOR.inputs, XOR.targets, threshold=-1.0)
     with pytest.raises(ValueError, match="lr .* must be finite and > 0"):
         mg.train(model, XOR.inputs, XOR.targets, lr=0.0)

@@ -8,6 +8,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
 import bench_deep  # noqa: E402
+import bench_higher  # noqa: E402
 import bench_memory  # noqa: E402
 import bench_scalar  # noqa: E402
 import bench_tensor  # noqa: E402
@@ -81,3 +82,21 @@ def test_deep_chain_child_runs_and_checks_its_gradient():
 def test_memory_benchmark_graph_is_freed_without_gc(capsys):
     assert bench_memory.main(["--steps", "50"]) == 0
     assert "graph freed without GC: yes" in capsys.readouterr().out
+
+
+def test_higher_order_benchmark_agrees_with_torch_and_autograd(capsys):
+    problem = bench_higher.make_problem((5, 4, 3), 6)
+    ours = bench_higher.minigrad_hvp(problem)()
+    for other in (bench_higher.minigrad_hvp(problem, "reverse-over-reverse")(),
+                  bench_higher.autograd_hvp(pytest.importorskip("autograd"), problem)()):
+        for a, b in zip(ours, other):
+            np.testing.assert_allclose(a, b, rtol=1e-12)
+    torch = pytest.importorskip("torch")
+    for run in bench_higher.torch_functions(torch, problem):
+        for a, b in zip(ours, run()):
+            np.testing.assert_allclose(a, b.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(bench_higher.minigrad_jvp(problem)(), bench_higher.minigrad_jvp_by_vjp_of_vjp(problem)(),
+                               rtol=1e-12)
+    assert bench_higher.main(["--repeats", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "PyTorch's time at 1 thread" in out and "differs" not in out

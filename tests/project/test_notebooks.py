@@ -35,7 +35,7 @@ def test_every_example_notebook_is_tested():
     assert {path.name for path in EXAMPLES.glob("*.ipynb")} <= set(NOTEBOOKS) | {"exercises.ipynb"}
 
 
-NOTEBOOKS = ["chapter6.ipynb", "neuron.ipynb", "digits.ipynb"]
+NOTEBOOKS = ["chapter6.ipynb", "neuron.ipynb", "digits.ipynb", "higher_order.ipynb"]
 
 
 def test_the_chapter_notebook(tmp_path, monkeypatch):
@@ -70,3 +70,16 @@ def test_the_digits_notebook(tmp_path, monkeypatch):
     for title in ("sigmoid / SSE", "softmax / cross-entropy"):
         line = next(line for line in text.splitlines() if line.startswith(title))
         assert float(line.split("held-out accuracy ")[1].split("%")[0]) > 90.0
+
+
+def test_the_higher_order_notebook(tmp_path, monkeypatch):
+    _, text = execute("higher_order.ipynb", tmp_path, monkeypatch)
+    difference = float(text.split("largest difference: ")[1].split()[0])
+    assert difference < 1e-15                                       # the Hessian in v by hand = autodiff
+    line = next(line for line in text.splitlines() if line.startswith("SSE ") and "one Newton step" in line)
+    before = float(line.split()[1].rstrip(":"))
+    after_sgd, after_newton = (float(part.split("-> ")[1].split(",")[0]) for part in line.split("step")[1:3])
+    assert after_newton < after_sgd < before                        # one Newton step beside one SGD step
+    newton, sgd = (int(line.split("after ")[1].split()[0]) for line in text.splitlines()
+                   if line.startswith(("Newton: converged", "SGD:    converged")))
+    assert newton < sgd / 5

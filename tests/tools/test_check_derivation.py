@@ -390,6 +390,90 @@ def test_bad_results_are_named(result, reason, message):
     assert isinstance(caught.value, ValueError)
 
 
+@pytest.mark.parametrize("error, shown", [
+    (SystemExit(0), r"raised SystemExit at test_check_derivation.py:\d+ on the given network \(α = 1\): it called "
+                    r"sys.exit\(0\), which ends a program, not a gradient"),
+    (KeyboardInterrupt(), r"raised KeyboardInterrupt at test_check_derivation.py:\d+ on the given network"),
+])
+def test_sys_exit_and_keyboard_interrupt_are_errors_not_passes(error, shown):
+    # Issue 19: a learner's sys.exit(0) made `check` exit 0, "correct", with no output.
+    def cheat(q):
+        raise error
+
+    with pytest.raises(mg.DerivationError, match=shown) as caught:
+        mg.check_derivation(cheat, network((2, 3, 2), 1.0, 0), wrt="v")
+    assert caught.value.reason == "raised" and caught.value.original is error
+
+
+def test_a_function_that_never_returns_is_stopped_and_named():
+    def endless(q):
+        while True:
+            pass
+
+    with pytest.raises(mg.DerivationError) as caught:
+        mg.check_derivation(endless, network((2, 3, 2), 1.0, 0), wrt="v", time_limit=0.2)
+    line = endless.__code__.co_firstlineno + 1
+    assert caught.value.reason == "timed_out"
+    assert str(caught.value).startswith(f"your function endless did not return within 0.2 s on the given network "
+                                        f"(α = 1) (stopped at test_check_derivation.py:{line}: while True:)")
+
+
+def test_the_time_limit_is_per_case_and_a_slow_right_formula_passes():
+    import time
+
+    def slow_but_right(q):
+        time.sleep(0.05)
+        return SOLUTIONS.dSSE_dv(q)
+
+    # six cases of 0.05 s each: over 0.2 s in all, under it one by one
+    assert mg.check_derivation(slow_but_right, network((2, 3, 2), 1.0, 0), wrt="v", time_limit=0.2).ok
+
+
+def test_the_time_limit_holds_off_the_main_thread():
+    import threading
+
+    def endless(q):
+        while True:
+            pass
+
+    box = {}
+
+    def grade():
+        try:
+            mg.check_derivation(endless, network((2, 3, 2), 1.0, 0), wrt="v", time_limit=0.2)
+        except mg.DerivationError as error:
+            box["error"] = error
+
+    thread = threading.Thread(target=grade)
+    thread.start()
+    thread.join(30)
+    assert not thread.is_alive() and box["error"].reason == "timed_out"
+
+
+def test_a_loss_fn_that_exits_or_never_returns_is_reported_and_its_own_errors_pass_through():
+    import sys
+
+    def exits(rng):
+        sys.exit(0)
+
+    def endless(rng):
+        while True:
+            pass
+
+    def broken(rng):
+        raise ZeroDivisionError("in the graph")
+
+    with pytest.raises(mg.DerivationError, match=r"loss_fn exits raised SystemExit on graph 1 \(loss_fn\(rng 0\)\): it "
+                                                 r"called sys.exit\(0\)") as caught:
+        mg.check_derivation(lambda q: 0.0, exits, wrt="W")
+    assert caught.value.reason == "raised"
+    with pytest.raises(mg.DerivationError, match=r"loss_fn endless did not return within 0.2 s on graph 1") as caught:
+        mg.check_derivation(lambda q: 0.0, endless, wrt="W", time_limit=0.2)
+    assert caught.value.reason == "timed_out"
+    with pytest.raises(ZeroDivisionError, match="in the graph"):
+        mg.check_derivation(lambda q: 0.0, broken, wrt="W")
+
+
 def test_arrays_of_different_shapes_in_different_cases():
     calls = []
 
@@ -430,7 +514,15 @@ def test_q_is_read_only_and_fresh_each_call():
     (lambda: mg.check_derivation(SOLUTIONS.dSSE_dv, network((2, 3, 2), 1.0, 0), wrt="v", random_cases=-1),
      ValueError, "random_cases must be an integer ≥ 0"),
     (lambda: mg.check_derivation(SOLUTIONS.dSSE_dv, network((2, 3, 2), 1.0, 0), wrt="v", tolerance=-1e-9),
-     ValueError, "tolerance must be a finite number ≥ 0"),
+     ValueError, "tolerance must be finite and ≥ 0"),
+    (lambda: mg.check_derivation(SOLUTIONS.dSSE_dv, network((2, 3, 2), 1.0, 0), wrt="v", random_cases=2.0),
+     TypeError, "random_cases must be an integer, got float 2.0"),
+    (lambda: mg.check_derivation(SOLUTIONS.dSSE_dv, network((2, 3, 2), 1.0, 0), wrt="v", seed=True),
+     TypeError, "seed must be an integer, got bool True"),
+    (lambda: mg.check_derivation(SOLUTIONS.dSSE_dv, network((2, 3, 2), 1.0, 0), wrt="v", time_limit=0),
+     ValueError, "check_derivation: time_limit must be finite and > 0, got 0"),
+    (lambda: mg.check_derivation(SOLUTIONS.dSSE_dv, network((2, 3, 2), 1.0, 0), wrt="v", time_limit="5"),
+     TypeError, "check_derivation: time_limit must be a real number, got str '5'"),
     (lambda: mg.check_derivation(SOLUTIONS.dSSE_dv, network((2, 3, 2), 1.0, 0), wrt="v", inputs=[1.0]),
      ValueError, r"inputs must be one pattern of shape \(2,\)"),
 ])
@@ -603,6 +695,98 @@ def test_cli_usage_errors_are_one_line_with_status_2(derivation, capsys, target,
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err.count("\n") == 1
     assert captured.err.startswith(f"minigrad check: {message.format(**fill)}")
+
+
+CHEATS = '''import sys
+
+def exits(q):
+    sys.exit(0)
+
+def interrupted(q):
+    raise KeyboardInterrupt
+
+def endless(q):
+    while True:
+        pass
+
+def stubborn(q):
+    while True:
+        try:
+            total = 0
+            for k in range(10 ** 9):
+                total += k
+        except BaseException:
+            continue
+'''
+
+
+@pytest.mark.parametrize("function, message", [
+    ("exits", "your function exits raised SystemExit at cheats.py:4 on the given network (α = 1): it called "
+              "sys.exit(0)"),
+    ("interrupted", "your function interrupted raised KeyboardInterrupt at cheats.py:7"),
+    ("endless", "your function endless did not return within 0.3 s on the given network (α = 1) (stopped at "
+                "cheats.py:"),
+])
+def test_cli_a_cheat_or_a_hang_exits_1_with_the_reason(tmp_path, function, message):
+    """In a process of its own, as a grading script runs it: exit status 1, never 0, and the reason on stdout."""
+    import subprocess
+    import sys
+
+    (tmp_path / "cheats.py").write_text(CHEATS)
+    result = subprocess.run([sys.executable, "-m", "minigrad", "check", f"cheats.py:{function}", "--time-limit",
+                             "0.3"], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                            env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 1, (result.stdout, result.stderr)
+    assert result.stdout.startswith(f"cannot grade cheats.py:{function}: {message}"), result.stdout
+    assert "Traceback" not in result.stderr
+
+
+def test_cli_a_function_that_cannot_be_stopped_ends_the_command(tmp_path):
+    import subprocess
+    import sys
+
+    (tmp_path / "cheats.py").write_text(CHEATS)
+    result = subprocess.run([sys.executable, "-m", "minigrad", "check", "cheats.py:stubborn", "--time-limit", "0.3"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                            env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 1
+    assert result.stdout == ("cannot grade cheats.py:stubborn: your function did not return within 0.3 s, and it "
+                             "could not be stopped (does it catch every exception, even the one that stops it, and "
+                             "loop again?)\n")
+
+
+@pytest.mark.parametrize("source, message", [
+    ("import sys\nsys.exit(0)\n", "it called sys.exit(0) while loading"),
+    ("raise KeyboardInterrupt\n", "KeyboardInterrupt"),
+    ("while True:\n    pass\n", "it did not finish loading within 0.3 s (an endless loop at the top level"),
+])
+def test_cli_a_file_that_exits_or_hangs_as_it_loads(tmp_path, capsys, source, message):
+    path = tmp_path / "cheat.py"
+    path.write_text(source)
+    assert cli.main(["check", f"{path}:f", "--time-limit", "0.3"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1
+    assert captured.err.startswith(f"minigrad check: could not load {path}: ") and message in captured.err
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--cases", "101"], "--cases: must be an integer from 0 to 100, got 101"),
+    (["--cases", "100000"], "--cases: must be an integer from 0 to 100, got 100000"),
+    (["--cases", "-1"], "--cases: must be an integer from 0 to 100, got -1"),
+    (["--time-limit", "0"], "--time-limit: must be finite and > 0, got 0"),
+    (["--time-limit", "-2"], "--time-limit: must be finite and > 0, got -2"),
+    (["--time-limit", "nan"], "--time-limit: must be finite and > 0, got nan"),
+    (["--time-limit", "soon"], "--time-limit: must be a number, got 'soon'"),
+])
+def test_cli_cases_are_bounded_and_the_time_limit_checked(derivation, capsys, arguments, message):
+    assert cli.main(["check", f"{derivation}:my_dSSE_dv", *arguments]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == f"minigrad check: {message}\n"
+
+
+def test_cli_the_largest_number_of_cases_runs(derivation, capsys):
+    assert cli.main(["check", f"{derivation}:my_dSSE_dv", "--cases", "100", "--layers", "1", "1", "1"]) == 0
+    assert "RIGHT: agrees with autodiff in all 101 cases" in capsys.readouterr().out
 
 
 def test_cli_a_file_that_does_not_load(tmp_path, capsys):

@@ -158,7 +158,7 @@ def test_backward_is_called_once_and_only_when_needed():
 def test_accumulated_grad_is_shown_as_a_disagreement():
     model, _, inputs, desired = network()
     loss = model.loss(inputs, desired)
-    loss.backward()
+    loss.backward(retain_graph=True)
     loss.backward()  # leaves accumulate: v.grad is now twice the gradient
     result = explain(loss, model.v, (1, 0))
     assert result.grad == pytest.approx(2 * result.total, rel=1e-15)

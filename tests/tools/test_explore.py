@@ -315,7 +315,7 @@ def test_before_backward_explore_runs_it_once_and_after_it_leaves_gradients_alon
 @needs_dot
 def test_accumulated_leaf_gradients_are_shown_beside_this_passs_sum():
     net, loss = chapter_net()
-    loss.backward()
+    loss.backward(retain_graph=True)
     loss.backward()  # leaves now hold two passes
     data = explore(loss, params=net).data
     w01 = dict(net.named_parameters())["w[0,1]"]

@@ -219,3 +219,55 @@ def test_a_big_graph_shows_the_summary_at_once(driver, folder):
     assert note.is_displayed() and "more than max_nodes=300" in note.text
     assert driver.find_element(By.ID, "mg-step").get_attribute("disabled") is not None
     assert console(driver) == []
+
+
+FIT = """
+const box = document.getElementById('mg-graph'), svg = box.querySelector('svg'), style = getComputedStyle(box);
+const width = box.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+const height = box.clientHeight - parseFloat(style.paddingTop) - parseFloat(style.paddingBottom);
+const view = svg.viewBox.baseVal, drawn = svg.getBoundingClientRect();
+return {width, height, svgWidth: drawn.width, svgHeight: drawn.height, natural: view.width * 4 / 3,
+        scrolls: box.scrollWidth > box.clientWidth || box.scrollHeight > box.clientHeight};
+"""
+
+
+def assert_fits(driver, shot=None):
+    fit = driver.execute_script(FIT)
+    assert not fit["scrolls"], fit
+    assert fit["svgWidth"] <= fit["width"] + 0.5 and fit["svgHeight"] <= fit["height"] + 0.5, fit
+    # Fitted, not merely small: one side fills its room, or the graph is at 1:1.
+    assert (fit["svgWidth"] >= fit["width"] - 2 or fit["svgHeight"] >= fit["height"] - 2
+            or abs(fit["svgWidth"] - fit["natural"]) <= 1), fit
+    if shot is not None:
+        driver.save_screenshot(str(shot))
+    return fit
+
+
+@pytest.mark.parametrize("sizes, scalar", [((2, 2, 2), True), ((4, 5, 3), True), ((2, 2, 2), False)],
+                         ids=["chapter weight by weight", "4-5-3 weight by weight", "chapter as tensors"])
+def test_the_graph_fits_the_window_when_the_page_opens(driver, folder, sizes, scalar):
+    # Issue 19: the page opened fitting the graph's short side, so a wide graph scrolled sideways.
+    driver.set_window_size(1400, 900)
+    net, inputs, desired = nn.example_network(list(sizes), scalar=scalar)
+    open_page(driver, folder, f"fit-{'-'.join(map(str, sizes))}-{scalar}", net.loss(inputs, desired), params=net)
+    assert_fits(driver, folder / f"fit-{'-'.join(map(str, sizes))}-{scalar}.png")
+    assert console(driver) == []
+
+
+def test_the_graph_is_refitted_on_resize_until_the_reader_zooms(driver, folder):
+    net, loss = chapter_net()
+    driver.set_window_size(1400, 900)
+    open_page(driver, folder, "resize", loss, params=net)
+    wide = assert_fits(driver)
+    driver.set_window_size(1000, 700)
+    narrow = assert_fits(driver)
+    assert narrow["svgWidth"] < wide["svgWidth"]
+    driver.find_element(By.ID, "mg-zoom-in").click()
+    driver.find_element(By.ID, "mg-zoom-in").click()
+    assert driver.execute_script(FIT)["scrolls"]  # zoomed in: the reader's choice, kept on resize
+    driver.set_window_size(1100, 750)
+    assert driver.execute_script(FIT)["scrolls"]
+    driver.find_element(By.ID, "mg-zoom-fit").click()
+    assert_fits(driver)
+    driver.set_window_size(1400, 900)
+    assert console(driver) == []
