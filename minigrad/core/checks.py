@@ -28,7 +28,7 @@ from typing import Any, Optional
 import numpy as np
 
 __all__ = ["real", "finite_real", "positive_real", "non_negative_real", "fraction", "probability", "integer",
-           "one_of"]
+           "one_of", "flag"]
 
 
 def _shown(value: Any) -> str:
@@ -121,3 +121,10 @@ def one_of(value: Any, name: str, caller: str, choices: Iterable[Any]) -> Any:
         if type(value) is type(choice) and value == choice:
             return choice
     raise _refused(ValueError, caller, name, f"must be one of {', '.join(map(repr, choices))}", value)
+
+
+def flag(value: Any, name: str, caller: str) -> bool:
+    """True or False (numpy's bools too), as a bool: not 1, not "yes"."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise _refused(TypeError, caller, name, "must be True or False", value, typed=True)
+    return bool(value)

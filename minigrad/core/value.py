@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from . import backward as _backward
+from . import checks
 from ._types import Data
 from . import namespace
 from . import numerics
@@ -955,12 +956,7 @@ def _data_of(x):
 def _check_alpha(alpha):
     if isinstance(alpha, Value):
         raise TypeError("sigmoid: alpha must be a plain number, not a Value")
-    if isinstance(alpha, (bool, np.bool_)) or not isinstance(alpha, (int, float, np.integer, np.floating)):
-        raise TypeError(f"sigmoid: alpha must be a real number, got {describe(alpha)}")
-    alpha = float(alpha)
-    if not (alpha > 0.0 and math.isfinite(alpha)):
-        raise ValueError(f"sigmoid: alpha (the gain) must be finite and > 0, got {alpha!r}")
-    return alpha
+    return checks.positive_real(alpha, "alpha (the gain)", "sigmoid")
 
 
 def _check_forward(node, op, parents):

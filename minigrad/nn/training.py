@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..compiler.step import compile as compile_step
+from ..core import checks
 from ..core.losses import cross_entropy, mse
 from ..core.modes import no_grad
 from ..core.value import sse, stack
@@ -292,9 +293,7 @@ def _compiled_update(model, loss, optimizer):
 
 
 def _check_count(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"train: {name} must be a positive integer, got {value!r}")
-    return int(value)
+    return checks.integer(value, name, "train", minimum=1)
 
 
 def _progress_bar(total, quiet, description):

@@ -35,48 +35,13 @@ from typing import Any
 
 import numpy as np
 
+from ..core import checks
 from ..core import namespace
 from ..core import numerics
 from ..core._types import HasParameters
 from ..core.value import Value, next_version
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW"]
-
-
-def _check_positive(value, name, where):
-    """A finite real number > 0, or a TypeError / ValueError naming it."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{where}: {name} must be a real number, got {type(value).__name__} {value!r}")
-    value = float(value)
-    if not (math.isfinite(value) and value > 0.0):
-        raise ValueError(f"{where}: {name} must be finite and > 0, got {value!r}")
-    return value
-
-
-def _check_non_negative(value, name, where):
-    """A finite real number ≥ 0, or a TypeError / ValueError naming it."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{where}: {name} must be a real number, got {type(value).__name__} {value!r}")
-    value = float(value)
-    if not (math.isfinite(value) and value >= 0.0):
-        raise ValueError(f"{where}: {name} must be finite and >= 0, got {value!r}")
-    return value
-
-
-def _check_flag(value, name, where):
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{where}: {name} must be True or False, got {value!r}")
-    return bool(value)
-
-
-def _check_fraction(value, name, where):
-    """A real number in [0, 1), or a TypeError / ValueError naming it."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{where}: {name} must be a real number, got {type(value).__name__} {value!r}")
-    value = float(value)
-    if not 0.0 <= value < 1.0:
-        raise ValueError(f"{where}: {name} must be in [0, 1), got {value!r}")
-    return value
 
 
 class Optimizer:
@@ -117,7 +82,7 @@ class Optimizer:
 
     @lr.setter
     def lr(self, value):
-        value = _check_positive(value, "lr (the learning rate)", type(self).__name__)
+        value = checks.positive_real(value, "lr (the learning rate)", type(self).__name__)
         for group in self.param_groups:
             group["lr"] = value
 
@@ -159,7 +124,7 @@ class Optimizer:
 
     def _check_group(self, group: dict, where: str) -> None:
         """Check (and normalise in place) a group's hyper-parameters; subclasses add theirs."""
-        group["lr"] = _check_positive(group["lr"], "lr (the learning rate)", where)
+        group["lr"] = checks.positive_real(group["lr"], "lr (the learning rate)", where)
 
     def zero_grad(self) -> None:
         """Forget every parameter's gradient (``.grad`` becomes None)."""
@@ -391,11 +356,11 @@ class SGD(Optimizer):
 
     def _check_group(self, group, where):
         super()._check_group(group, where)
-        group["momentum"] = _check_fraction(group["momentum"], "momentum", where)
-        group["dampening"] = _check_fraction(group["dampening"], "dampening", where)
-        group["weight_decay"] = _check_non_negative(group["weight_decay"], "weight_decay", where)
-        group["nesterov"] = _check_flag(group["nesterov"], "nesterov", where)
-        group["maximize"] = _check_flag(group["maximize"], "maximize", where)
+        group["momentum"] = checks.fraction(group["momentum"], "momentum", where)
+        group["dampening"] = checks.fraction(group["dampening"], "dampening", where)
+        group["weight_decay"] = checks.non_negative_real(group["weight_decay"], "weight_decay", where)
+        group["nesterov"] = checks.flag(group["nesterov"], "nesterov", where)
+        group["maximize"] = checks.flag(group["maximize"], "maximize", where)
         if group["nesterov"] and (group["momentum"] <= 0.0 or group["dampening"] != 0.0):
             raise ValueError(f"{where}: nesterov=True needs momentum > 0 and dampening 0, got momentum "
                              f"{group['momentum']!r} and dampening {group['dampening']!r}")
@@ -408,7 +373,7 @@ class SGD(Optimizer):
 
     @momentum.setter
     def momentum(self, value):
-        value = _check_fraction(value, "momentum", "SGD")
+        value = checks.fraction(value, "momentum", "SGD")
         for number, group in enumerate(self.param_groups):
             if group["nesterov"] and value <= 0.0:
                 raise ValueError(f"SGD: parameter group {number} uses nesterov=True, which needs momentum > 0, "
@@ -511,11 +476,11 @@ class Adam(Optimizer):
             beta1, beta2 = group["betas"]
         except (TypeError, ValueError):
             raise TypeError(f"{where}: betas must be a pair of numbers, got {group['betas']!r}") from None
-        group["betas"] = (_check_fraction(beta1, "betas[0]", where), _check_fraction(beta2, "betas[1]", where))
-        group["eps"] = _check_positive(group["eps"], "eps", where)
-        group["weight_decay"] = _check_non_negative(group["weight_decay"], "weight_decay", where)
-        group["amsgrad"] = _check_flag(group["amsgrad"], "amsgrad", where)
-        group["maximize"] = _check_flag(group["maximize"], "maximize", where)
+        group["betas"] = (checks.fraction(beta1, "betas[0]", where), checks.fraction(beta2, "betas[1]", where))
+        group["eps"] = checks.positive_real(group["eps"], "eps", where)
+        group["weight_decay"] = checks.non_negative_real(group["weight_decay"], "weight_decay", where)
+        group["amsgrad"] = checks.flag(group["amsgrad"], "amsgrad", where)
+        group["maximize"] = checks.flag(group["maximize"], "maximize", where)
 
     def _state_dtype(self, parameter):
         return np.float64

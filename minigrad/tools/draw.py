@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core import checks
 from ..core.backward import topological_order
 from ..core.value import Value
 from ..core.files import write_atomically
@@ -307,10 +308,8 @@ def _summary_lines(root, order, names, drawn_nodes, max_nodes, show_data, show_g
 
 def check_layout(rankdir: str, max_nodes: int, caller: str) -> None:
     """The layout options a picture of the graph takes (`to_dot`, `minigrad.explore`)."""
-    if rankdir not in ("LR", "TB"):
-        raise ValueError(f"{caller}: rankdir must be 'LR' or 'TB', got {rankdir!r}")
-    if isinstance(max_nodes, bool) or not isinstance(max_nodes, (int, np.integer)) or max_nodes < 1:
-        raise ValueError(f"{caller}: max_nodes must be a positive integer, got {max_nodes!r}")
+    checks.one_of(rankdir, "rankdir", caller, ("LR", "TB"))
+    checks.integer(max_nodes, "max_nodes", caller, minimum=1)
 
 
 def parameter_names(params: Any, caller: str) -> dict[Value, str]:

@@ -203,9 +203,9 @@ def test_bad_group_settings_name_the_setting():
     value = mg.Value([1.0])
     with pytest.raises(ValueError, match="nesterov=True needs momentum > 0 and dampening 0"):
         SGD([value], lr=0.1, nesterov=True)
-    with pytest.raises(ValueError, match="weight_decay must be finite and >= 0, got -0.1"):
+    with pytest.raises(ValueError, match="weight_decay must be finite and ≥ 0, got -0.1"):
         SGD([value], lr=0.1, weight_decay=-0.1)
-    with pytest.raises(ValueError, match="weight_decay must be finite and >= 0, got nan"):
+    with pytest.raises(ValueError, match="weight_decay must be finite and ≥ 0, got nan"):
         AdamW([value], weight_decay=math.nan)
     with pytest.raises(TypeError, match="amsgrad must be True or False, got 'yes'"):
         Adam([value], amsgrad="yes")

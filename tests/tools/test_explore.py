@@ -439,10 +439,13 @@ def test_bad_arguments_are_refused_before_any_work():
     with pytest.raises(ValueError, match="explore: loss does not require grad"):
         explore(mg.Value(1.0, requires_grad=False) * 2.0)
     loss = (x * 2.0).sum()
-    with pytest.raises(ValueError, match="explore: rankdir must be 'LR' or 'TB'"):
+    with pytest.raises(ValueError, match="explore: rankdir must be one of 'LR', 'TB', got"):
         explore(loss, rankdir="RL")
-    for bad in (0, -1, 2.5, True):
+    for bad in (0, -1):
         with pytest.raises(ValueError, match="explore: max_nodes must be a positive integer"):
+            explore(loss, max_nodes=bad)
+    for bad in (2.5, True):
+        with pytest.raises(TypeError, match="explore: max_nodes must be an integer"):
             explore(loss, max_nodes=bad)
     with pytest.raises(TypeError, match="explore: params must map names to Values"):
         explore(loss, params={"x": 1.0})
