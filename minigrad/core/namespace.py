@@ -68,12 +68,14 @@ def device(x):
 
 
 def describe(x) -> str:
-    """How an error names data: ``a torch array (float64) on cpu``, ``a numpy array``, ``a Python float``."""
+    """How an error names data: ``a torch array (float64) on cpu``, ``an array_api_strict array (float32) on
+    ...``, ``a numpy array``, ``a Python float``."""
     if type(x) is float:
         return "a Python float"
     if not is_foreign(x):
         return "a numpy array"
-    return f"a {library(x)} array ({_dtype_name(x)}) on {device(x)}"
+    name = library(x)
+    return f"{'an' if name[0] in 'aeiou' else 'a'} {name} array ({_dtype_name(x)}) on {device(x)}"
 
 
 def _dtype_name(x):
@@ -214,3 +216,21 @@ def full(shape, number, like):
     if not is_foreign(like):
         return np.full(shape, number, dtype=np.result_type(like))
     return of(like).full(shape, number, dtype=like.dtype, device=device(like))
+
+
+def numpy_only(roots, where):
+    """A TypeError when a graph ending at ``roots`` (Values) holds data of another array library:
+    for the tools that read or write numbers as numpy (drawings, explain, explore, ONNX export)."""
+    from .backward import topological_order
+
+    for root in roots:
+        if not hasattr(root, "parents"):  # an argument that is not a Value
+            if is_foreign(root):
+                raise TypeError(f"{where}: works on numpy data only, but got {describe(root)}; move it first "
+                                "(Value.to(numpy), .numpy())")
+            continue
+        for node in topological_order(root):
+            if is_foreign(node.data):
+                what = f"'{node.name}'" if node.name else "a leaf" if node.op is None else f"a result of {node.op.name}"
+                raise TypeError(f"{where}: works on numpy data only, but {what} holds {describe(node.data)}; build "
+                                "the graph on numpy data (Value.to(numpy), Module.to(numpy)) to use it here")

@@ -315,15 +315,31 @@ def test_digits_trains_in_each_library_as_on_numpy(space):
     assert got[-1] < 0.8 * got[0]
 
 
-def test_compile_refuses_another_library_clearly():
-    w = mg.Value(torch.tensor([[0.5], [1.0]], dtype=torch.float64))
+def test_compile_refuses_another_library_clearly(space):
+    """Generated code is numpy's for now: an argument, a Value argument or a parameter the function
+    reads from another library is a CompileError naming it, before anything runs."""
+    w_numpy = mg.Value(np.array([[0.5], [1.0]]))
+    w = mg.Value(space([[0.5], [1.0]]))
 
     @mg.compile
-    def loss(x):
+    def loss(x, weight):
+        return ((x @ weight).sigmoid() ** 2.0).sum()
+
+    @mg.compile
+    def reads(x):
         return ((x @ w).sigmoid() ** 2.0).sum()
 
-    with pytest.raises(TypeError, match=r"compile: .*torch.*numpy"):
-        loss(torch.tensor([[1.0, 2.0]], dtype=torch.float64))
+    @mg.compile
+    def scales(s):
+        return (w * s).sum()
+
+    x = space([[1.0, 2.0]])
+    for call in (lambda: loss(x, w_numpy), lambda: loss(mg.Value(x), w_numpy),
+                 lambda: loss(np.array([[1.0, 2.0]]), w), lambda: reads(np.array([[1.0, 2.0]])),
+                 lambda: scales(2.0)):
+        with pytest.raises(mg.CompileError, match=rf"compile\(\w+\): got .*{space.library} array .*numpy code only"):
+            call()
+    assert w_numpy.grad is None and w.grad is None
 
 
 def test_module_to_takes_a_dtype_or_a_place(space):
@@ -335,3 +351,17 @@ def test_module_to_takes_a_dtype_or_a_place(space):
     assert all(space.holds(p.data) and str(p.dtype).endswith("float32") for p in model.parameters())
     model.to(np)
     assert all(type(p.data) is np.ndarray and p.dtype == np.float32 for p in model.parameters())
+
+
+@pytest.mark.parametrize("tool", ["draw", "explain", "explore", "onnx.export"])
+def test_the_numpy_only_tools_say_so(space, tool):
+    w = mg.Value(space([[0.5, -1.0], [2.0, 0.25]]), name="w")
+    x = mg.Value(space([[1.0, 2.0]]), requires_grad=False)
+    loss = ((x @ w).sigmoid() ** 2.0).sum()
+    calls = {"draw": lambda: mg.draw(loss), "explain": lambda: mg.explain(loss, w, (0, 0)),
+             "explore": lambda: mg.explore(loss),
+             "onnx.export": lambda: mg.onnx.export(lambda a: (a @ w).sum(), (x,), "unused.onnx")}
+    with pytest.raises(TypeError, match=rf"{tool}: works on numpy data only, but .*{space.library} array"):
+        calls[tool]()
+    numbers = ((mg.Value(x.numpy()) @ mg.Value(w.numpy())).sigmoid() ** 2.0).sum()  # moved explicitly
+    assert "digraph" in mg.draw(numbers).source
