@@ -67,7 +67,7 @@ def _mask(condition, like):
 # -- the smooth helpers: the ops they compute -----------------------------------------
 
 
-def _sigmoid_parts(x, alpha):
+def _sigmoid_parts(x, alpha, out=None):  # `out`: buffers for generated code, not for Values
     z = x * alpha if alpha != 1.0 else x
     e = (-abs(z)).exp()
     r = 1.0 / (1.0 + e)
@@ -232,6 +232,8 @@ HELPERS = {
     "half_squared_norm": _half_squared_norm,
     "half_sum_of_squares": _half_sum_of_squares,
     "expand_reduced": _expand_reduced,
+    "as_float": lambda x: x.sum(),  # a float input's gradient: the sum, a 0-d Value
+    "as_array": lambda x: x,
     "scatter": _scatter,
     "where_positive": _where_positive,
     "sign": _masked(numerics.sign),
