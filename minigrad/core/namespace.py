@@ -195,6 +195,8 @@ def as_data(x, where, copy):
     """A foreign array as a Value holds it: float64 or float32 on its own device (integers become
     float64, or float32 on a device without float64; float16 and bfloat16 float32), copied when ``copy``."""
     xp = of(x)
+    if getattr(x, "requires_grad", False):  # NOTE: a torch tensor that records torch's own graph: numbers only
+        x = x.detach()
     dtype = x.dtype
     if dtype == xp.float64 or dtype == xp.float32:
         return xp.asarray(x, copy=True) if copy else x

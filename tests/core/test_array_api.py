@@ -365,3 +365,13 @@ def test_the_numpy_only_tools_say_so(space, tool):
         calls[tool]()
     numbers = ((mg.Value(x.numpy()) @ mg.Value(w.numpy())).sigmoid() ** 2.0).sum()  # moved explicitly
     assert "digraph" in mg.draw(numbers).source
+
+
+def test_a_torch_tensor_that_records_torch_graph_gives_its_numbers_only():
+    t = torch.tensor([1.0, -2.0], dtype=torch.float64, requires_grad=True)
+    v = mg.Value(t)
+    (v * v).sum().backward()
+    assert not v.data.requires_grad and not v.grad.requires_grad and t.grad is None
+    np.testing.assert_array_equal(v.grad.numpy(), [2.0, -4.0])
+    t.data[0] = 5.0  # Value(t) copied the numbers
+    assert v.data[0].item() == 1.0
