@@ -757,14 +757,12 @@ class MatMul(Op):
             b = b[:, np.newaxis]
             grad = xp.expand_dims(grad, axis=-1)
         grad_a = grad_b = None
-        # NOTE: the standard has no swapaxes method: matrix_transpose (numpy keeps its own, which Values take)
-        swap = (lambda x: x.swapaxes(-1, -2)) if xp is np else xp.matrix_transpose
         if needs[0]:
-            grad_a = numerics.product(grad, b.T if b.ndim == 2 else swap(b))
+            grad_a = numerics.product(grad, b.T if b.ndim == 2 else _swap_last(xp, b))
             if a_ndim == 1:
                 grad_a = xp.reshape(grad_a, grad_a.shape[:-2] + grad_a.shape[-1:])
         if needs[1]:
-            grad_b = numerics.product(a.T if a.ndim == 2 else swap(a), grad)
+            grad_b = numerics.product(a.T if a.ndim == 2 else _swap_last(xp, a), grad)
             if b_ndim == 1:
                 grad_b = grad_b[..., 0]
         return grad_a, grad_b
@@ -772,6 +770,12 @@ class MatMul(Op):
     def jvp(self, tangents, out, saved, a, b):
         ta, tb = tangents
         return numerics.matmul(ta, b) + numerics.matmul(a, tb)
+
+
+def _swap_last(xp, x):
+    """x with its last two axes swapped: numpy's swapaxes (which Values and the tracer take), or the
+    standard's matrix_transpose (it has no swapaxes)."""
+    return x.swapaxes(-1, -2) if xp is np else xp.matrix_transpose(x)
 
 
 class Stack(Op):

@@ -134,7 +134,8 @@ class Value:
 
     @property
     def shape(self):
-        return numerics.shape(self._data)
+        data = self._data
+        return () if type(data) is float else data.shape if type(data) is _ndarray else numerics.shape(data)
 
     @property
     def ndim(self):
@@ -142,7 +143,8 @@ class Value:
 
     @property
     def size(self):
-        return numerics.size(self._data)
+        data = self._data
+        return 1 if type(data) is float else data.size if type(data) is _ndarray else numerics.size(data)
 
     @property
     def dtype(self):
@@ -597,15 +599,16 @@ def _apply(op, args, options=TWO_INPUTS):
             a, b = args
             if type(a) is not Value or type(b) is not Value:
                 args = a, b = _with_constants(op, args)
-            x, y = a._data, b._data
-            # NOTE: data of two kinds (not a float) may be of two libraries: refused before numpy converts one
-            if x.__class__ is not y.__class__ and x.__class__ is not float and y.__class__ is not float:
-                namespace.check(op.name, (x, y))
             function = op.function
             if function is not None:
-                data, saved = function(x, y), None
+                data, saved = function(a._data, b._data), None
             else:
-                data, saved = op.forward(x, y)
+                data, saved = op.forward(a._data, b._data)
+            # NOTE: numpy reads some libraries' arrays as its own (array_api_strict's on its CPU device): a result
+            # that is not a float, of data of two kinds, is checked after the op (a float result costs no more)
+            if data.__class__ is not float and a._data.__class__ is not b._data.__class__ and \
+                    a._data.__class__ is not float and b._data.__class__ is not float:
+                namespace.check(op.name, (a._data, b._data))
             needs_grad = a.requires_grad or b.requires_grad
         elif len(args) == 1 and type(args[0]) is Value:
             a = args[0]
