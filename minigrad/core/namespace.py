@@ -30,6 +30,7 @@ __all__ = ["of", "is_foreign", "check", "device", "describe", "to_numpy", "move"
 _LIBRARIES = frozenset({"torch", "cupy", "jax", "jaxlib", "dask", "sparse", "ndonnx", "array_api_strict"})
 _ndarray = np.ndarray
 _namespaces: dict = {}  # array type -> its namespace (array_namespace asks a lot for each call)
+_foreign_types: dict = {}  # type -> is_foreign's answer
 
 
 class MixedArraysError(TypeError):
@@ -48,10 +49,17 @@ def _compat():
 def is_foreign(x) -> bool:
     """True for an array of an Array API library other than numpy (a torch tensor, a CuPy array, ...)."""
     kind = type(x)
-    if kind is float or kind is _ndarray or kind is int or isinstance(x, (np.ndarray, np.generic)):
+    if kind is float or kind is _ndarray:
         return False
-    if hasattr(kind, "__minigrad_helper__"):  # a Value or the compiler's stand-in
-        return False
+    known = _foreign_types.get(kind)  # NOTE: decided once per type: a rule on torch data asks it often
+    if known is None:
+        known = _foreign_types[kind] = _is_foreign_type(kind)
+    return known
+
+
+def _is_foreign_type(kind):
+    if issubclass(kind, (int, np.ndarray, np.generic)) or hasattr(kind, "__minigrad_helper__"):
+        return False  # numbers, numpy's arrays and scalars, a Value or the compiler's stand-in
     return hasattr(kind, "__array_namespace__") or kind.__module__.partition(".")[0] in _LIBRARIES
 
 
@@ -89,13 +97,14 @@ def numpy_dtype(dtype):
 
 def of(*data):
     """The Array API namespace of ``data``: numpy for floats and numpy arrays, else the foreign
-    arrays' library (all of one library and one device, or a `MixedArraysError`)."""
+    arrays' library (all of one library, or a `MixedArraysError`; devices are `check`'s to compare,
+    before an op runs)."""
     foreign = None
     for item in data:
         if is_foreign(item):
             if foreign is None:
                 foreign = item
-            elif type(item) is not type(foreign) or device(item) != device(foreign):
+            elif type(item) is not type(foreign):
                 _refuse("an op", foreign, item)
     if foreign is None:
         return np
