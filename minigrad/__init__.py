@@ -29,10 +29,12 @@ from .tools.explain import Explanation, explain
 from .tools.explore import Exploration, explore
 from .tools.compare import Comparison, compare
 from .tools.grading import DerivationError, DerivationReport, check_derivation
+from .tools.backward_rules import BackwardReport, check_backward
 from . import nn, optim
 from .core import ops  # mg.ops.SIGMOID, mg.ops.OPS: the op table
 from .nn import data, datasets, training  # mg.data.batches, mg.datasets.xor(), mg.training.predict
 from .nn.training import TrainResult, accuracy, train
+from .nn.gradient_flow import GradientFlow, gradient_flow
 from .compiler import CompileCheckError, CompileError, CompiledStep, compile  # noqa: A004 - minigrad.compile
 from .export import onnx  # mg.onnx.export; the onnx package itself is imported only when exporting
 
@@ -44,8 +46,9 @@ __all__ = [
     "AnomalyError", "StaleGraphError", "FreedGraphError", "topological_order", "backward_order", "unbroadcast", "gradcheck",
     "GradcheckError",
     "to_dot", "draw", "DotNotFoundError", "explain", "Explanation", "explore", "Exploration", "compare", "Comparison",
-    "check_derivation", "DerivationReport", "DerivationError",
-    "nn", "optim", "data", "datasets", "training", "ops", "train", "TrainResult", "accuracy",
+    "check_derivation", "DerivationReport", "DerivationError", "check_backward", "BackwardReport",
+    "nn", "optim", "data", "datasets", "training", "ops", "train", "TrainResult", "accuracy", "gradient_flow",
+    "GradientFlow",
     "compile", "CompiledStep", "TracingError", "CompileError", "CompileCheckError",
     "onnx",
     "grad", "jvp", "hvp", "hessian", "jacobian", "Function", "FunctionError", "gradgradcheck",

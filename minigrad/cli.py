@@ -25,11 +25,14 @@ import os
 import re
 import sys
 
+import numpy as np
+
 from . import nn
 from ._version import __version__
 from .core import checks
 from .tools.grading import DEFAULT_RANDOM_CASES, DEFAULT_TOLERANCE, DerivationError, check_derivation
 from .tools.time_limit import DEFAULT_TIME_LIMIT, call_learner, when_stuck
+from .tools import backward_rules
 from .tools.compare import compare
 from .compiler.step import compile as compile_step
 from .tools.draw import DEFAULT_MAX_NODES, FILE_FORMATS, DotNotFoundError, file_format, write_drawing
@@ -318,6 +321,9 @@ def _explore_arguments(parser):
     parser.add_argument("--rankdir", choices=("LR", "TB"), default="LR", help="layout direction (default LR)")
     parser.add_argument("--max-nodes", type=_positive_int, default=DEFAULT_MAX_NODES,
                         help=f"beyond this many nodes show a summary and do not step (default {DEFAULT_MAX_NODES})")
+    parser.add_argument("--mode", choices=("reverse", "forward", "both"), default="reverse",
+                        help="reverse: forward pass then backward (default); forward: forward mode's tangents; "
+                             "both: forward mode, then backward, side by side with the cost of each")
 
 
 def run_explore(args):
@@ -334,7 +340,7 @@ def run_explore(args):
     net, inputs, desired = nn.example_network(args.layers, args.alpha, args.seed, args.bias, scalar=scalar)
     try:
         page = explore(net.loss(inputs, desired), params=net.named_parameters(), rankdir=args.rankdir,
-                       max_nodes=args.max_nodes)
+                       max_nodes=args.max_nodes, mode=args.mode)
     except DotNotFoundError as error:
         print(f"minigrad explore: {_without_prefix(error)}", file=sys.stderr)
         return 1
@@ -438,6 +444,72 @@ def run_check(args):
 
 
 # ---------------------------------------------------------------------------
+# minigrad check-backward
+# ---------------------------------------------------------------------------
+
+CHECK_BACKWARD_HELP = ("check your own backward rule (a minigrad.Function) against central differences of its "
+                       "forward, on random inputs and shapes, and name the mistake when it is wrong")
+
+
+def _shape(text):
+    """'2,3' -> (2, 3); '' or '()' -> ()."""
+    text = text.strip().strip("()")
+    try:
+        shape = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a shape such as 2,3 or 5 (or () for a scalar), got {text!r}")
+    if any(size < 1 for size in shape):
+        raise argparse.ArgumentTypeError(f"axis lengths must be ≥ 1, got {text!r}")
+    return shape
+
+
+def _check_backward_arguments(parser):
+    parser.add_argument("target", metavar="FILE:CLASS",
+                        help="your op: a Python file and the minigrad.Function subclass in it, e.g. my_ops.py:Softplus")
+    parser.add_argument("--shape", type=_shape, action="append", metavar="SHAPE",
+                        help="the shape of one input, e.g. 2,3 (give it once per input, in order; default one "
+                             "input of shape 2,3)")
+    parser.add_argument("--low", type=_real, default=-2.0, help="smallest input number drawn (default -2)")
+    parser.add_argument("--high", type=_real, default=2.0, help="largest input number drawn (default 2)")
+    parser.add_argument("--tolerance", type=_gain, default=backward_rules.DEFAULT_TOLERANCE,
+                        help=f"largest difference accepted, relative to max(1, the largest number), > 0 "
+                             f"(default {backward_rules.DEFAULT_TOLERANCE:g})")
+    parser.add_argument("--cases", type=_random_cases, default=backward_rules.DEFAULT_RANDOM_CASES,
+                        help=f"random cases per set of shapes, 0 to {MAX_RANDOM_CASES} "
+                             f"(default {backward_rules.DEFAULT_RANDOM_CASES})")
+    parser.add_argument("--time-limit", type=_seconds, default=DEFAULT_TIME_LIMIT, metavar="SECONDS",
+                        help=f"seconds each call of your code may take, finite and > 0 (default {DEFAULT_TIME_LIMIT:g});"
+                             " loading the file gets the same limit")
+
+
+def run_check_backward(args):
+    """Exit 0 when the backward rule agrees with central differences in every case; 1, with the diagnosis, if not."""
+    from .core.function import Function
+
+    if not args.low < args.high:
+        raise UsageError(f"--low must be below --high, got {args.low:g} and {args.high:g}")
+    function = _learner_function(args.target, args.time_limit)
+    if not (isinstance(function, type) and issubclass(function, Function)):
+        raise UsageError(f"{args.target}: {function.__name__ if hasattr(function, '__name__') else function!r} is not "
+                         "a subclass of minigrad.Function (class Softplus(mg.Function): with staticmethods forward "
+                         "and backward)")
+    rng = np.random.default_rng(args.seed)
+    inputs = tuple(rng.uniform(args.low, args.high, size=shape) for shape in (args.shape or [(2, 3)]))
+
+    def give_up(seconds):
+        # NOTE: runs in a watchdog thread; the main thread is stuck in the learner's code, so end the process.
+        print(f"cannot check {args.target}: your code did not return within {seconds:g} s, and it could not be "
+              "stopped (does it catch every exception, even the one that stops it, and loop again?)", flush=True)
+        os._exit(1)
+
+    with when_stuck(give_up):
+        report = backward_rules.check_backward(function, inputs, random_cases=args.cases, seed=args.seed,
+                                               tolerance=args.tolerance, time_limit=args.time_limit)
+    print(report)
+    return 0 if report.ok else 1
+
+
+# ---------------------------------------------------------------------------
 # minigrad compile
 # ---------------------------------------------------------------------------
 
@@ -487,6 +559,7 @@ COMMANDS = {
     "draw": (DRAW_HELP, _draw_arguments, run_draw),
     "explore": (EXPLORE_HELP, _explore_arguments, run_explore),
     "check": (CHECK_HELP, _check_arguments, run_check),
+    "check-backward": (CHECK_BACKWARD_HELP, _check_backward_arguments, run_check_backward),
     "compile": (COMPILE_HELP, _compile_arguments, run_compile),
 }
 
@@ -505,7 +578,8 @@ def build_parser():
 
 
 # Options that take one number, which may start with a minus sign.
-_NUMBER_OPTIONS = ("--alpha", "--tolerance", "--seed", "--max-nodes", "--cases", "--time-limit", "--eta")
+_NUMBER_OPTIONS = ("--alpha", "--tolerance", "--seed", "--max-nodes", "--cases", "--time-limit", "--eta", "--low",
+                   "--high")
 
 
 def _values_attached(argv):

@@ -26,7 +26,7 @@ import numpy as np
 from . import modes
 from . import namespace
 from .backward import gradients
-from .forward import push_forward
+from .forward import push_forward, zero_tangent
 from .modes import enable_grad
 
 __all__ = ["grad", "jvp", "hvp", "hessian", "jacobian"]
@@ -85,7 +85,7 @@ def grad(outputs, inputs, grad_outputs=None, create_graph=False, retain_graph=No
             if not allow_unused:
                 raise ValueError(f"grad: inputs[{position}] is not used by the outputs (no path leads to it); pass "
                                  "allow_unused=True for a zero gradient")
-            gradient = _zeros_like(item._data)
+            gradient = zero_tangent(item._data)
             if create_graph:
                 gradient = value.leaf(gradient)
         result.append(gradient)
@@ -98,11 +98,6 @@ def _as_tuple(items, where):
             raise ValueError(f"grad: {where} is empty")
         return tuple(items)
     return (items,)
-
-
-def _zeros_like(data):
-    return 0.0 if type(data) is float else np.zeros(data.shape, dtype=data.dtype) if type(data) is np.ndarray \
-        else namespace.full(tuple(data.shape), 0.0, data)
 
 
 def _seed(output, seed, position, create_graph):
@@ -215,8 +210,8 @@ def hvp(f, primals, vectors, mode="forward-over-reverse"):
             if used:
                 products = grad([g for g, _ in used], leaves, grad_outputs=[d for _, d in used], allow_unused=True)
             else:
-                products = tuple(_zeros_like(leaf._data) for leaf in leaves)
-    products = tuple(_zeros_like(leaf._data) if p is None else p for p, leaf in zip(products, leaves))
+                products = tuple(zero_tangent(leaf._data) for leaf in leaves)
+    products = tuple(zero_tangent(leaf._data) if p is None else p for p, leaf in zip(products, leaves))
     return out._data, (products[0] if single else products)
 
 

@@ -41,6 +41,7 @@ from ..core import checks
 from ..core.losses import cross_entropy, mse
 from ..core.modes import no_grad
 from ..core.value import sse, stack
+from .gradient_flow import gradient_flow, layers_of
 from .modules import Module, ScalarMLP
 from ..optim.optimizers import SGD, Optimizer
 
@@ -84,6 +85,9 @@ class TrainResult:
     threshold: float | None = None
     loss: str = "sse"
     final_loss: float = math.nan
+    # train(..., track_gradient_flow=True): a minigrad.nn.gradient_flow.GradientFlow every N updates
+    gradient_flow: list = field(default_factory=list)
+    gradient_flow_steps: list = field(default_factory=list)
 
     def __str__(self):
         name = _LOSS_NAMES.get(self.loss, self.loss)
@@ -119,6 +123,37 @@ class TrainResult:
         ax.set_xlabel("updates")
         ax.set_ylabel("total SSE" if self.loss == "sse" else f"mean {_LOSS_NAMES.get(self.loss, self.loss)}")
         ax.set_title(str(self), fontsize=9)
+        return ax
+
+
+    def plot_gradient_flow(self, ax=None, *, what="slope"):
+        """Each layer's factor over training, from ``train(..., track_gradient_flow=True)``, on ``ax`` or a new
+        figure, log scale: ``what="slope"`` the slope factor ‖δ_l‖ / ‖∂SSE/∂A_l‖ (what αF(1 − F) multiplies
+        the gradient by there: at most α/4 for the sigmoid), ``"gradient"`` ‖∂SSE/∂W_l‖.  Needs matplotlib.
+        Returns the Axes."""
+        if not self.gradient_flow:
+            raise ValueError("TrainResult.plot_gradient_flow: nothing recorded; train with track_gradient_flow=True")
+        if what not in ("slope", "gradient"):
+            raise ValueError(f"TrainResult.plot_gradient_flow: what must be 'slope' or 'gradient', got {what!r}")
+        try:
+            import matplotlib.pyplot as plt
+        except ImportError:
+            raise ImportError("TrainResult.plot_gradient_flow needs matplotlib: pip install matplotlib "
+                              "(or minigrad's examples extra)") from None
+        if ax is None:
+            ax = plt.figure(figsize=(6, 3.5)).add_subplot()
+        names = [layer.weight for layer in self.gradient_flow[0].layers][::-1]  # input side first
+        colours = plt.get_cmap("viridis")(np.linspace(0.0, 0.9, len(names)))
+        for colour, name in zip(colours, names):
+            layers = [next(layer for layer in report.layers if layer.weight == name) for report in self.gradient_flow]
+            values = [layer.slope_factor if what == "slope" else layer.gradient_norm for layer in layers]
+            ax.plot(self.gradient_flow_steps, values, color=colour, label=name)
+        ax.set_yscale("log")
+        ax.set_xlabel("updates")
+        ax.set_ylabel("slope factor ‖δ‖/‖∂SSE/∂A‖" if what == "slope" else "‖∂SSE/∂W‖")
+        ax.legend(loc="best", fontsize=8)
+        ax.set_title("what the slope multiplies the gradient by, per layer" if what == "slope"
+                     else "gradient norm per layer", fontsize=9)
         return ax
 
 
@@ -329,7 +364,7 @@ DEFAULT_THRESHOLDS = {"sse": 0.04, "mse": None, "cross_entropy": None}
 
 def train(model, inputs, targets, *, mode="online", lr=None, optimizer=None, threshold="default",
           max_iterations=20000, epochs=100, batch_size=32, check_every=1, seed=0, quiet=False, compile=False,
-          loss="sse"):
+          loss="sse", track_gradient_flow=False, gradient_flow_every=100):
     """Train ``model`` on ``(inputs, targets)`` and return a `TrainResult`.
 
     ``loss``: ``"sse"`` (the chapter's, Eq. 6.5; a batch's SSEs are summed),
@@ -368,6 +403,12 @@ def train(model, inputs, targets, *, mode="online", lr=None, optimizer=None, thr
     else is refused before training starts, with both shapes in the message.
     ``compile=True`` takes one-hot targets for now (integer labels are not yet
     an input of a compiled step: use ``compile=False`` with labels).
+
+
+    ``track_gradient_flow=True`` records `minigrad.gradient_flow` over all
+    patterns before training and every ``gradient_flow_every`` updates (and
+    after the last) in ``result.gradient_flow``; `TrainResult.plot_gradient_flow`
+    plots each layer's slope factor (SSE only; an MLP or a Sequential).
     """
     inputs = _as_patterns(inputs, "inputs")
     loss = _check_loss(loss, "train")
@@ -393,6 +434,13 @@ def train(model, inputs, targets, *, mode="online", lr=None, optimizer=None, thr
     elif not isinstance(optimizer, Optimizer):
         raise TypeError(f"train: optimizer must be a minigrad.optim.Optimizer, got {type(optimizer).__name__}")
     check_every = _check_count(check_every, "check_every")
+    if not isinstance(track_gradient_flow, (bool, np.bool_)):
+        raise TypeError(f"train: track_gradient_flow must be True or False, got {track_gradient_flow!r}")
+    flow_every = _check_count(gradient_flow_every, "gradient_flow_every")
+    if track_gradient_flow:
+        if loss != "sse":
+            raise ValueError(f"train: track_gradient_flow splits the chapter's SSE into its factors; loss is {loss!r}")
+        layers_of(model)  # refuses a net it cannot trace, before training
     if not isinstance(compile, (bool, np.bool_)):
         raise TypeError(f"train: compile must be True or False, got {compile!r}")
     _check_widths(model, inputs, targets)
@@ -415,6 +463,11 @@ def train(model, inputs, targets, *, mode="online", lr=None, optimizer=None, thr
             result.final_sse = value
         return threshold is not None and value < threshold
 
+    def record_flow(step):
+        if track_gradient_flow and (not result.gradient_flow_steps or result.gradient_flow_steps[-1] != step):
+            result.gradient_flow.append(gradient_flow(model, inputs, targets))
+            result.gradient_flow_steps.append(step)
+
     def update(batch_inputs, batch_targets):
         optimizer.zero_grad()
         if compiled is None:
@@ -428,11 +481,14 @@ def train(model, inputs, targets, *, mode="online", lr=None, optimizer=None, thr
         cap = _check_count(max_iterations, "max_iterations")
         bar = _progress_bar(cap, quiet, "online training")
         result.converged = check(0)
+        record_flow(0)
         iteration = 0
         while not result.converged and iteration < cap:
             pattern = int(rng.integers(len(inputs)))
             update(inputs[pattern], targets[pattern])
             iteration += 1
+            if iteration % flow_every == 0:
+                record_flow(iteration)
             if iteration % check_every == 0 or iteration == cap:
                 result.converged = check(iteration)
                 if bar is not None:
@@ -444,6 +500,7 @@ def train(model, inputs, targets, *, mode="online", lr=None, optimizer=None, thr
         size = _check_count(batch_size, "batch_size")
         bar = _progress_bar(cap, quiet, "epochs")
         result.converged = check(0)
+        record_flow(0)
         iteration = epoch = 0
         while not result.converged and epoch < cap:
             order = rng.permutation(len(inputs))
@@ -451,12 +508,15 @@ def train(model, inputs, targets, *, mode="online", lr=None, optimizer=None, thr
                 rows = order[start:start + size]
                 update(inputs[rows], targets[rows])
                 iteration += 1
+                if iteration % flow_every == 0:
+                    record_flow(iteration)
             epoch += 1
             result.converged = check(iteration)
             if bar is not None:
                 bar.set_postfix_str(f"{shown}={result.final_loss:.4f}", refresh=False)
                 bar.update(1)
         result.iterations, result.epochs = iteration, epoch
+    record_flow(result.iterations)
     if bar is not None:
         bar.close()
     result.seconds = time.perf_counter() - started

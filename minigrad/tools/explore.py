@@ -44,13 +44,24 @@ import numpy as np
 
 from ..core import namespace
 from ..core.backward import add_gradients, backward_order, topological_order, unbroadcast
+from ..core.forward import push_forward
 from .compare import element_name
 from .draw import DEFAULT_MAX_NODES, DotNotFoundError, check_layout, draw, parameter_names
 from .explain import PathExplosionError, explain, graph_names, partial_formula
 from ..core.files import write_atomically
 from ..core.value import Value
 
-__all__ = ["explore", "Exploration", "FULL_ELEMENTS"]
+__all__ = ["explore", "Exploration", "FULL_ELEMENTS", "MODES"]
+
+#: What the page steps through: "reverse" (the forward pass, then backward), "forward" (forward mode: each
+#: node's tangent ∂x/∂w for one weight w, with the values) or "both" (forward mode's sweep, then backward).
+MODES = ("reverse", "forward", "both")
+
+# Forward mode: tangents are embedded for at most this many parameter elements (one sweep each).
+_TANGENT_ELEMENTS = 64
+
+# Ops whose local derivatives are ±1: handing a tangent or a gradient on costs no multiplication.
+_UNIT_PARTIALS = {"add", "sub", "neg", "sum", "reshape", "transpose", "getitem", "stack"}
 
 #: Arrays with at most this many elements are embedded in full; bigger ones as shape, dtype, min and max.
 FULL_ELEMENTS = 64
@@ -98,8 +109,21 @@ class Exploration:
 
 
 def explore(loss: Value, *, params: Any = None, max_nodes: int = DEFAULT_MAX_NODES,
-            rankdir: str = "LR") -> Exploration:
+            rankdir: str = "LR", mode: str = "reverse", weight: Any = None) -> Exploration:
     """A page that steps through ``loss``'s graph: forward, then backward in the engine's order.
+
+    ``mode="reverse"`` (the default) steps through the forward pass, then the
+    backward pass.  ``mode="forward"`` steps through forward mode instead: with
+    the values, each node's tangent ẋ = ∂x/∂w for one weight w (``weight``, a
+    name such as ``"v[0,0]"``; by default the first element of v, Eq. 6.30's,
+    else the first parameter), pushed op by op from w towards the loss by
+    minigrad's own forward-mode rules (`minigrad.core.forward.push_forward`,
+    the sweep `minigrad.jvp` runs).  ``mode="both"`` steps through that sweep,
+    then the backward pass, and shows the two results side by side: the loss's
+    tangent and w's gradient, the same number.  A cost ledger counts each
+    mode's sweeps and multiplications for the whole gradient: forward mode
+    needs one sweep per parameter element, reverse mode one.  Clicking another
+    parameter (or ``window.explorer.select(name)``) picks another w.
 
     ``loss`` is a one-element Value with a recorded graph, before or after
     ``backward()`` (without gradients, ``loss.backward()`` is called once).
@@ -119,6 +143,8 @@ def explore(loss: Value, *, params: Any = None, max_nodes: int = DEFAULT_MAX_NOD
         raise ValueError("explore: loss does not require grad (it was made from constants only, or under "
                          "no_grad()), so there is no backward pass to step through")
     check_layout(rankdir, max_nodes, "explore")
+    if mode not in MODES:
+        raise ValueError(f"explore: mode must be one of {', '.join(map(repr, MODES))}, got {mode!r}")
     given = parameter_names(params, "explore")
 
     order = topological_order(loss)
@@ -129,7 +155,8 @@ def explore(loss: Value, *, params: Any = None, max_nodes: int = DEFAULT_MAX_NOD
     if drawn > max_nodes:
         data = _summary_data(loss, given, drawn, max_nodes)
     else:
-        data = _graph_data(loss, order, given, drawn)
+        data = _graph_data(loss, order, given, drawn, mode, weight)
+    data["mode"] = mode
     return Exploration(_page(_svg_for_page(svg, data), data), data)
 
 
@@ -141,13 +168,13 @@ def explore(loss: Value, *, params: Any = None, max_nodes: int = DEFAULT_MAX_NOD
 def _summary_data(loss, given, drawn, max_nodes):
     name = given.get(loss) or loss.name or "loss"
     return {"lossName": name, "drawnNodes": drawn, "nodes": [], "forward": [], "backward": [],
-            "explanations": {},
+            "explanations": {}, "tangents": None, "weight": None, "ledger": None,
             "summary": (f"{drawn} nodes (values and ops): more than max_nodes={max_nodes}, so this page shows "
                         f"the summary drawing and does not step. Explore a smaller graph, or pass "
                         f"max_nodes={drawn} to step through every node.")}
 
 
-def _graph_data(loss, order, given, drawn):
+def _graph_data(loss, order, given, drawn, mode="reverse", weight=None):
     ids = {node: number for number, node in enumerate(order)}
     names = graph_names(loss, given)
     nodes = []
@@ -162,10 +189,14 @@ def _graph_data(loss, order, given, drawn):
                          arguments=op.argument_labels(node),
                          annotations=[[label, _value(data)] for label, data in op.annotations(node)])
         nodes.append(entry)
-    steps = _backward_steps(loss, ids, names)
-    return {"lossName": names[loss], "root": ids[loss], "drawnNodes": drawn,
+    steps, received = _backward_steps(loss, ids, names)
+    data = {"lossName": names[loss], "root": ids[loss], "drawnNodes": drawn,
             "nodes": nodes, "forward": [ids[node] for node in order if node.op is not None],
-            "backward": steps, "explanations": _explanations(loss, order, ids, names), "summary": None}
+            "backward": steps, "explanations": _explanations(loss, order, ids, names), "summary": None,
+            "tangents": None, "weight": None, "ledger": None}
+    if mode != "reverse":
+        data["tangents"], data["weight"], data["ledger"] = _forward_mode(loss, order, ids, names, received, weight)
+    return data
 
 
 def _backward_steps(loss, ids, names):
@@ -209,7 +240,81 @@ def _backward_steps(loss, ids, names):
             edges.append(edge)
         steps.append({"node": ids[node], "grad": _value(grad), "gradName": f"∂{loss_name}/∂{names[node]}",
                       "edges": edges})
-    return steps
+    return steps, received
+
+
+def _multiplications(node, parent):
+    """Products of a local derivative with a carried number along the edge parent → node (a tangent forward,
+    a gradient backward): one per element of the larger end, a matmul's inner length each; none where the
+    local derivative is ±1 (add, sub, sum, ...)."""
+    if node.op.name in _UNIT_PARTIALS:
+        return 0
+    count = max(node.size, parent.size)
+    if node.op.name == "matmul":
+        count = node.size * int(np.shape(node.parents[0].data)[-1])
+    return int(count)
+
+
+def _forward_mode(loss, order, ids, names, received, weight):
+    """Forward mode for each parameter element (up to _TANGENT_ELEMENTS): every node's tangent, the loss's
+    tangent beside the replayed backward's gradient, and the cost ledger."""
+    parameters = [node for node in order if node.op is None and node.requires_grad]
+    elements = [(param, index) for param in parameters for index in np.ndindex(*np.shape(param.data))]
+    chosen = _chosen_element(elements, names, weight)
+    kept = elements[:_TANGENT_ELEMENTS]
+    if chosen not in kept:
+        kept = kept[:-1] + [chosen]
+    reverse_multiplications = sum(_multiplications(node, parent) for node in backward_order(loss)
+                                  for parent in node.parents if parent.requires_grad)
+    forward_multiplications = 0
+    tangents = {}
+    for param, index in elements:
+        reached = _reached(order, param)
+        sweep = sum(_multiplications(node, parent) for node in order if node.op is not None and node in reached
+                    for parent in node.parents if parent in reached)
+        forward_multiplications += sweep
+        if (param, index) not in kept:
+            continue
+        seed = 1.0 if type(param.data) is float else np.zeros(np.shape(param.data), dtype=param.data.dtype)
+        if type(seed) is not float:
+            seed[index] = 1.0
+        found = push_forward(order, {param: seed})  # NOTE: minigrad's forward mode: each op's own jvp rule
+        name = element_name(names[param], index)
+        gradient = np.asarray(received.get(param, 0.0), dtype=np.float64)
+        tangents[name] = {
+            "param": ids[param], "index": list(index), "name": name,
+            "values": [_value(tangent) if node in reached else None for node, tangent in zip(order, found)],
+            "loss": _plain(float(np.reshape(found[-1] if order[-1] is loss else found[order.index(loss)], ()))),
+            "reverse": _plain(float(gradient[index] if gradient.ndim else gradient)),
+            "multiplications": sweep}
+    ledger = {"parameters": len(elements), "forwardSweeps": len(elements), "forwardMultiplications":
+              forward_multiplications, "reverseSweeps": 1, "reverseMultiplications": reverse_multiplications,
+              "embedded": len(tangents)}
+    return tangents, element_name(names[chosen[0]], chosen[1]), ledger
+
+
+def _chosen_element(elements, names, weight):
+    """The (parameter, index) ``weight`` names (a Value, a name, or an element's name); by default v's first
+    element (Eq. 6.30's), else the first parameter's."""
+    if weight is None:
+        for param, index in elements:
+            if names[param] in ("v", "v[0,0]") or names[param].startswith("v["):
+                return param, index
+        return elements[0]
+    for param, index in elements:
+        if weight is param or (isinstance(weight, str) and weight in (names[param], element_name(names[param], index))):
+            return param, index
+    known = ", ".join(sorted({names[param] for param, _ in elements}))
+    raise ValueError(f"explore: weight {weight!r} is not a parameter of this graph (its parameters: {known})")
+
+
+def _reached(order, param):
+    """The nodes whose value depends on ``param`` (param included): where its tangent can be non-zero."""
+    reached = {param}
+    for node in order:
+        if node.op is not None and any(parent in reached for parent in node.parents):
+            reached.add(node)
+    return reached
 
 
 def _local_partials(node):
@@ -391,6 +496,14 @@ def _sha256(text):
 
 
 def _page(svg, data):
+    mode = data.get("mode", "reverse")
+    if mode != "reverse" and data["summary"] is None:
+        return _page_with(svg, data, """
+  <section id="mg-sweeps" aria-label="forward and reverse, side by side"></section>""")
+    return _page_with(svg, data, "")
+
+
+def _page_with(svg, data, sweeps):
     script, style = _asset("explorer.js"), _asset("explorer.css")
     # NOTE: the policy allows no request of any kind, and only this page's own
     # script and style (by hash): markup that slipped past the escaping could not run.
@@ -406,7 +519,7 @@ def _page(svg, data):
 <title>{title}</title>
 <style>{style}</style>
 </head>
-<body>
+<body data-mode="{html.escape(data.get("mode", "reverse"))}">
 <header id="mg-bar">
   <span class="mg-brand">minigrad explore</span>
   <span class="mg-buttons">
@@ -425,7 +538,7 @@ def _page(svg, data):
 <main id="mg-main">
   <section id="mg-graph" aria-label="the computation graph">{svg}</section>
   <aside id="mg-panel">
-    <div id="mg-note" hidden></div>
+    <div id="mg-note" hidden></div>{sweeps}
     <section id="mg-step-panel"></section>
     <section id="mg-explain-panel"></section>
   </aside>

@@ -7,6 +7,11 @@
 
   const data = JSON.parse(document.getElementById("mg-data").textContent);
   const nodes = data.nodes;
+  // "reverse": the forward pass, then backward; "forward": forward mode's sweep (values and tangents);
+  // "both": forward mode's sweep, then backward, the two results side by side.
+  const mode = data.mode || "reverse";
+  const tangents = data.tangents || {};
+  let weight = data.weight;
   const graphBox = document.getElementById("mg-graph");
   const svg = graphBox.querySelector("svg");
   const stepPanel = document.getElementById("mg-step-panel");
@@ -17,7 +22,9 @@
 
   const steps = [{ phase: "forward", node: null, number: 0 }];
   data.forward.forEach((id, k) => steps.push({ phase: "forward", node: id, number: k + 1 }));
-  data.backward.forEach((entry, k) => steps.push({ phase: "backward", node: entry.node, number: k + 1, entry }));
+  if (mode !== "forward") {
+    data.backward.forEach((entry, k) => steps.push({ phase: "backward", node: entry.node, number: k + 1, entry }));
+  }
   const total = steps.length - 1;
   const backwardStart = data.forward.length + 1;
 
@@ -25,7 +32,9 @@
   const computedAt = nodes.map(() => 0);
   data.forward.forEach((id, k) => { computedAt[id] = k + 1; });
   const gradEvents = nodes.map(() => []);
-  data.backward.forEach((entry, k) => {
+  const backwardOf = {};
+  data.backward.forEach((entry) => { backwardOf[entry.node] = entry; });
+  (mode === "forward" ? [] : data.backward).forEach((entry, k) => {
     const step = backwardStart + k;
     if (entry.node === data.root) {
       gradEvents[entry.node].push({ step, count: 1, of: 1, complete: true, value: entry.grad });
@@ -105,7 +114,53 @@
 
   function state() {
     const step = steps[current];
-    return { step: current, total, phase: step.phase, node: step.node === null ? null : nodes[step.node].name };
+    const found = { mode, step: current, total, phase: step.phase,
+                    node: step.node === null ? null : nodes[step.node].name };
+    if (mode !== "reverse") {
+      found.weight = weight;
+      found.forwardResult = forwardResult();
+      found.reverseResult = reverseResult();
+    }
+    return found;
+  }
+
+  // -- forward mode: the chosen weight's tangents, and the two results ------------------------
+
+  function tangentOf(id) {
+    // The tangent ẋ = ∂x/∂weight of node id (null: the weight does not reach it, so it is 0).
+    const entry = tangents[weight];
+    return entry ? entry.values[id] : null;
+  }
+
+  function number(value) {
+    return typeof value === "number" ? value : Number(value);
+  }
+
+  function forwardResult() {
+    // The loss's tangent once the forward sweep has reached the loss.
+    const entry = tangents[weight];
+    return entry && computedAt[data.root] <= current ? number(entry.loss) : null;
+  }
+
+  function gradientArrives(id) {
+    const events = gradEvents[id].filter((event) => event.complete);
+    return events.length ? events[events.length - 1].step : Infinity;
+  }
+
+  function reverseResult() {
+    // The weight's gradient once the backward pass has completed it.
+    const entry = tangents[weight];
+    return entry && mode === "both" && gradientArrives(entry.param) <= current ? number(entry.reverse) : null;
+  }
+
+  function compact(value) {
+    // A short text for a number or a small array (the graph's boxes and the sweep table).
+    if (value === null) return "0";
+    if (isScalar(value)) return value.short;
+    if (!value.data) return value.text;
+    const flat = [value.data].flat(8);
+    const text = "[" + flat.map((x) => (typeof x === "number" ? Number(x.toPrecision(3)) : x)).join(", ") + "]";
+    return text.length > 40 ? text.slice(0, 39) + "…" : text;
   }
 
   function go(step) {
@@ -141,6 +196,10 @@
       edgesInto(id).forEach((edge) => edge.classList.toggle("mg-future", future));
       paintGrad(id);
     });
+    svg.querySelectorAll(".mg-weight").forEach((element) => element.classList.remove("mg-weight"));
+    if (mode !== "reverse" && tangents[weight] && valueGroups[tangents[weight].param]) {
+      valueGroups[tangents[weight].param].classList.add("mg-weight");
+    }
     if (step.node === null) return;
     const id = step.node;
     [valueGroups[id], opGroups[id]].forEach((group) => group && group.classList.add("mg-current"));
@@ -155,9 +214,29 @@
     reveal([valueGroups[id], opGroups[id]].concat(nodes[id].parents.map((parent) => valueGroups[parent])));
   }
 
+  function paintTangent(id, texts) {
+    texts.forEach((text) => text.classList.remove("mg-partial", "mg-tangent", "mg-tangent-zero"));
+    if (computedAt[id] > current) {
+      setHidden(texts, true);
+      return;
+    }
+    const value = tangentOf(id);
+    setHidden(texts, false);
+    texts[0].textContent = "ẋ " + compact(value);
+    setHidden(texts.slice(1), true);
+    texts[0].classList.add(value === null ? "mg-tangent-zero" : "mg-tangent");
+    if (computedAt[id] === current && current > 0) texts[0].classList.add("mg-fresh-forward");
+  }
+
   function paintGrad(id) {
     const texts = gradTexts[id];
     if (!texts || texts.length === 0) return;
+    texts.forEach((text) => text.classList.remove("mg-tangent", "mg-tangent-zero", "mg-fresh-forward"));
+    if (mode !== "reverse" && current < backwardStart) {
+      paintTangent(id, texts);
+      return;
+    }
+    if (!isScalar(nodes[id].value)) texts.forEach((text, k) => { text.textContent = gradOriginals[id][k]; });
     let event = null;
     gradEvents[id].forEach((candidate) => { if (candidate.step <= current) event = candidate; });
     texts.forEach((text) => text.classList.remove("mg-partial"));
@@ -231,6 +310,7 @@
       paintStart();
     } else if (step.phase === "forward") {
       paintForward(step.node);
+      if (mode !== "reverse") paintTangentStep(step.node);
     } else {
       paintBackward(step);
     }
@@ -269,6 +349,103 @@
       table.appendChild(row([label, "kept for backward", el("span", "mg-number", value.text)]));
     });
     stepPanel.appendChild(table);
+  }
+
+  function paintTangentStep(id) {
+    // ẋ_y = Σ_k ∂y/∂x_k · ẋ_k: the op's forward-mode rule, with its numbers where they are scalars.
+    const node = nodes[id];
+    const entry = backwardOf[id];
+    const card = el("div", "mg-tangent-card");
+    card.appendChild(el("div", "mg-line", "forward mode: ", el("span", "mg-math", "ẋ = ∂" + node.name + "/∂" + weight),
+                        " = Σ ", el("span", "mg-math", "∂" + node.name + "/∂x · ẋ"), " over its inputs x"));
+    (entry ? entry.edges : []).forEach((edge) => {
+      const parent = nodes[edge.parent];
+      const carried = tangentOf(edge.parent);
+      const line = el("div", "mg-line", el("span", "mg-math", "∂" + node.name + "/∂" + parent.name), " = ",
+                      el("span", "mg-formula", edge.formula));
+      if (edge.local && edge.local.text !== edge.formula) line.append(" = ", el("span", "mg-number", edge.local.text));
+      line.append("  × ẋ ", el("span", "mg-number", compact(carried)));
+      if (carried === null) line.classList.add("mg-muted");
+      card.appendChild(line);
+    });
+    card.appendChild(el("div", "mg-line", el("b", null, "ẋ " + node.name + " = "),
+                        el("span", "mg-number mg-result mg-tangent-value", compact(tangentOf(id)))));
+    stepPanel.appendChild(card);
+  }
+
+  function cell(text, className) {
+    return el("td", className || null, text);
+  }
+
+  function paintSweeps() {
+    const box = document.getElementById("mg-sweeps");
+    if (!box || mode === "reverse") return;
+    box.replaceChildren();
+    const entry = tangents[weight];
+    if (!entry) return;
+    const title = el("h2", null, "∂" + data.lossName + "/∂" + weight + ", forward and reverse");
+    box.appendChild(title);
+    const chooser = el("div", "mg-elements mg-weights", "weight w: ");
+    Object.keys(tangents).forEach((name) => {
+      const button = el("button", name === weight ? "mg-chosen" : null, name);
+      button.type = "button";
+      button.addEventListener("click", () => select(name));
+      chooser.appendChild(button);
+    });
+    box.appendChild(chooser);
+    const forward = forwardResult(), reverse = reverseResult();
+    const results = el("div", "mg-results");
+    results.appendChild(el("div", "mg-result-box mg-result-forward",
+      el("div", "mg-result-title", "forward mode: ẋ of " + data.lossName),
+      el("div", "mg-number mg-big mg-forward-result", forward === null ? "…" : forward.toPrecision(12)),
+      el("div", "mg-muted", forward === null ? "after the forward sweep, step " + computedAt[data.root]
+                                             : "one forward sweep, seeded ẋ = 1 at " + weight)));
+    results.appendChild(el("div", "mg-result-box mg-result-reverse",
+      el("div", "mg-result-title", "reverse mode: grad of " + weight),
+      el("div", "mg-number mg-big mg-reverse-result", reverse === null ? "…" : reverse.toPrecision(12)),
+      el("div", "mg-muted", mode === "forward" ? "explore(loss, mode=\"both\") steps through it"
+        : reverse === null ? "after the backward pass reaches " + weight + ", step " + gradientArrives(entry.param)
+          : "one backward sweep, seeded 1 at " + data.lossName)));
+    box.appendChild(results);
+    if (forward !== null && reverse !== null) {
+      box.appendChild(el("div", "mg-agree", "the same number (difference " + Math.abs(forward - reverse).toExponential(1)
+                                            + "): Eq. 6.30's ∂" + data.lossName + "/∂" + weight));
+    }
+    const table = el("table", "mg-table mg-sweep-table");
+    const head = el("tr", "mg-head");
+    head.append(cell("node"), cell("ẋ = ∂x/∂" + weight + " (forward)"),
+                cell("∂" + data.lossName + "/∂x (reverse)"));
+    table.appendChild(head);
+    const step = steps[current];
+    [entry.param].concat(data.forward).forEach((id) => {
+      const tr = el("tr", step.node === id ? "mg-row-current" : null);
+      tr.setAttribute("data-row", String(id));
+      const tangent = computedAt[id] <= current ? compact(tangentOf(id)) : "";
+      const arrived = mode === "both" && gradientArrives(id) <= current;
+      const events = gradEvents[id];
+      tr.append(cell(nodes[id].name), cell(tangent, "mg-number mg-tangent-cell"),
+                cell(arrived ? compact(events[events.length - 1].value) : "", "mg-number mg-grad-cell"));
+      table.appendChild(tr);
+    });
+    const scroller = el("div", "mg-sweep-scroll", table);
+    box.appendChild(scroller);
+    const ledger = data.ledger;
+    const costs = el("table", "mg-table mg-ledger");
+    costs.appendChild(row(["cost of the whole gradient (" + ledger.parameters + " parameters)", "forward mode",
+                           "reverse mode"], "mg-head"));
+    costs.appendChild(row(["sweeps", ledger.forwardSweeps + " (one per parameter)",
+                           ledger.reverseSweeps + " (after the forward pass)"]));
+    costs.appendChild(row(["multiplications", String(ledger.forwardMultiplications),
+                           String(ledger.reverseMultiplications)]));
+    costs.appendChild(row(["this weight alone", entry.multiplications + " multiplications, 1 sweep", "—"]));
+    box.appendChild(costs);
+    const currentRow = table.querySelector("tr.mg-row-current");
+    if (currentRow) {
+      const top = currentRow.offsetTop, bottom = top + currentRow.offsetHeight;
+      if (top < scroller.scrollTop + 24 || bottom > scroller.scrollTop + scroller.clientHeight) {
+        scroller.scrollTop = top - scroller.clientHeight / 2;
+      }
+    }
   }
 
   function paintBackward(step) {
@@ -353,7 +530,11 @@
       info.elements.forEach((element, k) => {
         const button = el("button", k === selected.element ? "mg-chosen" : null, element.name);
         button.type = "button";
-        button.addEventListener("click", () => { selected = { param: selected.param, element: k }; paintAll(); });
+        button.addEventListener("click", () => {
+          selected = { param: selected.param, element: k };
+          pickWeight(selected.param, k);
+          paintAll();
+        });
         chooser.appendChild(button);
       });
       if (info.more > 0) chooser.appendChild(el("span", "mg-muted", " and " + info.more + " more (use explain)"));
@@ -394,11 +575,13 @@
       paintAll();
       return true;
     }
+    if (mode !== "reverse" && tangents[name]) weight = name;
     for (const key of Object.keys(data.explanations)) {
       const info = data.explanations[key];
       for (let k = 0; k < info.elements.length; k++) {
         if (info.elements[k].name === name || (k === 0 && nodes[Number(key)].name === name)) {
           selected = { param: Number(key), element: k };
+          pickWeight(Number(key), k);
           paintAll();
           reveal([valueGroups[key]]);
           return true;
@@ -451,8 +634,22 @@
   function paintAll() {
     paintGraph();
     paintSelection();
+    paintSweeps();
     paintStep();
     paintExplanation();
+  }
+
+  function pickWeight(param, element) {
+    // In forward mode the clicked parameter (element) becomes the weight w whose tangents are shown.
+    if (mode === "reverse") return;
+    const info = data.explanations[String(param)];
+    const name = info && info.elements[element] ? info.elements[element].name : null;
+    if (name !== null && tangents[name]) {
+      weight = name;
+      return;
+    }
+    const found = Object.keys(tangents).find((key) => tangents[key].param === param);
+    if (found) weight = found;
   }
 
   const explorer = Object.freeze({
@@ -488,6 +685,7 @@
       if (group && group.getAttribute("data-kind") === "parameter") {
         const id = Number(group.getAttribute("data-node"));
         selected = { param: id, element: 0 };
+        pickWeight(id, 0);
         paintAll();
       }
     });

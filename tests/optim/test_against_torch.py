@@ -207,7 +207,7 @@ def test_bad_group_settings_name_the_setting():
         SGD([value], lr=0.1, weight_decay=-0.1)
     with pytest.raises(ValueError, match="weight_decay must be finite and ≥ 0, got nan"):
         AdamW([value], weight_decay=math.nan)
-    with pytest.raises(TypeError, match="amsgrad must be True or False, got 'yes'"):
+    with pytest.raises(TypeError, match="amsgrad must be True or False, got str 'yes'"):
         Adam([value], amsgrad="yes")
     with pytest.raises(ValueError, match=r"SGD \(parameter group 1\): lr \(the learning rate\) must be finite and > 0"):
         SGD([{"params": [value]}, {"params": [mg.Value(2.0)], "lr": -1.0}], lr=0.1)

@@ -32,7 +32,8 @@ def execute(name, tmp_path, monkeypatch):
 
 
 def test_every_example_notebook_is_tested():
-    assert {path.name for path in EXAMPLES.glob("*.ipynb")} <= set(NOTEBOOKS) | {"exercises.ipynb"}
+    assert {path.name for path in EXAMPLES.glob("*.ipynb")} <= set(NOTEBOOKS) | {"exercises.ipynb",
+                                                                                "backward_exercises.ipynb"}
 
 
 NOTEBOOKS = ["chapter6.ipynb", "neuron.ipynb", "digits.ipynb", "higher_order.ipynb"]
@@ -70,6 +71,39 @@ def test_the_digits_notebook(tmp_path, monkeypatch):
     for title in ("sigmoid / SSE", "softmax / cross-entropy"):
         line = next(line for line in text.splitlines() if line.startswith(title))
         assert float(line.split("held-out accuracy ")[1].split("%")[0]) > 90.0
+
+
+BACKWARD_EXERCISES = ["Exp", "Tanh", "Sigmoid", "Mul", "MatMul", "SSE"]
+
+
+def backward_exercise_cells(notebook):
+    return [cell for cell in notebook.cells if "exercise" in cell.metadata.get("tags", [])]
+
+
+def check_outputs(notebook):
+    return [output for cell in notebook.cells if "check" in cell.metadata.get("tags", [])
+            for output in cell.get("outputs", [])]
+
+
+def test_the_backward_exercises_ship_unsolved_and_each_check_fails(tmp_path, monkeypatch):
+    notebook, text = execute("backward_exercises.ipynb", tmp_path, monkeypatch)
+    cells = backward_exercise_cells(notebook)
+    assert [cell.source.split("class ")[1].split("(")[0] for cell in cells] == BACKWARD_EXERCISES
+    reports = [output.data["text/plain"] for output in check_outputs(notebook)]
+    assert reports == [f"<BackwardReport for {name}: WRONG>" for name in BACKWARD_EXERCISES]  # never a pass
+    assert "raised NotImplementedError: Exercise 1" in "".join(output.data["text/html"]
+                                                               for output in check_outputs(notebook))
+    assert "upstream gradient dropped" in text  # the worked example's diagnosis
+
+
+def test_the_backward_exercises_pass_with_the_reference_solutions(tmp_path, monkeypatch):
+    notebook = nbformat.read(EXAMPLES / "backward_exercises.ipynb", as_version=4)
+    for cell, name in zip(backward_exercise_cells(notebook), BACKWARD_EXERCISES):
+        cell.source = f"from backward_solutions import {name}"
+    nbclient.NotebookClient(notebook, timeout=300, kernel_name="python3",
+                            resources={"metadata": {"path": str(EXAMPLES)}}).execute()
+    reports = [output.data["text/plain"] for output in check_outputs(notebook)]
+    assert reports == [f"<BackwardReport for {name}: ok>" for name in BACKWARD_EXERCISES]
 
 
 def test_the_higher_order_notebook(tmp_path, monkeypatch):

@@ -534,3 +534,51 @@ def test_python_dash_m_minigrad_explore(tmp_path):
                              "explore.html"], capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert page_json((tmp_path / "explore.html").read_text(encoding="utf-8"))["lossName"] == "SSE"
+
+
+# -- forward mode (issue 21): the page's numbers, without a browser ----------------------------------------
+
+
+def test_forward_mode_tangents_are_jvps_and_end_on_the_gradient():
+    net, inputs, desired = nn.example_network([2, 2, 2])
+    loss = net.loss(inputs, desired)
+    page = mg.explore(loss, params=net, mode="both")
+    data = page.data
+    assert data["mode"] == "both" and data["weight"] == "v[0,0]"
+    assert len(data["tangents"]) == 12  # one forward sweep per parameter element
+    order = mg.topological_order(loss)
+    names = {value: name for name, value in net.named_parameters()}
+    for name, entry in data["tangents"].items():
+        param = order[entry["param"]]
+        index = tuple(entry["index"])
+        tangents = [np.zeros_like(value.data) for value in (net.w, net.bias_hidden, net.v, net.bias_output)]
+        tangents[[net.w, net.bias_hidden, net.v, net.bias_output].index(param)][index] = 1.0
+
+        def f(w, bias_hidden, v, bias_output):
+            hidden = (inputs @ w + bias_hidden).sigmoid(net.alpha)
+            return mg.sse(desired, (hidden @ v + bias_output).sigmoid(net.alpha))
+
+        _, expected = mg.jvp(f, (net.w.data, net.bias_hidden.data, net.v.data, net.bias_output.data), tuple(tangents))
+        assert entry["loss"] == pytest.approx(float(expected), rel=1e-12, abs=1e-16)
+        assert entry["reverse"] == pytest.approx(float(param.grad[index]), rel=1e-12, abs=1e-16)
+        assert name.startswith(names[param] + "[")
+        # the weight's own tangent is one-hot; a node it does not reach has none (null: it is 0)
+        one_hot = np.zeros_like(param.data)
+        one_hot[index] = 1.0
+        np.testing.assert_array_equal(entry["values"][entry["param"]]["data"], one_hot)
+        assert entry["values"][order.index(next(node for node in order if node.op is None and not node.requires_grad))] \
+            is None
+    ledger = data["ledger"]
+    assert (ledger["parameters"], ledger["forwardSweeps"], ledger["reverseSweeps"]) == (12, 12, 1)
+    assert ledger["forwardMultiplications"] > ledger["reverseMultiplications"] > 0
+
+
+def test_forward_mode_refuses_a_bad_mode_or_weight():
+    net, inputs, desired = nn.example_network([2, 2, 2])
+    loss = net.loss(inputs, desired)
+    with pytest.raises(ValueError, match="mode must be one of 'reverse', 'forward', 'both'"):
+        mg.explore(loss, mode="sideways")
+    with pytest.raises(ValueError, match="weight 'u' is not a parameter"):
+        mg.explore(loss, params=net, mode="forward", weight="u")
+    assert mg.explore(loss, params=net, mode="forward", weight="w[1,0]").data["weight"] == "w[1,0]"
+    assert mg.explore(loss, params=net).data["tangents"] is None  # reverse: today's page

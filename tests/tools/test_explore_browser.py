@@ -93,7 +93,7 @@ def test_the_page_loads_without_console_errors_and_drives_from_its_handle(driver
     open_page(driver, folder, "scalar", loss, params=net)
     assert console(driver) == []
     state = driver.execute_script("return window.explorer.state();")
-    assert state == {"step": 0, "total": 42, "phase": "forward", "node": None}
+    assert state == {"mode": "reverse", "step": 0, "total": 42, "phase": "forward", "node": None}
     assert driver.execute_script("return Object.keys(window.explorer).sort();") == \
         ["back", "end", "reset", "select", "state", "step"]
     assert driver.execute_script("return window.explorer.end();")["step"] == 42
@@ -112,7 +112,7 @@ def test_stepping_shows_forward_then_the_engines_backward_order_and_its_gradient
     expected = [("forward", node) for node in forward] + [("backward", node) for node in backward]
     for number, (phase, node) in enumerate(expected, start=1):
         state = driver.execute_script("return window.explorer.step();")
-        assert state == {"step": number, "total": len(expected), "phase": phase, "node": names[node]}
+        assert state == {"mode": "reverse", "step": number, "total": len(expected), "phase": phase, "node": names[node]}
         assert text_of(driver, "#mg-step-panel h2") == names[node]
         if phase == "forward":
             assert text_of(driver, "#mg-step-panel .mg-result") == f"{node.data:.6g}"
@@ -213,12 +213,137 @@ def test_a_big_graph_shows_the_summary_at_once(driver, folder):
     for k in range(200):
         loss = loss + (x * float(k)).sum()
     open_page(driver, folder, "big", loss)
-    assert driver.execute_script("return window.explorer.step();") == {"step": 0, "total": 0, "phase": "forward",
+    assert driver.execute_script("return window.explorer.step();") == {"mode": "reverse", "step": 0, "total": 0, "phase": "forward",
                                                                         "node": None}
     note = driver.find_element(By.ID, "mg-note")
     assert note.is_displayed() and "more than max_nodes=300" in note.text
     assert driver.find_element(By.ID, "mg-step").get_attribute("disabled") is not None
     assert console(driver) == []
+
+
+# -- forward mode and both side by side (issue 21) ------------------------------------------------------
+
+
+def viewport(driver, width=1400, height=900):
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
+
+
+def forward_mode_derivative(net, inputs, desired, name, index):
+    """∂SSE/∂(one element of a tensor parameter) by mg.jvp: one forward sweep with a one-hot tangent."""
+    parameters = dict(net.named_parameters())
+    names = list(parameters)
+    primals = tuple(parameters[key].data for key in names)
+    tangents = tuple(np.zeros_like(parameters[key].data) for key in names)
+    tangents[names.index(name)][index] = 1.0
+
+    def loss(*values):
+        w, bias_hidden, v, bias_output = (values[names.index(key)] for key in ("w", "bias_hidden", "v", "bias_output"))
+        hidden = (inputs @ w + bias_hidden).sigmoid(net.alpha)
+        return mg.sse(desired, (hidden @ v + bias_output).sigmoid(net.alpha))
+
+    _, tangent = mg.jvp(loss, primals, tangents)
+    return float(tangent)
+
+
+def table_cells(driver, column):
+    return driver.execute_script(
+        "return Array.from(document.querySelectorAll('#mg-sweeps tr[data-row] td:nth-child(' + arguments[0] + ')'),"
+        " td => td.textContent);", column)
+
+
+@pytest.mark.parametrize("scalar", [True, False], ids=["scalar", "tensor"])
+def test_both_modes_step_side_by_side_and_end_on_jvps_and_grads_number(driver, folder, scalar):
+    net, inputs, desired = nn.example_network([2, 2, 2], scalar=scalar)
+    loss = net.loss(inputs, desired)
+    open_page(driver, folder, f"both-{scalar}", loss, params=net, mode="both")
+    assert console(driver) == []
+    forward = [node for node in mg.topological_order(loss) if node.op is not None]
+    backward = mg.backward_order(loss)
+    total = len(forward) + len(backward)
+    state = driver.execute_script("return window.explorer.state();")
+    assert state == {"mode": "both", "step": 0, "total": total, "phase": "forward", "node": None,
+                     "weight": "v[0,0]", "forwardResult": None, "reverseResult": None}
+    for number in range(1, total + 1):
+        state = driver.execute_script("return window.explorer.step();")
+        assert state["step"] == number and state["total"] == total
+        tangents = [text for text in table_cells(driver, 2) if text]
+        grads = [text for text in table_cells(driver, 3) if text]
+        if number <= len(forward):
+            # the forward sweep: one more tangent each step (the weight's row first), no gradient yet
+            assert state["phase"] == "forward" and len(tangents) == number + 1 and grads == []
+            assert (state["forwardResult"] is None) == (number < len(forward))
+        else:
+            # the backward pass: every tangent stays, the gradients arrive from the loss back
+            assert state["phase"] == "backward" and len(tangents) == len(forward) + 1 and len(grads) >= 1
+        assert state["reverseResult"] is None or number > len(forward)
+    assert state["forwardResult"] is not None and state["reverseResult"] is not None
+    tensor = nn.example_network([2, 2, 2], scalar=False)[0] if scalar else net  # the same numbers
+    expected = forward_mode_derivative(tensor, inputs, desired, "v", (0, 0))
+    grad = net.v[0][0].grad if scalar else net.v.grad[0, 0]
+    assert state["forwardResult"] == pytest.approx(expected, rel=1e-12, abs=1e-15)
+    assert state["reverseResult"] == pytest.approx(grad, rel=1e-12, abs=1e-15)
+    assert text_of(driver, "#mg-sweeps .mg-agree").startswith("the same number")
+    assert console(driver) == []
+
+
+def test_picking_another_weight_and_the_cost_ledger(driver, folder):
+    net, inputs, desired = nn.example_network([2, 2, 2])
+    loss = net.loss(inputs, desired)
+    open_page(driver, folder, "both-pick", loss, params=net, mode="both")
+    assert driver.execute_script("return window.explorer.select('w[1,0]');") is True
+    state = driver.execute_script("return window.explorer.end();")
+    assert state["weight"] == "w[1,0]"
+    assert state["forwardResult"] == pytest.approx(forward_mode_derivative(net, inputs, desired, "w", (1, 0)),
+                                                   rel=1e-12, abs=1e-15)
+    assert state["reverseResult"] == pytest.approx(net.w.grad[1, 0], rel=1e-12, abs=1e-15)
+    ledger = driver.execute_script(
+        "return Array.from(document.querySelectorAll('#mg-sweeps .mg-ledger tr'), tr => "
+        "Array.from(tr.children, td => td.textContent));")
+    assert ledger[1] == ["sweeps", "12 (one per parameter)", "1 (after the forward pass)"]
+    assert console(driver) == []
+
+
+def test_forward_mode_alone_has_no_backward_pass(driver, folder):
+    net, inputs, desired = nn.example_network([2, 2, 2], scalar=True)
+    loss = net.loss(inputs, desired)
+    open_page(driver, folder, "forward", loss, params=net, mode="forward")
+    forward = [node for node in mg.topological_order(loss) if node.op is not None]
+    state = driver.execute_script("return window.explorer.end();")
+    assert state["mode"] == "forward" and state["total"] == len(forward) and state["phase"] == "forward"
+    assert state["reverseResult"] is None and state["forwardResult"] == pytest.approx(net.v[0][0].grad, rel=1e-12)
+    # the graph shows each node's tangent in its box: the weight's is 1, the loss's the result
+    shown = driver.execute_script("return Array.from(document.querySelectorAll('g.mg-weight text.mg-tangent'), "
+                                  "t => t.textContent);")
+    assert shown == ["ẋ 1"]
+    assert console(driver) == []
+
+
+@pytest.mark.parametrize("mode", ["reverse", "both"])
+def test_the_whole_graph_fits_the_window_when_the_page_opens(driver, folder, mode):
+    viewport(driver)
+    try:
+        net, inputs, desired = nn.example_network([2, 2, 2], scalar=True)
+        open_page(driver, folder, f"fit-{mode}", net.loss(inputs, desired), params=net, mode=mode)
+        graph, box = driver.execute_script(
+            "const s = document.querySelector('#mg-graph svg').getBoundingClientRect();"
+            "const g = document.getElementById('mg-graph').getBoundingClientRect();"
+            "return [[s.left, s.top, s.right, s.bottom], [g.left, g.top, g.right, g.bottom]];")
+        assert graph[0] >= box[0] and graph[1] >= box[1] and graph[2] <= box[2] and graph[3] <= box[3]
+        if mode == "both":  # the side-by-side results and the ledger are on screen, not scrolled away
+            for selector in ("#mg-sweeps .mg-results", "#mg-sweeps .mg-ledger"):
+                bottom = driver.execute_script(
+                    "return document.querySelector(arguments[0]).getBoundingClientRect().bottom;", selector)
+                assert bottom <= 900
+        screenshots = os.environ.get("MINIGRAD_SCREENSHOTS")
+        if screenshots:  # look at them: both views readable at 1400×900
+            driver.execute_script("for (let k = 0; k < 12; k++) window.explorer.step();")
+            driver.save_screenshot(os.path.join(screenshots, f"explore-{mode}-1400x900.png"))
+            driver.execute_script("window.explorer.end();")
+            driver.save_screenshot(os.path.join(screenshots, f"explore-{mode}-end-1400x900.png"))
+        assert console(driver) == []
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
 
 FIT = """
