@@ -159,11 +159,14 @@ class Value:
         """The data as a Python float (one element only)."""
         if state.tracing and self.requires_grad:  # NOTE: minigrad.compile would bake the number in
             refuse_while_tracing("item()")
-        if type(self._data) is float:
-            return self._data
-        if self.size != 1:
+        data = self._data
+        if type(data) is float:
+            return data
+        if type(data) is not _ndarray:
+            data = np.asarray(namespace.to_numpy(data))  # another library's: copied to the host
+        if data.size != 1:
             raise ValueError(f"item: only a one-element Value converts to a float, this one has shape {self.shape}")
-        return float(np.asarray(namespace.to_numpy(self._data)).reshape(()))
+        return float(data.reshape(()))
 
     def numpy(self):
         """The data as a numpy array (0-d for a scalar); another library's array is copied to the host."""
