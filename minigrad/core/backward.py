@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import namespace
+from . import numerics
 from ._types import Data
 from .modes import AnomalyError, describe_node, state
 
@@ -55,6 +56,8 @@ _one_pass_at_a_time = threading.RLock()
 _passes = itertools.count(1)
 _in_progress: list[int] = []  # the marks of the passes under way: more than one only when nested
 _ONE_NEEDS = (True,)
+# NOTE: the `needs` of a two-input node, by (a needs, b needs): indexing costs less than a new tuple per node
+_PAIRS = (((False, False), (False, True)), ((True, False), (True, True)))
 
 
 class StaleGraphError(RuntimeError):
@@ -150,7 +153,7 @@ def _walk(root, seed, data_clock, mark):
             parents = node.parents
             if len(parents) == 2:
                 a, b = parents
-                parent_grads = node.op.backward(grad, node._data, node.saved, (a.requires_grad, b.requires_grad),
+                parent_grads = node.op.backward(grad, node._data, node.saved, _PAIRS[a.requires_grad][b.requires_grad],
                                                 a._data, b._data)
             elif len(parents) == 1:
                 parent_grads = node.op.backward(grad, node._data, node.saved, _ONE_NEEDS, parents[0]._data)
@@ -316,15 +319,17 @@ def unbroadcast(grad: Any, like: Data) -> Data:
     A gradient computed for a broadcast result is summed over the axes that
     broadcasting added or stretched, so that it has the shape of ``like``
     (the input's data), and its dtype: float32 inputs get float32 gradients,
-    float inputs get floats, 0-d arrays get 0-d arrays.
+    float inputs get floats, 0-d arrays get 0-d arrays.  (`minigrad.compile` runs
+    this very function on its tracer, so compiled code undoes broadcasting alike.)
     """
     if isinstance(like, float):
-        return grad if type(grad) is float else float(np.sum(namespace.to_numpy(grad)))
+        return grad if type(grad) is float else numerics.as_float(grad)
     if type(grad) is _ndarray and grad.dtype is like.dtype and grad.shape == like.shape:
         return grad
     if type(like) is not _ndarray and namespace.is_foreign(like):
         return _unbroadcast_foreign(grad, like)
-    grad = np.asarray(grad)
+    if type(grad) is not _ndarray:
+        grad = numerics.as_array(grad)  # a number as a 0-d array (a stand-in as it is)
     shape = like.shape
     if grad.shape != shape:
         # NOTE: np.add.reduce is ndarray.sum without its Python-level wrapper.
@@ -340,7 +345,7 @@ def unbroadcast(grad: Any, like: Data) -> Data:
     if grad.dtype is not like.dtype:
         grad = grad.astype(like.dtype)
     if type(grad) is not _ndarray:  # NOTE: numpy reduces a 1-d gradient for a 0-d input to a scalar
-        grad = np.asarray(grad)
+        grad = numerics.as_array(grad)
     return grad
 
 

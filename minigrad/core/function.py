@@ -72,6 +72,12 @@ class FunctionContext:
         """Keep the inputs or the output (or other arrays) for backward."""
         self._saved = arrays
 
+    def comparable(self):
+        """What decides a backward besides the inputs: the saved arrays and the other attributes
+        forward set (how `minigrad.compile` checks that its trace gave what eager mode recorded)."""
+        extra = {key: value for key, value in vars(self).items() if not key.startswith("_") and key != "needs_input_grad"}
+        return (self._saved, tuple(sorted(extra.items(), key=lambda item: item[0])))
+
     @property
     def saved_tensors(self):
         """What `save_for_backward` kept, in order; under create_graph, the inputs' and

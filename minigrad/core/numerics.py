@@ -91,7 +91,26 @@ def namespace(*data):
     return np  # floats and numpy arrays, decided without a call
 
 
-def sigmoid_parts(x, alpha):
+def as_float(x):
+    """Σ x as a Python float (a float as it is): the gradient of a float input."""
+    if type(x) is float:
+        return x
+    if type(x) is not _ndarray and _stand_in(x):
+        return _hand_over(as_float, x)
+    if type(x) is not _ndarray and _namespace.is_foreign(x):
+        x = _namespace.to_numpy(x)  # another library's gradient for a float input: its sum on the host
+    return float(np.sum(x))
+
+
+def as_array(x):
+    """x as a numpy array (a number as a 0-d array); an array (numpy's or another library's) or a
+    stand-in as it is."""
+    if type(x) is _ndarray or _stand_in(x) or _namespace.is_foreign(x):
+        return x
+    return np.asarray(x)
+
+
+def sigmoid_parts(x, alpha, out=None):
     """F = 1/(1 + exp(−αx)) and the two numbers backward needs, stably.
 
     With e = exp(−|αx|) ≤ 1 and r = 1/(1 + e), which never overflow:
@@ -103,6 +122,10 @@ def sigmoid_parts(x, alpha):
     # float64, −88 in float32), e = exp(−αx) cannot overflow, F = r and
     # F·(1 − F) = e·r² hold for either sign, and the sign split is skipped:
     # five numpy calls instead of eight, which pays on small arrays.
+
+    ``out`` (arrays only): buffers ``(e, r, mask)`` of x's shape (mask boolean) that
+    the common case writes into, with the same IEEE operations (generated code
+    passes them); the rare case allocates as without them.
     """
     if type(x) is float:
         z = alpha * x  # a float product overflows to ±inf silently, which is harmless here
@@ -126,10 +149,16 @@ def sigmoid_parts(x, alpha):
     else:
         with np.errstate(over="ignore"):  # ±inf is harmless: e = 0 there
             z = x * alpha
-    if xp is np:  # numpy's fast path (count_nonzero, 0-d constants): it pays on small arrays
+    if xp is np:  # numpy's fast path (count_nonzero, 0-d constants, out= buffers): it pays on small arrays
         kind = z.dtype.type
         # NOTE: count(αx > floor) == size is min(αx) > floor (nan fails both), one call cheaper.
-        if count_nonzero(np.greater(z, _FLOOR_ARRAY[kind])) == z.size:
+        if out is not None:
+            e_out, r_out, mask = out
+            if count_nonzero(np.greater(z, _FLOOR_ARRAY[kind], mask)) == z.size:
+                e = np.exp(np.negative(z, e_out), e_out)
+                r = np.reciprocal(np.add(e, ONE[kind], r_out), r_out)
+                return r, e, r
+        elif count_nonzero(np.greater(z, _FLOOR_ARRAY[kind])) == z.size:
             e = np.exp(-z)
             r = np.reciprocal(np.add(e, ONE[kind]))  # 1/(1 + e), the same IEEE operations
             return r, e, r
@@ -413,22 +442,26 @@ def is_basic_index(index):
     return all(item is None or item is Ellipsis or isinstance(item, (int, np.integer, slice)) for item in items)
 
 
-def format_index(index):
-    """An index as it is written between brackets: ``1, :, ::2``."""
+def format_index(index, array_name=None):
+    """An index as Python writes it between brackets: ``1, :, ::2``.  An integer array is
+    shown by its numbers (or its shape, when large), or written as ``array_name(array)``."""
     items = index if type(index) is tuple else (index,)
     parts = []
     for item in items:
         if isinstance(item, slice):
-            text = ":".join("" if part is None else str(part) for part in (item.start, item.stop, item.step))
-            parts.append(text.rstrip(":") or ":")
+            start, stop, step = ("" if part is None else str(int(part)) for part in (item.start, item.stop, item.step))
+            parts.append(f"{start}:{stop}" + (f":{step}" if step else ""))
         elif item is Ellipsis:
             parts.append("...")
         elif item is None:
             parts.append("None")
         elif isinstance(item, np.ndarray):
-            parts.append(f"array{list(item.shape)}" if item.size > 4 else str(item.tolist()))
+            if array_name is not None:
+                parts.append(array_name(item))
+            else:
+                parts.append(f"array{list(item.shape)}" if item.size > 4 else str(item.tolist()))
         else:
-            parts.append(str(item))
+            parts.append(str(int(item)) if isinstance(item, (int, np.integer)) else str(item))
     return ", ".join(parts)
 
 
@@ -702,6 +735,28 @@ def check_int_axis(axis, ndim, where):
     return int(axis)
 
 
+#: What generated code names the results of a helper that gives several.
+RESULT_NAMES = {sigmoid_parts: ("F", "e", "r")}
+
+#: Helpers that take buffers as ``out`` (one per result listed, then a boolean mask of the first
+#: argument's shape): the results written there, and for each other result, the one it may be.
+OUT_BUFFERS = {sigmoid_parts: ((1, 2), {0: 2})}
+
 #: The helpers that, on arrays, are exactly one numpy ufunc of the same arguments.
 ARRAY_UFUNCS = {exp: np.exp, log: np.log, tanh: np.tanh, sign: np.sign, absolute: np.absolute, sqrt: np.sqrt,
                 maximum: np.maximum, minimum: np.minimum, power: np.power}
+
+
+def array_form(function, *args):
+    """The one numpy call that the helper ``function`` makes on these arguments, where it makes
+    exactly one that can write into an ``out`` buffer (so generated code may call it so), or None."""
+    if not all(type(arg) is _ndarray or type(arg) is float for arg in args) or \
+            not any(type(arg) is _ndarray for arg in args):
+        return None
+    if function in ARRAY_UFUNCS:
+        return ARRAY_UFUNCS[function]
+    if function is product or function is matmul:
+        a, b = args
+        if type(a) is _ndarray and type(b) is _ndarray and a.ndim and b.ndim:
+            return dot if a.ndim <= 2 and b.ndim <= 2 else np.matmul
+    return None

@@ -18,6 +18,7 @@ from __future__ import annotations
 import itertools
 import math
 from typing import Any
+import weakref
 
 import numpy as np
 
@@ -590,6 +591,10 @@ def apply(op, *args, **options):
 TWO_INPUTS = None
 _NO_OPTIONS: dict = {}
 
+#: The options each node's forward rule was given, kept only while `minigrad.compile` traces
+#: (it runs the rules again on its tracer, with the same options).
+traced_options: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
 
 def _apply(op, args, options=TWO_INPUTS):
     """`apply` with the arguments as a tuple and the options as a dict: the one way a
@@ -647,6 +652,8 @@ def _apply(op, args, options=TWO_INPUTS):
         anomaly = state.anomaly
     if needs_grad:
         out = _initialize(_new(Value), data, True, op, args, saved)
+        if options and state.tracing:
+            traced_options[out] = options
     else:
         out = _initialize(_new(Value), data, False, None, (), None)
     if anomaly:

@@ -35,7 +35,6 @@ onnxruntime.
 
 from __future__ import annotations
 
-import inspect
 import os
 import re
 
@@ -46,6 +45,7 @@ from ..core import namespace
 from ..core.backward import topological_order
 from ..core.files import write_atomically
 from ..core.modes import TracingError, enable_grad, tracing
+from ..core.names import argument_names
 from ..core.numerics import format_index
 from ..core.value import Value, as_data
 
@@ -172,7 +172,7 @@ def _trace(fn_or_model, example_inputs):
         raise TypeError(f"onnx.export: expected a minigrad.nn.Module or a function of Values, "
                         f"got {type(fn_or_model).__name__}")
     arguments = example_inputs if type(example_inputs) is tuple else (example_inputs,)
-    names = _argument_names(signature_of, len(arguments))
+    names = argument_names(signature_of, len(arguments))
     inputs = []  # one graph input each
 
     def wrap(argument, name, where):
@@ -224,16 +224,6 @@ def _trace(fn_or_model, example_inputs):
     if module is not None:
         parameter_names = {id(value): name for name, value in module.named_parameters()}
     return _Traced(title, inputs, outputs, nodes, parameter_names)
-
-
-def _argument_names(function, count):
-    """A name for each positional argument: the function's own parameter names, else input_k."""
-    try:
-        parameters = list(inspect.signature(function).parameters.values())
-    except (TypeError, ValueError):
-        parameters = []
-    positional = [p.name for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    return [positional[k] if k < len(positional) else f"input_{k}" for k in range(count)]
 
 
 # ---------------------------------------------------------------------------

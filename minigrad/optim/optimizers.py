@@ -236,6 +236,18 @@ class Optimizer:
         """The dtype this optimizer keeps a parameter's state arrays in."""
         return parameter.dtype
 
+    def fused_update(self):
+        """How `minigrad.compile` may write this optimizer's step into its generated code, or
+        None (the default): the compiled step then calls ``step()``.
+
+        Otherwise ``(array, number, guard)``: the statement that updates one array
+        parameter in place, with ``{data}``, ``{grad}``, ``{rate}`` (lr as a 0-d array of
+        its dtype) and ``{scratch}`` (a buffer of its shape) to fill; the expression of a
+        float parameter's new value, with ``{data}``, ``{grad}`` and ``{lr}``; and an
+        expression on ``OPTIMIZER`` that is true when a step is no longer that (then
+        ``step()`` runs).  The arithmetic must be ``_step``'s own, so the same bits."""
+        return None
+
     @staticmethod
     def _assign(parameter, new_data, version):
         """Write ``new_data`` into the parameter keeping its kind: an array in place (cast to its
@@ -414,6 +426,13 @@ class SGD(Optimizer):
             state["momentum_buffer"] = buffer
             gradient = gradient + momentum * buffer if group["nesterov"] else buffer
         return gradient
+
+    def fused_update(self):
+        """Plain SGD, p ← p − lr·g, as `_step` computes it (see `Optimizer.fused_update`)."""
+        if not self._plain_step():
+            return None
+        return ("subtract({data}, multiply({grad}, {rate}, {scratch}), {data})", "{data} - {lr} * {grad}",
+                "not OPTIMIZER._plain_step()")
 
     def _step(self):
         version = next_version()  # one stamp for every parameter this step writes

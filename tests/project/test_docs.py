@@ -78,9 +78,6 @@ def test_every_readme_snippet_runs_alone_and_imports_what_it_uses(number, tmp_pa
         assert report.diagnosis.startswith("the sum over output nodes is missing: w[i,h] reaches the SSE through H_h")
 
 
-@pytest.mark.xfail(strict=True, reason="the README quotes `dSSE_dv = ...  # Eq. 6.30: ...`, which the command does "
-                                       "not print; the compile section's quoted lines are regenerated with the "
-                                       "rules-once compiler (branch rules): remove this mark then")
 def test_the_readme_quotes_whole_lines_of_the_generated_code():
     import subprocess
     import sys

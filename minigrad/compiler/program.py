@@ -1,0 +1,605 @@
+"""The generated program while it is built: straight-line statements over named values.
+
+`Program.record` is where every call a tracer sees lands (see `minigrad.compiler.trace`):
+it evaluates the call on the trace's numbers and returns a new tracer.  Nothing is
+written until a value is needed (`materialize`), so a gradient that a rule computes
+but no input needs is never written.  `finish` then finds where each value is last
+used, gives array values buffers (reused once a value is dead), and marks what is
+written inline; `lines_of` writes each statement as Python.
+"""
+
+from __future__ import annotations
+
+import collections
+import inspect
+import keyword
+import re
+
+import numpy as np
+
+from ..core import numerics
+from .trace import (ATOM, OPERATORS, CompileError, Tracer, Written, constant_text, evaluate, float_text,
+                    function_call, getitem_call, helper_call, values_of)
+
+__all__ = ["Program", "identifier"]
+
+_ndarray = np.ndarray
+
+# Names the generated module defines or imports; values never take them.
+RESERVED = {"np", "math", "fsum", "forward_backward", "replay", "abs", "float", "None", "True", "False",
+            "arguments", "ndarray", "leaf", "add_gradient", "BUFFERS_LOCK", "GRADIENT_LOCK", "FLOAT32",
+            "FLOAT64", "Value", "grads", "earlier", "value", "grad", "len", "type", "zip", "OPTIMIZER", "RATE",
+            "LR64", "LR32", "lr", "version", "next_version", "STAMP", "numerics", "slice", "Ellipsis",
+            "add", "subtract", "multiply", "divide", "negative", "greater", "less", "equal", "dot", "vdot"} | \
+    {name for name in dir(numerics) if not name.startswith("_")}
+
+
+def identifier(text):
+    """``text`` as a Python identifier: ``w[0,1]`` → ``w_0_1``, ``(I @ w)`` → ``I_w``."""
+    text = str(text)
+    if text.isidentifier() and not keyword.iskeyword(text):
+        return text
+    parts = re.findall(r"[^\W\d]\w*|\d+", text)
+    name = "_".join(parts)[:40].strip("_") or "value"
+    if name[0].isdigit():
+        name = f"v_{name}"
+    if keyword.iskeyword(name):
+        name += "_"
+    return name
+
+
+class _Storage:
+    """The memory behind array values: one buffer, shared by a value and its views.
+
+    ``layout`` is the memory order eager mode's array had ("C", "F", or its
+    strides): a buffer keeps it, since the order in which numpy adds up a
+    reduction (and so its last bits) follows the memory order."""
+
+    __slots__ = ("shape", "dtype", "layout", "template", "vals", "buffer", "fresh", "end")
+
+    def __init__(self, value, fresh=False):
+        self.shape, self.dtype, self.layout, self.template = value.shape, value.dtype, _layout(value), value
+        self.vals, self.buffer, self.fresh, self.end = [], None, fresh, -1
+
+    @property
+    def kind(self):
+        return self.shape, self.dtype, self.layout
+
+
+def _layout(array):
+    """"C", "F", or the strides of an array in neither order (what a buffer must copy)."""
+    if array.flags.c_contiguous:
+        return "C"
+    return "F" if array.flags.f_contiguous else array.strides
+
+
+class _Val:
+    """One named value of the program (a local variable of the generated function)."""
+
+    __slots__ = ("name", "value", "storage", "external", "direct", "statement", "last", "uses", "inline", "user")
+
+    def __init__(self, name, value, storage=None, external=False, direct=True):
+        self.name, self.value, self.storage, self.external, self.direct = name, value, storage, external, direct
+        self.statement, self.last, self.uses, self.inline, self.user = None, -1, 0, False, None
+        if storage is not None:
+            storage.vals.append(self)
+
+
+class _Statement:
+    """``targets = primitive(args)``, or a comment."""
+
+    __slots__ = ("primitive", "targets", "args", "params", "comment", "fresh", "scalar")
+
+    def __init__(self, primitive=None, targets=(), args=(), params=None, comment=None, scalar=False):
+        self.primitive, self.targets, self.args, self.params = primitive, list(targets), list(args), params or {}
+        self.comment, self.fresh, self.scalar = comment, False, scalar
+
+
+def _same_kind(a, b):
+    """Same Python type, and for arrays the same shape and dtype."""
+    if type(a) is not type(b):
+        return False
+    return type(a) is not _ndarray or (a.shape == b.shape and a.dtype == b.dtype)
+
+
+def _tracers(args):
+    """The tracers among ``args``, lists and tuples looked into."""
+    for arg in args:
+        if isinstance(arg, Tracer):
+            yield arg
+        elif type(arg) in (list, tuple):
+            yield from _tracers(arg)
+
+
+class Program:
+    """Statements, values, buffers and constants of one generated function.
+
+    ``where`` names the step in errors; ``fold`` computes constants now and drops
+    exact no-ops (x·1, −(−x)); ``context`` is the op whose rule is running (errors
+    name it) and ``named_numbers`` the numbers its options name (``alpha``), which
+    code written with ``fold=False`` shows by name."""
+
+    def __init__(self, fold, where="compile"):
+        self.fold, self.where = fold, where
+        self.statements = []
+        self.identifiers = set(RESERVED)
+        self._counts = {}  # stem -> the last suffix given
+        self.constants = {}      # module-level name -> object (arrays, named numbers)
+        self._constant_ids = {}  # id(array) -> name
+        self.buffers = []        # the storages given buf0, buf1, ...
+        self._temporaries = 0
+        self.masks = {}          # shape -> the name of a boolean buffer (the sigmoid's test)
+        self.context = None      # the op whose rule is running
+        self.stem = "value"      # the name of its output, for the names of what it computes
+        self.named_numbers = {}
+
+    # -- names ----------------------------------------------------------------------------------
+
+    def unique(self, stem):
+        """A fresh identifier from ``stem`` (``H``, then ``H__2``, ...)."""
+        stem = identifier(stem)
+        name, count = stem, self._counts.get(stem, 1)
+        while name in self.identifiers:
+            count += 1
+            name = f"{stem}__{count}"
+        self._counts[stem] = count
+        self.identifiers.add(name)
+        return name
+
+    def temporary(self):
+        self._temporaries += 1
+        return self.unique(f"t{self._temporaries}")
+
+    def constant_name(self, array, stem, upper=True):
+        """A module-level name for a constant array (one per array)."""
+        if id(array) in self._constant_ids:
+            return self._constant_ids[id(array)]
+        name = self.unique(stem.upper() if upper else stem)
+        self.constants[name] = array
+        self._constant_ids[id(array)] = name
+        return name
+
+    def refuse(self, what):
+        op = f" of op '{self.context}'" if self.context else ""
+        return CompileError(f"{self.where}: a rule{op} did what a trace cannot record: {what}; a rule computes "
+                            "with numpy calls, Python's operators and the helpers of minigrad.core.numerics, and "
+                            "decides only on shapes, options and which inputs need a gradient")
+
+    # -- values -----------------------------------------------------------------------------------
+
+    def constant(self, value, name=None):
+        """A constant tracer: a number or an array.  With ``fold=False`` and a name, the
+        generated code names it (``alpha = 2.0``) where it is used."""
+        if isinstance(value, (bool, np.bool_)):
+            value = bool(value)
+        elif isinstance(value, np.generic):
+            value = np.asarray(value)
+        elif isinstance(value, np.floating):
+            value = float(value)
+        tracer = Tracer(self, None, (), {}, value)
+        if name is None and not self.fold and type(value) is float:
+            name = self.named_numbers.get(value)
+        if name is not None and not self.fold:
+            tracer.literal_name = name
+        return tracer
+
+    def external(self, name, value):
+        """A value the generated function receives (an input, a parameter's data)."""
+        return Tracer(self, None, (), {}, value, val=_Val(self.unique(name), value, external=True))
+
+    def lift(self, arg):
+        """A rule's argument as the program holds it: tracers as they are, lists and tuples of
+        values item by item, numbers and arrays as constants, anything else (axes, shapes,
+        None, dtypes) as it is: a static argument."""
+        if isinstance(arg, Tracer):
+            return arg
+        if type(arg) in (list, tuple) and any(True for _ in _tracers(arg)):
+            return type(arg)(self.lift(item) for item in arg)
+        if isinstance(arg, (float, np.floating, _ndarray)) or (isinstance(arg, (int, np.integer))
+                                                               and not isinstance(arg, bool)):
+            return self.constant(arg)
+        return arg
+
+    # -- recording: the four doors of `minigrad.compiler.trace` -------------------------------------
+
+    def record(self, primitive, args, params, value=None):
+        """``primitive(*args, **params)``, evaluated now (unless its ``value`` is given): a new
+        tracer (or a tuple of them)."""
+        args = [self.lift(arg) for arg in args]
+        if value is None:
+            value = evaluate(primitive, args, params)
+        if type(value) is tuple:
+            return self._unpack(primitive, args, params, value)
+        scalar = isinstance(value, np.generic)
+        value = _as_value(value)
+        if self.fold:
+            folded = self._folded(primitive, args, value)
+            if folded is not None:
+                return folded
+        tracer = Tracer(self, primitive, args, params, value)
+        tracer.scalar = scalar
+        tracer.label = f"{primitive.name.split('.')[0]}_{self.stem}"  # what it is, in whose rule: multiply_A
+        return tracer
+
+    def record_function(self, function, args, kwargs):
+        """A numpy function called on a tracer (``np.expand_dims(grad, -2)``)."""
+        value = function(*[values_of(arg) for arg in args], **kwargs)
+        if type(value) in (int, tuple, bool):  # np.shape, np.ndim, np.size: facts of the shapes, not numbers
+            return value
+        kind = "view" if self._shares(value, args) else "alloc"
+        return self.record(function_call(function, kind), args, kwargs, value)
+
+    def record_helper(self, function, args, kwargs):
+        """A helper of `minigrad.core.numerics` called with a tracer.  Its options (an axis, a
+        count, α: arguments that are neither tracers nor arrays) are written as keywords."""
+        values = [arg.value if isinstance(arg, Tracer) else arg for arg in args]
+        form = numerics.array_form(function, *values) if not kwargs else None
+        if form is not None:
+            kind = "ufunc" if isinstance(form, np.ufunc) and form is not np.matmul else "out"
+            return self.record(helper_call(function, kind, form), args, kwargs)
+        value = function(*values, **kwargs)
+        for arg in args:  # NOTE: a helper that hands back its argument itself (as_float of a float) is no call
+            if isinstance(arg, Tracer) and value is arg.value:
+                return arg
+        kind = "view" if type(value) is not tuple and self._shares(value, args) else "alloc"
+        names = _positional_names(function)
+        args, kwargs = list(args), dict(kwargs)
+        # NOTE: on floats, options stay positional: keywords would cost a scalar sigmoid half its time
+        scalar = type(value) is float or (type(value) is tuple and type(value[0]) is float)
+        while not scalar and 1 < len(args) <= len(names) and _is_option(args[-1]):
+            kwargs = {names[len(args) - 1]: args.pop(), **kwargs}
+        return self.record(helper_call(function, kind), args, kwargs, value)
+
+    def record_getitem(self, tracer, index):
+        value = tracer.value[index]
+        kind = "view" if self._shares(value, [tracer]) else "alloc"
+        return self.record(getitem_call(kind), [tracer], {"index": index, "text": self.index_text(index)}, value)
+
+    @staticmethod
+    def _shares(value, args):
+        return type(value) is _ndarray and any(
+            type(tracer.value) is _ndarray and np.may_share_memory(value, tracer.value) for tracer in _tracers(args))
+
+    def index_text(self, index):
+        """An index as Python writes it between brackets (`numerics.format_index`, with arrays
+        as named constants of the generated module)."""
+        text = numerics.format_index(index, lambda array: self.constant_name(array, "index"))
+        if type(index) is tuple and len(index) == 1:
+            text += ","
+        return text
+
+    def _unpack(self, primitive, args, params, values):
+        """A call with several results (`numerics.sigmoid_parts`), written at once as one statement;
+        results it can write into buffers (`numerics.OUT_BUFFERS`) get them."""
+        for arg in _tracers(args):
+            self.materialize(arg)
+        names = numerics.RESULT_NAMES.get(primitive.evaluate) or [f"part{k}" for k in range(len(values))]
+        buffered, aliases = numerics.OUT_BUFFERS.get(primitive.evaluate, ((), {}))
+        if not all(type(values[k]) is _ndarray for k in buffered):
+            buffered, aliases = (), {}
+        storages = {}
+        vals = []
+        for position, (name, value) in enumerate(zip(names, values)):
+            value = np.asarray(value) if isinstance(value, np.generic) else value
+            storage = None
+            if type(value) is _ndarray and position not in aliases:
+                storage = storages.get(id(value))
+                if storage is None:
+                    storage = storages[id(value)] = _Storage(value, fresh=position not in buffered)
+            vals.append(_Val(self.unique(f"{name}_{self.stem}"), value, storage))
+        for position, other in aliases.items():  # NOTE: it may be that result (F is r), so it holds its buffer
+            vals[position].storage, vals[position].direct = vals[other].storage, False
+            vals[other].storage.vals.append(vals[position])
+        if buffered:
+            params = dict(params, out=(tuple(vals[k] for k in buffered), self.mask(args[0].shape)))
+        statement = _Statement(primitive, vals, args, params)
+        for val in vals:
+            val.statement = statement
+        self.statements.append(statement)
+        return tuple(Tracer(self, None, (), {}, val.value, val=val) for val in vals)
+
+    def _folded(self, primitive, args, value):
+        """The same value with less work: constants computed now, ×1 and −(−x) dropped.
+
+        Only rewrites that give the same bits are made (x·1 = x, x·(−1) = −x
+        and −(−x) = x hold exactly in IEEE arithmetic)."""
+        tracers = [arg for arg in args if isinstance(arg, Tracer)]
+        if primitive.kind == "ufunc" and len(tracers) == len(args) and all(arg.is_constant for arg in tracers) \
+                and not any(arg.literal_name for arg in tracers):
+            return self.constant(value)
+        if primitive.name == "multiply" and len(tracers) == 2:
+            for constant, other in (tracers, tracers[::-1]):
+                if not constant.is_constant or constant.literal_name or np.size(constant.value) != 1 \
+                        or type(constant.value) is bool:
+                    continue
+                if not _same_kind(value, other.value):
+                    continue
+                number = float(np.asarray(constant.value).reshape(-1)[0])
+                if number == 1.0:
+                    return other
+                if number == -1.0:
+                    return self.record(OPERATORS["negative"], [other], {})
+        if primitive.name == "negative" and tracers and tracers[0].primitive is not None \
+                and tracers[0].primitive.name == "negative":
+            inner = tracers[0].args[0]
+            if isinstance(inner, Tracer) and _same_kind(value, inner.value):
+                return inner
+        return None
+
+    # -- statements ----------------------------------------------------------------------------------
+
+    def comment(self, text):
+        self.statements.append(_Statement(comment=text))
+
+    def materialize(self, tracer, name=None, exact=False):
+        """Write the statements that compute ``tracer``; returns its `_Val` (None for a constant).
+        ``name`` is made unique, unless ``exact`` (it already is)."""
+        if tracer.val is not None:
+            return tracer.val
+        if tracer.primitive is None:
+            return None
+        for arg in _tracers(tracer.args):
+            self.materialize(arg)
+        value = tracer.value
+        label = name or tracer.label
+        val = _Val(name if exact else self.unique(label) if label else self.temporary(), value)
+        kind = tracer.primitive.kind
+        if type(value) is _ndarray:
+            if kind == "view":
+                base = next((arg.val for arg in _tracers(tracer.args) if arg.val is not None
+                             and type(arg.value) is _ndarray and np.may_share_memory(value, arg.value)), None)
+                if base is None or base.external:
+                    val.external = True
+                else:
+                    val.storage = base.storage
+                    base.storage.vals.append(val)
+                val.direct = False
+            else:
+                val.storage = _Storage(value, fresh=(kind == "alloc"))
+                val.storage.vals.append(val)
+        statement = _Statement(tracer.primitive, [val], tracer.args, tracer.params, scalar=tracer.scalar)
+        val.statement = statement
+        self.statements.append(statement)
+        tracer.val = val
+        return val
+
+    # -- memory: liveness and buffers ------------------------------------------------------------------
+
+    def finish(self, outputs):
+        """Make every output (``(tracer, name)`` pairs) a fresh value, never a buffer; find
+        where each value is last used, give array values buffers (reused once dead), and
+        mark what is written inline.  Returns the outputs: values, or constant tracers."""
+        final = []
+        for tracer, name in outputs:
+            val = self.materialize(tracer)
+            if val is None and not tracer.is_float:  # a constant output: a fresh copy each call
+                val = self.materialize(self.record(function_call(np.array, "alloc"), [tracer], {}))
+            if val is not None and type(val.value) is _ndarray:
+                statement = val.statement
+                alone = val.storage is not None and val.storage.vals == [val]
+                single = len(statement.targets) == 1
+                # NOTE: numpy gives a 0-d result as a scalar unless it has a buffer to write into
+                if val.direct and alone and single and not val.storage.fresh \
+                        and statement.primitive.kind in ("ufunc", "out"):
+                    statement.fresh = True
+                    val.storage.fresh = True
+                elif not (val.direct and alone and val.storage.fresh):
+                    # NOTE: a view, a buffer shared with another value, or an input: the caller gets a copy
+                    renamed = val.name == name
+                    if renamed:
+                        val.name = self.temporary()
+                    copy = self.record(function_call(np.array, "alloc"), [Tracer(self, None, (), {}, val.value,
+                                                                                 val=val)], {})
+                    val = self.materialize(copy, name)
+                    if renamed:
+                        val.name = name
+            final.append(val if val is not None else tracer)
+        end = len(self.statements)
+        for index, statement in enumerate(self.statements):
+            for arg in _tracers(statement.args):
+                if arg.val is not None:
+                    arg.val.last = index
+                    arg.val.uses += 1
+                    arg.val.user = index
+        for item in final:
+            if isinstance(item, _Val):
+                item.last = end
+                item.uses += 1
+        for index, statement in enumerate(self.statements):
+            for val in statement.targets:
+                if val.storage is not None:
+                    val.storage.end = max(val.storage.end, val.last, index)
+        self._assign_buffers()
+        self._mark_inline(set(id(item) for item in final if isinstance(item, _Val)))
+        return final
+
+    def _assign_buffers(self):
+        free = collections.defaultdict(list)  # (shape, dtype, layout) -> numbers of free buffers
+        released = set()  # storages whose buffer went back to the pool, or on to a result
+        for index, statement in enumerate(self.statements):
+            if statement.comment is not None:
+                continue
+            needs = [val.storage for val in statement.targets
+                     if val.storage is not None and val.direct and not val.storage.fresh and val.storage.buffer is None]
+            dying = []
+            if statement.primitive.kind == "ufunc":  # an elementwise result may take the buffer of an input dying here
+                for arg in _tracers(statement.args):
+                    storage = arg.val.storage if arg.val is not None else None
+                    if storage is not None and storage.end == index and arg.val.direct and storage.buffer is not None \
+                            and id(storage) not in released and all(storage is not other for other in dying):
+                        dying.append(storage)
+            for storage in needs:
+                match = next((old for old in dying if old.kind == storage.kind), None)
+                if match is not None:
+                    dying = [old for old in dying if old is not match]
+                    released.add(id(match))
+                    storage.buffer = match.buffer
+                    continue
+                pool = free[storage.kind]
+                if pool:
+                    storage.buffer = pool.pop()
+                else:
+                    self.buffers.append(storage)
+                    storage.buffer = len(self.buffers) - 1
+            for val in [arg.val for arg in _tracers(statement.args) if arg.val is not None] + statement.targets:
+                storage = val.storage
+                if storage is not None and storage.end <= index and storage.buffer is not None \
+                        and id(storage) not in released:
+                    released.add(id(storage))
+                    free[storage.kind].append(storage.buffer)
+
+    def _mark_inline(self, outputs):
+        """A float or a view used once, by the next statement that is written out (values
+        written inline in between are transparent), is written inside that statement."""
+        host = {}  # statement index -> index of the statement whose line it is written in
+        written_next = None
+        for index in range(len(self.statements) - 1, -1, -1):
+            statement = self.statements[index]
+            if self._inlinable(statement, outputs, written_next, host):
+                statement.targets[0].inline = True
+                host[index] = written_next
+            else:
+                host[index] = index
+                written_next = index
+
+    def _inlinable(self, statement, outputs, written_next, host):
+        if written_next is None or statement.comment is not None or len(statement.targets) != 1:
+            return False
+        val, primitive = statement.targets[0], statement.primitive
+        if val.uses != 1 or id(val) in outputs:
+            return False
+        consumer = val.user
+        if consumer is None or host.get(consumer) != written_next:
+            return False
+        following = self.statements[consumer]
+        if len(following.targets) != 1:
+            return False
+        positions = [k for k, arg in enumerate(following.args) if isinstance(arg, Tracer) and arg.val is val]
+        if not positions:
+            return False
+        if type(val.value) is float:
+            return True
+        return primitive.kind == "view" and type(val.value) is _ndarray
+
+    # -- writing ------------------------------------------------------------------------------------------
+
+    def buffer_name(self, storage):
+        return f"buf{storage.buffer}"
+
+    def mask(self, shape):
+        """A boolean buffer of ``shape`` (one per shape: calls use it only while they run)."""
+        if shape not in self.masks:
+            self.masks[shape] = f"mask{len(self.masks)}"
+        return self.masks[shape]
+
+    def text_of(self, arg):
+        """``(text, precedence)`` of an argument: a name, an inlined expression, a constant,
+        or a static argument (a list of them written as a list)."""
+        if type(arg) in (list, tuple) and any(True for _ in _tracers(arg)):
+            texts = [self.text_of(item)[0] for item in arg]
+            return (f"[{', '.join(texts)}]" if type(arg) is list else
+                    f"({', '.join(texts)}{',' if len(texts) == 1 else ''})"), ATOM
+        if not isinstance(arg, Tracer):
+            return self.static_text(arg), ATOM
+        val = arg.val
+        if val is not None:
+            if val.inline:
+                return self._expression(val.statement)
+            return val.name, ATOM
+        if arg.literal_name is not None:
+            return self._named_constant(arg), ATOM
+        value = arg.value
+        if type(value) is float:
+            return float_text(value)
+        if type(value) in (int, bool):
+            return repr(value), ATOM
+        return self.constant_name(value, "constant"), ATOM
+
+    def _params_of(self, statement):
+        """A statement's keyword arguments, with the arrays in them written as named constants
+        (and the buffers given as ``out`` by their names)."""
+        params = statement.params
+        if "out" in params and type(params["out"]) is tuple and params["out"] and type(params["out"][0]) is tuple:
+            vals, mask = params["out"]
+            names = ", ".join([self.buffer_name(val.storage) for val in vals] + [mask])
+            params = dict(params, out=Written(f"({names})"))
+        if not any(_holds_array(value) for value in params.values()):
+            return params
+        return {key: Written(self.static_text(value)) if _holds_array(value) else value
+                for key, value in params.items()}
+
+    def static_text(self, value):
+        """A static argument (an axis, a shape, an index) as Python writes it; arrays in it are
+        named constants of the generated module."""
+        if isinstance(value, _ndarray):
+            return self.constant_name(value, "index")
+        if type(value) is tuple:
+            items = [self.static_text(item) for item in value]
+            return f"({', '.join(items)}{',' if len(items) == 1 else ''})"
+        return constant_text(value)
+
+    def _named_constant(self, tracer):
+        name = tracer.literal_name
+        for existing, value in self.constants.items():
+            if (existing == name or existing.startswith(f"{name}__")) and _same_kind(value, tracer.value) \
+                    and np.array_equal(value, tracer.value):
+                return existing
+        name = self.unique(name)
+        self.constants[name] = tracer.value
+        return name
+
+    def _expression(self, statement):
+        target = statement.targets[0]
+        args = [self.text_of(arg) for arg in statement.args]
+        primitive = statement.primitive
+        if type(target.value) is not _ndarray:
+            return primitive.write_float(args, self._params_of(statement))
+        out = None
+        if primitive.kind in ("ufunc", "out") and not statement.fresh and target.storage is not None \
+                and target.storage.buffer is not None and target.direct:
+            out = self.buffer_name(target.storage)
+        text, precedence = primitive.write(args, self._params_of(statement), out)
+        if out is None and statement.scalar:
+            return f"np.asarray({text})", ATOM  # NOTE: without a buffer numpy returns a 0-d result as a scalar
+        return text, precedence
+
+    def lines_of(self, statement):
+        """The Python lines of one statement (none for a value written inline)."""
+        if statement.comment is not None:
+            return [f"# {line}" if line else "#" for line in statement.comment.split("\n")]
+        targets = statement.targets
+        if len(targets) > 1:
+            args = [self.text_of(arg) for arg in statement.args]
+            text, _ = statement.primitive.write(args, self._params_of(statement), None)
+            return [f"{', '.join(val.name for val in targets)} = {text}"]
+        if targets[0].inline:
+            return []
+        text, _ = self._expression(statement)
+        return [f"{targets[0].name} = {text}"]
+
+
+_signatures: dict = {}
+
+
+def _positional_names(function):
+    """The names of a helper's parameters that may be passed by position (none past a ``*args``)."""
+    names = _signatures.get(function)
+    if names is None:
+        parameters = inspect.signature(function).parameters.values()
+        names = _signatures[function] = [parameter.name for parameter in parameters
+                                          if parameter.kind == parameter.POSITIONAL_OR_KEYWORD]
+    return names
+
+
+def _holds_array(value):
+    return isinstance(value, _ndarray) or (type(value) is tuple and any(_holds_array(item) for item in value))
+
+
+def _is_option(arg):
+    return not isinstance(arg, (Tracer, _ndarray)) and not (type(arg) in (list, tuple) and any(
+        True for _ in _tracers(arg)))
+
+
+def _as_value(value):
+    """numpy's 0-d results as 0-d arrays (what a buffer holds), other values as they are."""
+    return np.asarray(value) if isinstance(value, np.generic) else value

@@ -1,0 +1,375 @@
+"""The tracer: a stand-in for an op's data that records what the op's rules do with it.
+
+`minigrad.compile` runs each op's own forward and backward rule (`minigrad.core.ops`)
+once more, with a `Tracer` in place of every array and float.  A rule is
+ordinary numpy code, so everything it does with a tracer reaches one of four
+doors, and each records one call:
+
+* Python's operators (``+ − * /``, unary ``−``, comparisons, ``[index]``);
+* numpy's ufuncs (``np.exp(t)``, ``np.add.reduce(t, axis)``), through ``__array_ufunc__``;
+* numpy's functions (``np.expand_dims``, ``np.moveaxis``, ``np.stack``, ...), through
+  ``__array_function__``, and the array methods ``reshape``, ``swapaxes``, ``astype``, ``T``;
+* the named helpers of `minigrad.core.numerics`, which hand a call with a stand-in
+  to ``__minigrad_helper__`` (see `minigrad.core.numerics`).
+
+Each call is evaluated at once, on the trace's numbers, by the very function
+the rule called, so a tracer knows its value (type, shape, dtype) exactly; the
+generated code makes the same call on the same numbers, which is why compiled
+equals eager bit for bit.  Anything a rule does that is not one of these
+(``float(t)``, ``if t > 0``, ``np.asarray(t)``) is refused with `CompileError`.
+"""
+
+from __future__ import annotations
+
+import operator
+
+import numpy as np
+
+__all__ = ["Tracer", "Primitive", "CompileError"]
+
+_ndarray = np.ndarray
+_FLOAT64 = np.dtype(np.float64)
+
+# Precedence of Python's operators, for parentheses in float expressions.
+CONDITIONAL, SUM, PRODUCT, UNARY, ATOM = 0, 1, 2, 3, 4
+
+
+class CompileError(RuntimeError):
+    """The function or its arguments cannot be compiled (nothing is run or changed)."""
+
+
+class Primitive:
+    """One kind of call the generated code makes: how to evaluate it and how to write it.
+
+    ``kind``: ``"ufunc"`` (elementwise: writes into a buffer, may take a dead
+    input's), ``"out"`` (writes into a buffer of its own: products, reductions),
+    ``"alloc"`` (makes a fresh array, or a float), ``"view"`` (shares its first
+    array argument's memory).  ``write(args, params, out)`` returns ``(text,
+    precedence)`` for an array result and ``write_float(args, params)`` for a
+    Python float; arguments come as ``(text, precedence)``.
+    """
+
+    def __init__(self, name, kind, evaluate, write, write_float=None):
+        self.name, self.kind, self.evaluate = name, kind, evaluate
+        self.write, self.write_float = write, write_float or (lambda args, params: write(args, params, None))
+
+    def __repr__(self):
+        return f"<primitive {self.name}>"
+
+
+def wrap(arg, below):
+    """An argument's text, parenthesized when its precedence is below ``below``."""
+    text, precedence = arg
+    return f"({text})" if precedence < below else text
+
+
+def _out(out, keyword=False):
+    """The buffer a numpy call writes into: its last positional argument (a keyword costs
+    numpy a parse on every call), or ``out=`` where numpy takes only that."""
+    if not out:
+        return ""
+    return f", out={out}" if keyword else f", {out}"
+
+
+# The ufuncs generated code calls most, imported by name (a lookup saved per call).
+BOUND = ("add", "subtract", "multiply", "divide", "negative", "greater", "less", "equal", "dot", "vdot")
+# numpy deprecates a positional out for these.
+_KEYWORD_OUT = {"maximum", "minimum"}
+
+
+def _ufunc_writer(ufunc_name):
+    qualified = ufunc_name if ufunc_name in BOUND else f"np.{ufunc_name}"
+
+    def write(args, params, out):
+        texts = [text for text, _ in args]
+        return f"{qualified}({', '.join(texts)}{_out(out, ufunc_name in _KEYWORD_OUT)})", ATOM
+    return write
+
+
+def _infix(symbol, precedence):
+    def write(args, params):
+        left, right = args
+        # NOTE: Python's operators are left-associative: a − (b − c) needs its parentheses.
+        return f"{wrap(left, precedence)} {symbol} {wrap(right, precedence + 1)}", precedence
+    return write
+
+
+def _operator(name, function, ufunc_name, symbol, precedence):
+    return Primitive(name, "ufunc", function, _ufunc_writer(ufunc_name), _infix(symbol, precedence))
+
+
+OPERATORS = {
+    "add": _operator("add", operator.add, "add", "+", SUM),
+    "subtract": _operator("subtract", operator.sub, "subtract", "-", SUM),
+    "multiply": _operator("multiply", operator.mul, "multiply", "*", PRODUCT),
+    "divide": _operator("divide", operator.truediv, "divide", "/", PRODUCT),
+    "greater": _operator("greater", operator.gt, "greater", ">", CONDITIONAL),
+    "less": _operator("less", operator.lt, "less", "<", CONDITIONAL),
+    "greater_equal": _operator("greater_equal", operator.ge, "greater_equal", ">=", CONDITIONAL),
+    "less_equal": _operator("less_equal", operator.le, "less_equal", "<=", CONDITIONAL),
+    "equal": _operator("equal", operator.eq, "equal", "==", CONDITIONAL),
+    "not_equal": _operator("not_equal", operator.ne, "not_equal", "!=", CONDITIONAL),
+    "negative": Primitive("negative", "ufunc", operator.neg, _ufunc_writer("negative"),
+                          lambda args, params: (f"-{wrap(args[0], UNARY)}", UNARY)),
+}
+
+
+def _keywords(params):
+    return [f"{key}={constant_text(value)}" for key, value in params.items()]
+
+
+class Written(str):
+    """A static argument already written as Python (a named constant array, say)."""
+
+
+def constant_text(value):
+    """A static argument as Python writes it (numbers, tuples, None, slices, dtypes)."""
+    if isinstance(value, Written):
+        return str(value)
+    if type(value) is float:
+        return float_text(value)[0]
+    if isinstance(value, np.dtype):
+        return f"np.{value.name}"
+    if isinstance(value, type) and issubclass(value, np.generic):
+        return f"np.{value.__name__}"
+    if isinstance(value, tuple):
+        items = [constant_text(item) for item in value]
+        return f"({', '.join(items)}{',' if len(items) == 1 else ''})"
+    if isinstance(value, slice):
+        return f"slice({value.start!r}, {value.stop!r}, {value.step!r})"
+    if isinstance(value, np.integer):
+        return repr(int(value))
+    return repr(value)
+
+
+def float_text(number):
+    if number != number:
+        return "math.nan", ATOM
+    if number in (float("inf"), float("-inf")):
+        return ("math.inf", ATOM) if number > 0 else ("-math.inf", UNARY)
+    text = repr(number)
+    return text, (UNARY if text.startswith("-") else ATOM)
+
+
+_primitives: dict = {}
+
+
+def _cached(key, make):
+    primitive = _primitives.get(key)
+    if primitive is None:
+        primitive = _primitives[key] = make()
+    return primitive
+
+
+def ufunc_call(ufunc):
+    """``np.<ufunc>(args)``: elementwise, into a buffer."""
+    return _cached(("ufunc", ufunc), lambda: Primitive(ufunc.__name__, "ufunc", ufunc, _ufunc_writer(ufunc.__name__)))
+
+
+def ufunc_reduce(ufunc):
+    """``np.<ufunc>.reduce(a, axis, keepdims=...)``, into a buffer of its own."""
+    def write(args, params, out):
+        if set(params) <= {"axis"}:  # NOTE: positional (a, axis, dtype, out): keywords cost numpy a parse
+            axis = constant_text(params.get("axis", 0))
+            return f"np.{ufunc.__name__}.reduce({args[0][0]}, {axis}{', None' + _out(out) if out else ''})", ATOM
+        return f"np.{ufunc.__name__}.reduce({', '.join([args[0][0]] + _keywords(params))}{_out(out, True)})", ATOM
+    return _cached(("reduce", ufunc), lambda: Primitive(f"{ufunc.__name__}.reduce", "out", ufunc.reduce, write))
+
+
+def function_call(function, kind):
+    """``np.<function>(args, keywords)``: a view of its first array argument, or a fresh array."""
+    name = function.__name__
+    qualified = f"np.{name}" if getattr(np, name, None) is function else f"{function.__module__}.{name}"
+
+    def write(args, params, out):
+        return f"{qualified}({', '.join([text for text, _ in args] + _keywords(params))})", ATOM
+    return _cached(("function", function, kind), lambda: Primitive(name, kind, function, write))
+
+
+def method_call(name, kind):
+    """``a.<name>(args)``; ``T`` is the attribute."""
+    def write(args, params, out):
+        if name == "T":
+            return f"{wrap(args[0], ATOM)}.T", ATOM
+        rest = [text for text, _ in args[1:]] + _keywords(params)
+        return f"{wrap(args[0], ATOM)}.{name}({', '.join(rest)})", ATOM
+
+    def evaluate(a, *rest, **params):
+        return a.T if name == "T" else getattr(a, name)(*rest, **params)
+    return _cached(("method", name, kind), lambda: Primitive(name, kind, evaluate, write))
+
+
+def getitem_call(kind):
+    def write(args, params, out):
+        return f"{wrap(args[0], ATOM)}[{params['text']}]", ATOM
+    return _cached(("getitem", kind), lambda: Primitive("getitem", kind, lambda a, index, text: a[index], write))
+
+
+def helper_call(function, kind, form=None):
+    """A named helper of `minigrad.core.numerics`, called by its name (``form``: the one
+    numpy call it makes on these arrays, written with an out buffer instead)."""
+    if form is not None:
+        name = form.__name__
+
+        def write(args, params, out):
+            return _ufunc_writer(name)(args, params, out)
+    else:
+        name = function.__name__
+
+        def write(args, params, out):
+            return f"{name}({', '.join([text for text, _ in args] + _keywords(params))})", ATOM
+    return _cached(("helper", function, kind, form), lambda: Primitive(function.__name__, kind, function, write))
+
+
+class Tracer:
+    """A value of the generated program, standing in for an array or a float while the ops'
+    rules run: a program value, a constant, or a recorded call of other tracers.  ``value``
+    is its number (evaluated as it is recorded)."""
+
+    __slots__ = ("program", "primitive", "args", "params", "value", "val", "label", "literal_name", "scalar")
+    __array_priority__ = 1000  # NOTE: ndarray ⊕ tracer hands over to the tracer's reflected operator
+
+    def __init__(self, program, primitive, args, params, value, val=None):
+        self.program, self.primitive, self.args, self.params = program, primitive, args, params
+        self.value, self.val, self.label, self.literal_name = value, val, None, None
+        self.scalar = False  # the call gives a numpy scalar for this 0-d value (the code makes it an array)
+
+    # -- what rules may ask ---------------------------------------------------------------------
+
+    @property
+    def is_float(self):
+        """True for a Python float (the scalar path)."""
+        return type(self.value) is float
+
+    @property
+    def shape(self):
+        return () if type(self.value) in (float, int, bool) else self.value.shape
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    @property
+    def size(self):
+        return 1 if type(self.value) in (float, int, bool) else self.value.size
+
+    @property
+    def dtype(self):
+        return _FLOAT64 if type(self.value) in (float, int) else self.value.dtype
+
+    @property
+    def is_constant(self):
+        return self.primitive is None and self.val is None
+
+    @property
+    def T(self):
+        return self.program.record(method_call("T", "view"), (self,), {})
+
+    def reshape(self, *shape):
+        shape = shape[0] if len(shape) == 1 and isinstance(shape[0], tuple) else shape
+        return self.program.record(method_call("reshape", "view"), (self, tuple(shape)), {})
+
+    def swapaxes(self, first, second):
+        return self.program.record(method_call("swapaxes", "view"), (self, first, second), {})
+
+    def astype(self, dtype):
+        return self.program.record(method_call("astype", "alloc"), (self, np.dtype(dtype)), {})
+
+    def __getitem__(self, index):
+        return self.program.record_getitem(self, index)
+
+    def __len__(self):
+        if not self.shape:
+            raise TypeError("len() of a 0-d value")
+        return self.shape[0]
+
+    # -- Python's operators (each one recorded call; see `OPERATORS`, and the loop below the class) -------
+
+    __hash__ = object.__hash__
+
+    def __neg__(self):
+        return self.program.record(OPERATORS["negative"], (self,), {})
+
+    def __matmul__(self, other):
+        return self.program.record(ufunc_call(np.matmul), (self, other), {})
+
+    def __rmatmul__(self, other):
+        return self.program.record(ufunc_call(np.matmul), (other, self), {})
+
+    # -- numpy's doors ------------------------------------------------------------------------------
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if "out" in kwargs or "where" in kwargs:
+            raise self.program.refuse(f"np.{ufunc.__name__} with out= or where=")
+        if method == "__call__":
+            return self.program.record(ufunc_call(ufunc), inputs, kwargs)
+        if method == "reduce":
+            array, *rest = inputs
+            params = dict(kwargs)
+            if rest:
+                params["axis"] = rest[0]
+            return self.program.record(ufunc_reduce(ufunc), (array,), params)
+        raise self.program.refuse(f"np.{ufunc.__name__}.{method}")
+
+    def __array_function__(self, func, types, args, kwargs):
+        return self.program.record_function(func, args, kwargs)
+
+    @classmethod
+    def __minigrad_helper__(cls, function, args, kwargs):
+        program = next(arg.program for arg in args if isinstance(arg, Tracer))
+        return program.record_helper(function, args, kwargs)
+
+    # -- what a rule must not do with a traced number --------------------------------------------------
+
+    def _refused(self, what):
+        raise self.program.refuse(what)
+
+    def __bool__(self):
+        self._refused("a test of a traced number (if, and, or, bool())")
+
+    def __float__(self):
+        self._refused("float() of a traced number")
+
+    def __int__(self):
+        self._refused("int() of a traced number")
+
+    def __index__(self):
+        self._refused("a traced number used as an index or a size")
+
+    def __array__(self, dtype=None, copy=None):
+        self._refused("np.asarray() of a traced value (use the numpy call itself)")
+
+    def __iter__(self):
+        return (self[position] for position in range(len(self)))
+
+    def __repr__(self):
+        what = self.primitive.name if self.primitive else ("value" if self.val else "constant")
+        return f"<Tracer {what} {type(self.value).__name__} {self.shape}>"
+
+
+def _operator_method(name, reflected):
+    if reflected:
+        return lambda self, other: self.program.record(OPERATORS[name], (other, self), {})
+    return lambda self, other: self.program.record(OPERATORS[name], (self, other), {})
+
+
+for _name, _function in [("add", "add"), ("sub", "subtract"), ("mul", "multiply"), ("truediv", "divide")]:
+    setattr(Tracer, f"__{_name}__", _operator_method(_function, False))
+    setattr(Tracer, f"__r{_name}__", _operator_method(_function, True))
+for _name, _function in [("gt", "greater"), ("lt", "less"), ("ge", "greater_equal"), ("le", "less_equal"),
+                         ("eq", "equal"), ("ne", "not_equal")]:
+    setattr(Tracer, f"__{_name}__", _operator_method(_function, False))
+
+
+def values_of(argument):
+    """An argument with every tracer replaced by its value (lists and tuples looked into)."""
+    if isinstance(argument, Tracer):
+        return argument.value
+    if type(argument) in (list, tuple):
+        return type(argument)(values_of(item) for item in argument)
+    return argument
+
+
+def evaluate(primitive, args, params):
+    """The call on the values: what the rule's own call gives (numpy scalars included)."""
+    return primitive.evaluate(*[values_of(arg) for arg in args], **params)
