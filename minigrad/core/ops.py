@@ -750,17 +750,19 @@ class MatMul(Op):
         # NOTE: 1-D operands are promoted to matrices (a as a row, b as a
         # column) and the gradient gets the matching axes; both go away after.
         xp = np if a_ndim == 2 and b_ndim == 2 else numerics.namespace(grad, a, b)  # matrices use none of it
+        # NOTE: numpy's own spellings stay for numpy (and its tracer): the generated code reads as before
         if a_ndim == 1:
             a = a[np.newaxis, :]
-            grad = xp.expand_dims(grad, axis=-2)
+            grad = np.expand_dims(grad, -2) if xp is np else xp.expand_dims(grad, axis=-2)
         if b_ndim == 1:
             b = b[:, np.newaxis]
-            grad = xp.expand_dims(grad, axis=-1)
+            grad = np.expand_dims(grad, -1) if xp is np else xp.expand_dims(grad, axis=-1)
         grad_a = grad_b = None
         if needs[0]:
             grad_a = numerics.product(grad, b.T if b.ndim == 2 else _swap_last(xp, b))
             if a_ndim == 1:
-                grad_a = xp.reshape(grad_a, grad_a.shape[:-2] + grad_a.shape[-1:])
+                kept = grad_a.shape[:-2] + grad_a.shape[-1:]
+                grad_a = grad_a.reshape(kept) if xp is np else xp.reshape(grad_a, kept)
         if needs[1]:
             grad_b = numerics.product(a.T if a.ndim == 2 else _swap_last(xp, a), grad)
             if b_ndim == 1:
@@ -797,9 +799,11 @@ class Stack(Op):
         return xp.stack(inputs, axis=axis), axis
 
     def backward(self, grad, out, axis, needs, *inputs):
-        moved = numerics.namespace(grad).moveaxis(grad, axis, 0)
-        # NOTE: `, ...` names the other axes, as the standard asks (numpy implies it)
-        return tuple(moved[position, ...] if need else None for position, need in enumerate(needs))
+        xp = numerics.namespace(grad)
+        moved = xp.moveaxis(grad, axis, 0)
+        if xp is not np:  # NOTE: `, ...` names the other axes, as the standard asks (numpy implies it)
+            return tuple(moved[position, ...] if need else None for position, need in enumerate(needs))
+        return tuple(moved[position] if need else None for position, need in enumerate(needs))
 
     def jvp(self, tangents, out, axis, *inputs):
         return numerics.namespace(*tangents).stack(tangents, axis=axis)
