@@ -13,6 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import bench_array_api  # noqa: E402
 import bench_deep  # noqa: E402
 import bench_higher  # noqa: E402
 import bench_memory  # noqa: E402
@@ -21,11 +22,11 @@ import bench_tensor  # noqa: E402
 
 
 def main(argv=None):
-    argparse.ArgumentParser(description="Run the five benchmarks with their default settings: "
-                            "bench_scalar, bench_deep, bench_tensor, bench_memory, bench_higher "
+    argparse.ArgumentParser(description="Run the six benchmarks with their default settings: "
+                            "bench_scalar, bench_deep, bench_tensor, bench_memory, bench_higher, bench_array_api "
                             "(each takes its own options when run alone).").parse_args(argv)
     status = 0
-    for module in (bench_scalar, bench_deep, bench_tensor, bench_memory, bench_higher):
+    for module in (bench_scalar, bench_deep, bench_tensor, bench_memory, bench_higher, bench_array_api):
         print(f"\n=== {module.__name__}: {module.__doc__.splitlines()[0]}")
         status |= module.main([])
     return status

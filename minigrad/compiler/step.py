@@ -50,6 +50,7 @@ import weakref
 
 import numpy as np
 
+from ..core import namespace
 from ..core.backward import _one_pass_at_a_time as _gradient_lock
 from ..core.backward import add_gradients as add_gradient, backward_order, topological_order, unbroadcast
 from ..core.modes import TracingError, enable_grad, is_grad_enabled, state, tracing
@@ -100,6 +101,14 @@ class _Slot:
         self.name, self.kind, self.requires_grad, self.cast = name, kind, requires_grad, cast
 
 
+def _numpy_only(data, where):
+    """A CompileError for data of another array library: generated code is numpy's for now."""
+    if type(data) is not float and type(data) is not _ndarray and namespace.is_foreign(data):
+        raise CompileError(f"{where}: got {namespace.describe(data)}; minigrad.compile generates numpy code only "
+                           "for now (eager mode runs in any Array API library): run the step eagerly, or move the "
+                           "data to numpy with Value.to(numpy) / .numpy() first")
+
+
 def _signature(argument, key, data, where):
     """Append ``argument``'s part of the cache key to ``key`` and its traced entries to ``data``."""
     kind = type(argument)
@@ -112,6 +121,8 @@ def _signature(argument, key, data, where):
         data.append(argument)
     elif kind is Value:
         payload = argument._data
+        if type(payload) is not float and type(payload) is not _ndarray:
+            _numpy_only(payload, where)
         key.append((Value, float if type(payload) is float else
                     (payload.shape, payload.dtype, payload.strides if payload.ndim > 1 else None),
                     argument.requires_grad))
@@ -125,6 +136,8 @@ def _signature(argument, key, data, where):
         _signature(as_data(argument, where), key, data, where)
     elif isinstance(argument, (bool, int, str, bytes, type(None), np.integer, np.bool_)):
         key.append(("static", kind, argument))
+    elif namespace.is_foreign(argument):
+        _numpy_only(argument, where)
     else:
         try:
             hash(argument)
@@ -436,12 +449,16 @@ def _trace(step, args, kwargs, key, cast=frozenset()):
 
     traced_args = [wrap(argument, name) for argument, name in zip(args, positional_names)]
     traced_kwargs = {name: wrap(kwargs[name], name) for name in sorted(kwargs)}
-    with tracing(), np.errstate(all="ignore"):
-        if is_grad_enabled():
-            root = step.function(*traced_args, **traced_kwargs)
-        else:
-            with enable_grad():
+    try:
+        with tracing(), np.errstate(all="ignore"):
+            if is_grad_enabled():
                 root = step.function(*traced_args, **traced_kwargs)
+            else:
+                with enable_grad():
+                    root = step.function(*traced_args, **traced_kwargs)
+    except namespace.MixedArraysError as error:  # numpy's traced data met another library's parameter
+        raise CompileError(f"{where}: got data of another array library ({error}); minigrad.compile generates "
+                           "numpy code only for now: run the step eagerly") from None
     # NOTE: traced_options keeps the options of the nodes recorded just now (weakly), for the copy below
     del traced_args, traced_kwargs
     if type(root) is not Value:
@@ -454,6 +471,8 @@ def _trace(step, args, kwargs, key, cast=frozenset()):
 
     # -- what each leaf is, and which nodes need a gradient ---------------------------------------
     nodes = topological_order(root)
+    for node in nodes:  # a parameter or constant of another library, read by the function
+        _numpy_only(node._data, where)
     slot_of = {id(wrapper): index for index, wrapper in enumerate(wrappers)}
     needs, raw = {}, set()
     parameters, constants = [], []

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import namespace
 from . import numerics
 from ._types import Data
 from .modes import AnomalyError, describe_node, state
@@ -184,7 +185,8 @@ def _walk(root, seed, data_clock, mark):
                 running = parent.grad
                 if running is not None:
                     total = running + parent_grad
-                    parent.grad = total if type(total) is float or type(total) is _ndarray else np.asarray(total)
+                    parent.grad = total if type(total) is float or type(total) is _ndarray else \
+                        total if namespace.is_foreign(total) else np.asarray(total)
                 elif type(parent_grad) is _ndarray and not parent.parents and (
                         parent_grad is grad or parent_grad.base is not None):
                     parent.grad = parent_grad.copy()  # NOTE: a leaf owns its gradient, never another's or a view
@@ -326,6 +328,8 @@ def unbroadcast(grad: Any, like: Data) -> Data:
         return grad if type(grad) is float else numerics.as_float(grad)
     if type(grad) is _ndarray and grad.dtype is like.dtype and grad.shape == like.shape:
         return grad
+    if type(like) is not _ndarray and namespace.is_foreign(like):
+        return _unbroadcast_foreign(grad, like)
     if type(grad) is not _ndarray:
         grad = numerics.as_array(grad)  # a number as a 0-d array (a stand-in as it is)
     shape = like.shape
@@ -345,6 +349,26 @@ def unbroadcast(grad: Any, like: Data) -> Data:
     if type(grad) is not _ndarray:  # NOTE: numpy reduces a 1-d gradient for a 0-d input to a scalar
         grad = numerics.as_array(grad)
     return grad
+
+
+def _unbroadcast_foreign(grad, like):
+    """`unbroadcast` for an array of another Array API library, in its namespace (the standard's sum)."""
+    shape = tuple(like.shape)
+    if type(grad) is not float and tuple(grad.shape) == shape and grad.dtype == like.dtype:
+        return grad  # the common case, decided without a call
+    xp = namespace.of(grad, like)
+    if type(grad) is float:
+        return xp.full(shape, grad, dtype=like.dtype, device=namespace.device(like))
+    if tuple(grad.shape) != shape:
+        extra = grad.ndim - len(shape)
+        if extra > 0:  # axes that broadcasting added in front
+            grad = xp.sum(grad, axis=tuple(range(extra)))
+        stretched = tuple(axis for axis, size in enumerate(shape) if size == 1 and grad.shape[axis] != 1)
+        if stretched:  # axes of size 1 that broadcasting stretched
+            grad = xp.sum(grad, axis=stretched, keepdims=True)
+        if tuple(grad.shape) != shape:
+            grad = xp.broadcast_to(grad, shape)  # a scalar gradient for an array input
+    return grad if grad.dtype == like.dtype else xp.astype(grad, like.dtype)
 
 
 def topological_order(root: Value) -> list[Value]:
@@ -409,7 +433,7 @@ def add_gradients(running: Data, more: Data) -> Data:
     """running + more, keeping 0-d arrays arrays (numpy's 0-d sums are scalars): how a
     gradient received along several edges, or accumulated across calls, is summed."""
     total = running + more
-    if type(total) is float or type(total) is _ndarray:
+    if type(total) is float or type(total) is _ndarray or namespace.is_foreign(total):
         return total
     return np.asarray(total)
 
@@ -455,6 +479,7 @@ def _stale(value, consumer):
 
 def _check_backward(node, grads):
     for position, grad in enumerate(grads):
+        grad = None if grad is None else namespace.to_numpy(grad)
         if grad is not None and not np.all(np.isfinite(grad)):
             bad = "nan" if np.any(np.isnan(grad)) else "inf"
             raise AnomalyError(

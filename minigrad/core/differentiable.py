@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import namespace
 from . import numerics
 from .ops import Op
 
@@ -48,12 +49,19 @@ def _data(x):
 
 def _constant(data):
     """Numbers that do not move (a mask, a share): a Value that needs no gradient."""
-    return _value().leaf(data if type(data) is float else np.asarray(data))
+    return _value().leaf(data if type(data) is float or namespace.is_foreign(data) else np.asarray(data))
 
 
 def _as_value(x):
     value = _value()
-    return x if type(x) is value.Value else value.leaf(x if type(x) is float else np.asarray(x))
+    return x if type(x) is value.Value else _constant(x)
+
+
+def _mask(condition, like):
+    """The booleans ``condition`` as numbers of ``like``'s dtype (1 and 0), in like's library."""
+    if namespace.is_foreign(condition):
+        return namespace.of(condition).astype(condition, like.dtype)
+    return np.asarray(condition, dtype=np.result_type(like))
 
 
 # -- the smooth helpers: the ops they compute -----------------------------------------
@@ -81,18 +89,19 @@ def _power_slope(base, exponent):
             return _constant(numerics.power_slope(_data(base), 0.0))
         return exponent * _as_value(base) ** (exponent - 1.0)
     b = _data(exponent)
-    with np.errstate(all="ignore"):
-        bad = np.asarray((b == 0) & ~np.isfinite(np.power(_data(base), b - 1.0)))
+    with np.errstate(all="ignore"):  # the guard's mask, found in numpy (moved where b lives)
+        b_numbers = namespace.to_numpy(b)
+        bad = np.asarray((b_numbers == 0) & ~np.isfinite(np.power(namespace.to_numpy(_data(base)), b_numbers - 1.0)))
     if not bad.any():
         return exponent * _as_value(base) ** (exponent - 1.0)
-    keep = _constant(np.asarray(~bad, dtype=np.result_type(b)))
+    keep = _constant(namespace.move_like(np.asarray(~bad, dtype=np.result_type(b_numbers)), b))
     safe = (exponent - 1.0) * keep + (1.0 - keep)  # the harmless power 1 where b = 0
     return exponent * _as_value(base) ** safe * keep
 
 
 def _one_where_zero(x):
     zero = _data(x) == 0
-    return x + _constant(np.asarray(zero, dtype=np.result_type(_data(x)))) if np.any(zero) else x
+    return x + _constant(_mask(zero, _data(x))) if bool(numerics.namespace(zero).any(zero)) else x
 
 
 def _expand_reduced(grad, like, axis, keepdims):
@@ -110,13 +119,17 @@ def _expand_reduced(grad, like, axis, keepdims):
         grad = grad.reshape((1,) * len(shape))
     if grad.shape == shape:
         return grad
-    return grad * _constant(np.ones(shape, dtype=np.result_type(_data(like))))  # broadcast: ∂ is a sum
+    data = _data(like)
+    ones = namespace.of(data).ones(shape, dtype=data.dtype, device=namespace.device(data)) if \
+        namespace.is_foreign(data) else np.ones(shape, dtype=np.result_type(data))
+    return grad * _constant(ones)  # broadcast: ∂ is a sum
 
 
 def _scatter(grad, like, index):
     value = _value()
     data = _data(like)
-    return value.apply(SCATTER, _as_value(grad), index=index, shape=np.shape(data), dtype=np.result_type(data))
+    return value.apply(SCATTER, _as_value(grad), index=index, shape=numerics.shape(data),
+                       dtype=data.dtype if namespace.is_foreign(data) else np.result_type(data))
 
 
 def _matmul(a, b):
@@ -178,7 +191,7 @@ def _minimum(a, b):
 
 
 def _where_positive(x, grad):
-    return grad * _constant(np.asarray(_data(x) > 0, dtype=np.result_type(_data(grad))))
+    return grad * _constant(_mask(_data(x) > 0, _data(grad)))
 
 
 def _masked(helper):
@@ -309,7 +322,7 @@ def unbroadcast_value(grad, parent):
     value = _value()
     if type(grad) is not value.Value:
         grad = value.leaf(grad)
-    shape = np.shape(parent._data)
+    shape = numerics.shape(parent._data)
     if grad.shape == shape and (type(parent._data) is not np.ndarray or grad.dtype == parent._data.dtype):
         return grad
     extra = grad.ndim - len(shape)
@@ -320,7 +333,7 @@ def unbroadcast_value(grad, parent):
         if stretched:
             grad = grad.sum(axis=stretched, keepdims=True)
         if grad.shape != shape:  # a smaller gradient for a larger input: spread it by a product with ones
-            grad = grad * value.leaf(np.ones(shape, dtype=np.result_type(parent._data)))
+            grad = grad * value.leaf(namespace.full(shape, 1.0, parent._data))
     if type(parent._data) is np.ndarray and grad.dtype != parent._data.dtype:
         grad = grad.astype(parent._data.dtype)  # float32 inputs get float32 gradients, as unbroadcast gives
     return grad
@@ -342,10 +355,14 @@ class Scatter(Op):
     passes = (True,)
 
     def forward(self, grad, index, shape, dtype):
-        return numerics.scatter(grad, np.zeros(shape, dtype=dtype), index), index
+        if namespace.is_foreign(grad):
+            zeros = namespace.of(grad).zeros(shape, dtype=dtype, device=namespace.device(grad))
+        else:
+            zeros = np.zeros(shape, dtype=dtype)
+        return numerics.scatter(grad, zeros, index), index
 
     def backward(self, grad, out, index, needs, a):
-        return (grad[index],)
+        return (grad[numerics.foreign_index(index, grad)],)
 
     def jvp(self, tangents, out, index, a):
         return numerics.scatter(tangents[0], out, index)

@@ -24,6 +24,7 @@ import sys
 import numpy as np
 
 from . import modes
+from . import namespace
 from .backward import gradients
 from .forward import push_forward, zero_tangent
 from .modes import enable_grad
@@ -106,7 +107,8 @@ def _seed(output, seed, position, create_graph):
             raise ValueError(f"grad: outputs[{position}] has shape {output.shape}; pass grad_outputs of that shape, "
                              "or reduce it to a scalar first (e.g. .sum())")
         data = output._data
-        seed = 1.0 if type(data) is float else np.ones(data.shape, dtype=data.dtype)
+        seed = 1.0 if type(data) is float else np.ones(data.shape, dtype=data.dtype) if type(data) is np.ndarray \
+            else namespace.full(tuple(data.shape), 1.0, data)
     elif type(seed) is value.Value:
         if seed.shape != output.shape:
             raise ValueError(f"grad: grad_outputs[{position}] has shape {seed.shape} but outputs[{position}] has "

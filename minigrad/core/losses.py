@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import namespace
 from . import numerics
 from . import ops
 from .modes import state
@@ -66,13 +67,13 @@ def cross_entropy(logits, targets, reduction="mean", axis=-1):
                          "one pattern, (patterns, classes) for several)")
     axis = numerics.check_int_axis(axis, len(shape), "cross_entropy") % len(shape)
     rows = shape[:axis] + shape[axis + 1:]
-    dtype = logits.dtype
+    dtype = namespace.numpy_dtype(logits.dtype)  # the checks and the one-hot rows are numpy's
     if type(targets) is Value:
         _check_probabilities(targets.data, shape, rows, axis, dtype, traced=state.tracing)
     else:
-        labels = _integer_labels(targets)
-        if labels is not None:
-            targets = leaf(_one_hot(labels, shape, rows, axis, dtype))
+        labels = _integer_labels(namespace.to_numpy(targets) if namespace.is_foreign(targets) else targets)
+        if labels is not None:  # one-hot rows made in numpy, then moved to where the logits live
+            targets = leaf(namespace.move_like(_one_hot(labels, shape, rows, axis, dtype), logits.data))
         else:
             targets = as_data(targets, "cross_entropy", copy=True)
             _check_probabilities(targets, shape, rows, axis, dtype, traced=False)
@@ -131,7 +132,7 @@ def _check_probabilities(targets, shape, rows, axis, dtype, traced):
                              f"integers (targets.astype(int)), or probabilities of shape {shape}{hint}")
         raise ValueError(f"cross_entropy: logits have shape {shape} but targets have shape {target_shape}; targets "
                          f"must be integer labels of shape {rows} or probabilities of shape {shape}")
-    values = np.asarray(targets)
+    values = np.asarray(namespace.to_numpy(targets))  # checked on the host: a device's numbers copied once
     if not np.all(np.isfinite(values)):
         where = tuple(int(k) for k in np.argwhere(~np.isfinite(values))[0])
         raise ValueError(f"cross_entropy: targets{list(where)} is {float(values[where])}; targets must be finite")

@@ -15,7 +15,11 @@ Every helper takes three kinds of argument, reached the same way:
   the tracer records one call of the helper itself, which the generated code
   makes again: the same function on the same numbers;
 * anything else that numpy's functions accept (a `Value`, through its
-  ``__array_ufunc__`` / ``__array_function__``) takes the array path.
+  ``__array_ufunc__`` / ``__array_function__``) takes the array path;
+* an array of another Array API library (a torch tensor, ...): the array
+  path, in that library's namespace (``xp``, from `minigrad.core.namespace`),
+  with the standard's names.  Where numpy has a faster spelling (``out=``,
+  ``np.add.reduce``, ``np.dot``, ``count_nonzero``) it stays, for numpy alone.
 
 ``ARRAY_UFUNCS`` says which helpers are, on arrays, exactly one numpy ufunc
 (so generated code may call it with an ``out`` buffer).
@@ -26,6 +30,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
+from . import namespace as _namespace
 
 # Below these, exp(−z) overflows (with a margin): ln of each dtype's largest float.
 _EXP_FLOOR = {np.float64: -700.0, np.float32: -85.0}
@@ -68,12 +74,21 @@ def _hand_over(function, *args, **kwargs):
 
 def shape(data):
     """The shape of a Value's data: () for a float (np.shape, without its Python-level wrapper)."""
-    return () if type(data) is float else data.shape
+    return () if type(data) is float else data.shape if type(data) is _ndarray else tuple(data.shape)
 
 
 def size(data):
     """The number of elements: 1 for a float."""
-    return 1 if type(data) is float else data.size
+    # NOTE: the standard's arrays give no .size method or attribute that all libraries share (torch: a method)
+    return 1 if type(data) is float else data.size if type(data) is _ndarray else math.prod(data.shape)
+
+
+def namespace(*data):
+    """The Array API namespace of a rule's arrays: numpy, or the library of a foreign array."""
+    for item in data:
+        if type(item) is not _ndarray and type(item) is not float:
+            return _namespace.of(*data)
+    return np  # floats and numpy arrays, decided without a call
 
 
 def as_float(x):
@@ -82,12 +97,15 @@ def as_float(x):
         return x
     if type(x) is not _ndarray and _stand_in(x):
         return _hand_over(as_float, x)
+    if type(x) is not _ndarray and _namespace.is_foreign(x):
+        x = _namespace.to_numpy(x)  # another library's gradient for a float input: its sum on the host
     return float(np.sum(x))
 
 
 def as_array(x):
-    """x as a numpy array (a number as a 0-d array); an array or a stand-in as it is."""
-    if type(x) is _ndarray or _stand_in(x):
+    """x as a numpy array (a number as a 0-d array); an array (numpy's or another library's) or a
+    stand-in as it is."""
+    if type(x) is _ndarray or _stand_in(x) or _namespace.is_foreign(x):
         return x
     return np.asarray(x)
 
@@ -116,10 +134,11 @@ def sigmoid_parts(x, alpha, out=None):
         return (r if z >= 0.0 else e * r), e, r
     if type(x) is not _ndarray and _stand_in(x):
         return _hand_over(sigmoid_parts, x, alpha)
+    xp = np if type(x) is _ndarray else _namespace.of(x)
     if alpha == 1.0:
         z = x
-    elif alpha < 1.0:
-        z = x * alpha  # |αx| ≤ |x|: cannot overflow
+    elif alpha < 1.0 or xp is not np:
+        z = x * alpha  # |αx| ≤ |x|: cannot overflow (numpy alone warns at an overflow to ±inf)
     elif alpha > _LARGEST[x.dtype.type]:
         # NOTE: α is inf in x's dtype (float32 past 3.4e38), where 0·α is nan (F = [0, nan, 1] at
         # α = 1e39) and backward's α·e·r² is inf·0: work in float64, where α is finite.  F goes back to
@@ -130,21 +149,22 @@ def sigmoid_parts(x, alpha, out=None):
     else:
         with np.errstate(over="ignore"):  # ±inf is harmless: e = 0 there
             z = x * alpha
-    kind = z.dtype.type
-    # NOTE: count(αx > floor) == size is min(αx) > floor (nan fails both), one call cheaper.
-    if out is not None:
-        e_out, r_out, mask = out
-        if count_nonzero(np.greater(z, _FLOOR_ARRAY[kind], mask)) == z.size:
-            e = np.exp(np.negative(z, e_out), e_out)
-            r = np.reciprocal(np.add(e, ONE[kind], r_out), r_out)
+    if xp is np:  # numpy's fast path (count_nonzero, 0-d constants, out= buffers): it pays on small arrays
+        kind = z.dtype.type
+        # NOTE: count(αx > floor) == size is min(αx) > floor (nan fails both), one call cheaper.
+        if out is not None:
+            e_out, r_out, mask = out
+            if count_nonzero(np.greater(z, _FLOOR_ARRAY[kind], mask)) == z.size:
+                e = np.exp(np.negative(z, e_out), e_out)
+                r = np.reciprocal(np.add(e, ONE[kind], r_out), r_out)
+                return r, e, r
+        elif count_nonzero(np.greater(z, _FLOOR_ARRAY[kind])) == z.size:
+            e = np.exp(-z)
+            r = np.reciprocal(np.add(e, ONE[kind]))  # 1/(1 + e), the same IEEE operations
             return r, e, r
-    elif count_nonzero(np.greater(z, _FLOOR_ARRAY[kind])) == z.size:
-        e = np.exp(-z)
-        r = np.reciprocal(np.add(e, ONE[kind]))  # 1/(1 + e), the same IEEE operations
-        return r, e, r
-    e = np.exp(-np.abs(z))
+    e = xp.exp(-xp.abs(z))
     r = 1.0 / (1.0 + e)
-    return np.where(z >= 0, r, e * r), e, r
+    return xp.where(z >= 0, r, e * r), e, r
 
 
 def _as_numpy(function, *args):
@@ -163,7 +183,9 @@ def power(base, exponent):
         return result
     if (type(base) is not _ndarray or type(exponent) is not _ndarray) and _stand_in(base, exponent):
         return _hand_over(power, base, exponent)
-    return np.power(base, exponent)
+    if type(base) is _ndarray or type(exponent) is _ndarray:
+        return np.power(base, exponent)
+    return _namespace.of(base, exponent).pow(base, exponent)
 
 
 def power_slope(base, exponent):
@@ -177,10 +199,12 @@ def power_slope(base, exponent):
         return _hand_over(power_slope, base, exponent)
     if type(exponent) is float:
         if exponent == 0.0:
-            return 0.0 if type(base) is float else np.zeros_like(base)
+            return 0.0 if type(base) is float else _namespace.of(base).zeros_like(base)
         return exponent * power(base, exponent - 1)
-    safe = np.where(exponent == 0, 1.0, exponent - 1)
-    return np.where(exponent == 0, 0.0, exponent * power(base, safe))
+    xp = _namespace.of(base, exponent)
+    zero = exponent == 0
+    safe = xp.where(zero, 1.0, exponent - 1)
+    return xp.where(zero, 0.0, exponent * power(base, safe))
 
 
 def one_where_zero(x):
@@ -188,7 +212,7 @@ def one_where_zero(x):
         return 1.0 if x == 0.0 else x
     if type(x) is not _ndarray and _stand_in(x):
         return _hand_over(one_where_zero, x)
-    return np.where(x == 0, 1.0, x)
+    return (np if type(x) is _ndarray else _namespace.of(x)).where(x == 0, 1.0, x)
 
 
 def log(x):
@@ -196,7 +220,7 @@ def log(x):
         return math.log(x) if x > 0.0 else _as_numpy(np.log, x)
     if type(x) is not _ndarray and _stand_in(x):
         return _hand_over(log, x)
-    return np.log(x)
+    return (np if type(x) is _ndarray else _namespace.of(x)).log(x)
 
 
 def exp(x):
@@ -207,7 +231,7 @@ def exp(x):
             return _as_numpy(np.exp, x)
     if type(x) is not _ndarray and _stand_in(x):
         return _hand_over(exp, x)
-    return np.exp(x)
+    return (np if type(x) is _ndarray else _namespace.of(x)).exp(x)
 
 
 def tanh(x):
@@ -215,7 +239,7 @@ def tanh(x):
         return math.tanh(x)
     if type(x) is not _ndarray and _stand_in(x):
         return _hand_over(tanh, x)
-    return np.tanh(x)
+    return (np if type(x) is _ndarray else _namespace.of(x)).tanh(x)
 
 
 def relu(x):
@@ -224,7 +248,7 @@ def relu(x):
         return 0.0 if x <= 0.0 else x
     if type(x) is not _ndarray and _stand_in(x):
         return _hand_over(relu, x)
-    return np.maximum(x, 0)
+    return (np if type(x) is _ndarray else _namespace.of(x)).maximum(x, 0.0)
 
 
 def where_positive(x, grad):
@@ -233,7 +257,9 @@ def where_positive(x, grad):
         return grad if x > 0.0 else 0.0
     if (type(x) is not _ndarray or type(grad) is not _ndarray) and _stand_in(x, grad):
         return _hand_over(where_positive, x, grad)
-    return grad * (x > 0)
+    if type(x) is _ndarray:
+        return grad * (x > 0)
+    return grad * _namespace.of(x).astype(x > 0, x.dtype)  # NOTE: the standard multiplies no bools by floats
 
 
 def quotient(x, y):
@@ -260,9 +286,9 @@ def matmul(a, b):
         return _hand_over(matmul, a, b)
     try:
         out = product(a, b) if type(a) is np.ndarray and type(b) is np.ndarray and a.ndim and b.ndim else a @ b
-    except (ValueError, TypeError):
-        raise _matmul_error(np.shape(a), np.shape(b)) from None
-    return out if type(out) is np.ndarray else np.asarray(out)
+    except (ValueError, TypeError, RuntimeError):  # RuntimeError: torch's
+        raise _matmul_error(shape(a), shape(b)) from None
+    return out if type(out) is np.ndarray or _namespace.is_foreign(out) else np.asarray(out)
 
 
 def product(a, b):
@@ -273,6 +299,14 @@ def product(a, b):
             return _hand_over(product, a, b)
         return a @ b
     return dot(a, b) if a.ndim <= 2 and b.ndim <= 2 else a @ b
+
+
+def arrays_alike(items):
+    """Floats among foreign arrays as 0-d arrays of the first array's library, dtype and device."""
+    like = next(item for item in items if type(item) is not float)
+    xp = _namespace.of(like)
+    return [xp.asarray(item, dtype=like.dtype, device=_namespace.device(like)) if type(item) is float else item
+            for item in items]
 
 
 def _matmul_error(a_shape, b_shape):
@@ -293,7 +327,9 @@ def total(a, axis, keepdims):
         return a
     if type(a) is not _ndarray and _stand_in(a):
         return _hand_over(total, a, axis, keepdims)
-    return np.add.reduce(a, axis=axis, keepdims=keepdims)
+    if type(a) is _ndarray:  # NOTE: np.add.reduce is ndarray.sum without its Python-level wrapper
+        return np.add.reduce(a, axis=axis, keepdims=keepdims)
+    return _namespace.of(a).sum(a, axis=axis, keepdims=keepdims)
 
 
 def mean(a, axis, keepdims):
@@ -302,7 +338,9 @@ def mean(a, axis, keepdims):
         return a
     if type(a) is not _ndarray and _stand_in(a):
         return _hand_over(mean, a, axis, keepdims)
-    return np.asarray(a.mean(axis=axis, keepdims=keepdims))
+    if type(a) is _ndarray:
+        return np.asarray(a.mean(axis=axis, keepdims=keepdims))
+    return _namespace.of(a).mean(a, axis=axis, keepdims=keepdims)
 
 
 def expand_reduced(grad, like, axis, keepdims):
@@ -312,9 +350,24 @@ def expand_reduced(grad, like, axis, keepdims):
         return grad
     if (type(grad) is not _ndarray or type(like) is not _ndarray) and _stand_in(grad, like):
         return _hand_over(expand_reduced, grad, like, axis, keepdims)
+    if type(like) is not _ndarray:
+        xp = _namespace.of(grad, like)
+        return xp.broadcast_to(_keep_axes(xp, grad, like, axis, keepdims), shape(like))
     if axis is not None and not keepdims:
         grad = np.expand_dims(grad, axis)
     return np.broadcast_to(grad, like.shape)
+
+
+def _keep_axes(xp, reduced, like, axis, keepdims):
+    """A reduction's result with the reduced axes back as axes of length 1 (the standard's
+    expand_dims takes one axis: a reshape takes them all)."""
+    if axis is None and not keepdims:
+        return xp.reshape(reduced, (1,) * len(shape(like)))
+    if axis is None or keepdims:
+        return reduced
+    ndim = len(shape(like))
+    axes = {int(item) % ndim for item in (axis if isinstance(axis, tuple) else (axis,))}
+    return xp.reshape(reduced, tuple(1 if position in axes else n for position, n in enumerate(shape(like))))
 
 
 def scatter(grad, like, index):
@@ -325,12 +378,62 @@ def scatter(grad, like, index):
     """
     if (type(grad) is not _ndarray or type(like) is not _ndarray) and _stand_in(grad, like):
         return _hand_over(scatter, grad, like, index)
+    if type(like) is not _ndarray:
+        return _scatter_foreign(grad, like, index)
     full = np.zeros(like.shape, dtype=like.dtype)
     if is_basic_index(index):
         full[index] = grad
     else:
         np.add.at(full, index, grad)
     return full
+
+
+def _scatter_foreign(grad, like, index):
+    """`scatter` in another Array API library (which has no scatter-add): a basic index assigns;
+    an integer-array index adds through a 0/1 matrix that sends each picked element home.
+
+    # NOTE: the matrix has (size of like) × (elements picked) entries: fine for the indices of a
+    # training step, a memory cost for very large ones (numpy's np.add.at has none).
+    """
+    xp = _namespace.of(grad, like)
+    where = _namespace.device(like)
+    if is_basic_index(index):
+        full = xp.zeros(shape(like), dtype=like.dtype, device=where)
+        items = index if type(index) is tuple else (index,)
+        kept = tuple(item for item in items if item is not None)  # a new axis has no place to write to
+        full[foreign_index(kept, like)] = xp.reshape(grad, _picked_shape(like, kept))
+        return full
+    count = size(like)
+    positions = np.arange(count).reshape(shape(like))[index].reshape(-1)  # the index is numpy's (known early)
+    picks = np.equal(np.arange(count)[:, np.newaxis], positions[np.newaxis, :]).astype(np.float64)
+    sends = xp.astype(xp.asarray(picks, device=where), like.dtype)
+    flat = xp.reshape(xp.broadcast_to(grad, _picked_shape(like, index)), (positions.size,))
+    return xp.reshape(xp.matmul(sends, flat), shape(like))
+
+
+def _picked_shape(like, index):
+    """The shape of like[index] under numpy's rules, found without reading (or making) any numbers."""
+    return np.broadcast_to(np.empty((), dtype=np.int8), shape(like))[index].shape
+
+
+def foreign_index(index, like):
+    """An index for an array of another library: a basic one as it is; one with integer or boolean
+    arrays as one integer array per axis, in that library and on its device (the standard's form of
+    numpy's advanced indexing: numpy picks the elements, from the shape alone)."""
+    if type(like) is _ndarray or not _namespace.is_foreign(like):
+        return index
+    items = index if type(index) is tuple else (index,)
+    # NOTE: torch's slices take no negative step: such an index goes the integer-array way there
+    reversing = _namespace.library(like) == "torch" and any(
+        isinstance(item, slice) and item.step is not None and item.step < 0 for item in items)
+    if is_basic_index(index) and not reversing:
+        if any(item is Ellipsis for item in items) or sum(item is not None for item in items) >= len(shape(like)):
+            return index
+        return (*items, Ellipsis)  # NOTE: the standard wants every axis named: the ... numpy implies
+    xp = _namespace.of(like)
+    where = _namespace.device(like)
+    positions = np.arange(size(like)).reshape(shape(like))[index]
+    return tuple(xp.asarray(coordinate, device=where) for coordinate in np.unravel_index(positions, shape(like)))
 
 
 def is_basic_index(index):
@@ -388,7 +491,7 @@ def sign(x):
         return 1.0 if x > 0.0 else -1.0 if x < 0.0 else 0.0 if x == 0.0 else x
     if type(x) is not _ndarray and _stand_in(x):
         return _hand_over(sign, x)
-    return np.sign(x)
+    return (np if type(x) is _ndarray else _namespace.of(x)).sign(x)
 
 
 def absolute(x):
@@ -396,7 +499,7 @@ def absolute(x):
         return abs(x)
     if type(x) is not _ndarray and _stand_in(x):
         return _hand_over(absolute, x)
-    return np.absolute(x)
+    return np.absolute(x) if type(x) is _ndarray else _namespace.of(x).abs(x)
 
 
 def sqrt(x):
@@ -405,7 +508,7 @@ def sqrt(x):
         return math.sqrt(x) if x >= 0.0 else _as_numpy(np.sqrt, x)
     if type(x) is not _ndarray and _stand_in(x):
         return _hand_over(sqrt, x)
-    return np.sqrt(x)
+    return (np if type(x) is _ndarray else _namespace.of(x)).sqrt(x)
 
 
 def maximum(a, b):
@@ -416,7 +519,7 @@ def maximum(a, b):
         return (a if a >= b else b if b > a else a + b) * 1.0
     if (type(a) is not _ndarray or type(b) is not _ndarray) and _stand_in(a, b):
         return _hand_over(maximum, a, b)
-    return np.maximum(a, b)
+    return (np if type(a) is _ndarray or type(b) is _ndarray else _namespace.of(a, b)).maximum(a, b)
 
 
 def minimum(a, b):
@@ -425,7 +528,7 @@ def minimum(a, b):
         return (a if a <= b else b if b < a else a + b) * 1.0  # a new float, as in maximum
     if (type(a) is not _ndarray or type(b) is not _ndarray) and _stand_in(a, b):
         return _hand_over(minimum, a, b)
-    return np.minimum(a, b)
+    return (np if type(a) is _ndarray or type(b) is _ndarray else _namespace.of(a, b)).minimum(a, b)
 
 
 def tie_share(x, other, larger=True):
@@ -436,6 +539,11 @@ def tie_share(x, other, larger=True):
         return 1.0 if wins else 0.5 if x == other else 0.0
     if (type(x) is not _ndarray or type(other) is not _ndarray) and _stand_in(x, other):
         return _hand_over(tie_share, x, other, larger)
+    if type(x) is not _ndarray and type(other) is not _ndarray:
+        xp = _namespace.of(x, other)
+        dtype = (other if type(x) is float else x).dtype
+        wins = x > other if larger else x < other  # wins and ties never overlap: 1, ½ or 0
+        return xp.astype(wins, dtype) + 0.5 * xp.astype(x == other, dtype)
     wins = np.greater(x, other) if larger else np.less(x, other)
     share = np.where(wins, 1.0, np.where(np.equal(x, other), 0.5, 0.0))
     return np.asarray(share, dtype=np.result_type(x, other))
@@ -447,6 +555,9 @@ def extremum(a, axis, keepdims, larger=True):
         return a
     if type(a) is not _ndarray and _stand_in(a):
         return _hand_over(extremum, a, axis, keepdims, larger)
+    if type(a) is not _ndarray:
+        xp = _namespace.of(a)
+        return (xp.max if larger else xp.min)(a, axis=axis, keepdims=keepdims)
     reduce = np.maximum.reduce if larger else np.minimum.reduce
     return np.asarray(reduce(a, axis=axis, keepdims=keepdims))
 
@@ -458,6 +569,10 @@ def reduced_share(a, out, axis, keepdims):
         return 1.0
     if (type(a) is not _ndarray or type(out) is not _ndarray) and _stand_in(a, out):
         return _hand_over(reduced_share, a, out, axis, keepdims)
+    if type(a) is not _ndarray:
+        xp = _namespace.of(a, out)
+        hits = xp.astype(a == _keep_axes(xp, out, a, axis, keepdims), a.dtype)
+        return hits / xp.sum(hits, axis=axis, keepdims=True)
     if axis is not None and not keepdims:
         out = np.expand_dims(out, axis)
     hits = np.equal(a, out)
@@ -476,7 +591,9 @@ def clip(x, low, high):
         return x
     if type(x) is not _ndarray and _stand_in(x):
         return _hand_over(clip, x, low, high)
-    return np.asarray(np.clip(x, low, high))
+    if type(x) is _ndarray:
+        return np.asarray(np.clip(x, low, high))
+    return _namespace.of(x).clip(x, min=low, max=high)
 
 
 def clip_inside(x, low, high):
@@ -485,12 +602,14 @@ def clip_inside(x, low, high):
         return 1.0 if (low is None or x > low) and (high is None or x < high) else 0.0
     if type(x) is not _ndarray and _stand_in(x):
         return _hand_over(clip_inside, x, low, high)
-    inside = np.ones(x.shape, dtype=bool)
+    xp = np if type(x) is _ndarray else _namespace.of(x)
+    inside = xp.ones(shape(x), dtype=xp.bool, device=_namespace.device(x)) if xp is not np else \
+        np.ones(x.shape, dtype=bool)
     if low is not None:
-        inside &= x > low
+        inside = inside & (x > low)
     if high is not None:
-        inside &= x < high
-    return inside.astype(x.dtype)
+        inside = inside & (x < high)
+    return xp.astype(inside, x.dtype)
 
 
 # ---------------------------------------------------------------------------
@@ -506,6 +625,10 @@ def softmax(x, axis):
     """
     if type(x) is not _ndarray and _stand_in(x):
         return _hand_over(softmax, x, axis)
+    if type(x) is not _ndarray:
+        xp = _namespace.of(x)
+        exponentials = xp.exp(x - xp.max(x, axis=axis, keepdims=True))
+        return exponentials / xp.sum(exponentials, axis=axis, keepdims=True)
     with np.errstate(over="ignore"):  # NOTE: x − max below the largest float is −inf: exp gives 0, as it should
         shifted = x - np.maximum.reduce(x, axis=axis, keepdims=True)
     exponentials = np.exp(shifted, out=shifted)
@@ -516,13 +639,17 @@ def softmax_backward(grad, out, axis):
     """∂loss/∂x for p = softmax(x): p · (grad − Σ_j grad_j p_j), the Jacobian p_i(δ_ij − p_j) applied."""
     if (type(grad) is not _ndarray or type(out) is not _ndarray) and _stand_in(grad, out):
         return _hand_over(softmax_backward, grad, out, axis)
-    return out * (grad - np.add.reduce(grad * out, axis=axis, keepdims=True))
+    return out * (grad - total(grad * out, axis, True))
 
 
 def log_softmax(x, axis):
     """x − max − ln Σ exp(x − max) along ``axis``: no overflow, and no ln 0 for finite x."""
     if type(x) is not _ndarray and _stand_in(x):
         return _hand_over(log_softmax, x, axis)
+    if type(x) is not _ndarray:
+        xp = _namespace.of(x)
+        shifted = x - xp.max(x, axis=axis, keepdims=True)
+        return shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
     # NOTE: at extreme logits (1e308 beside −1e308) x − max is below the largest float: −inf, the nearest
     # float to the true log-probability, with no warning; an infinite logit still warns (inf − inf is nan).
     with np.errstate(over="ignore"):
@@ -534,7 +661,7 @@ def log_softmax_backward(grad, out, axis):
     """∂loss/∂x for out = log_softmax(x): grad − softmax(x) · Σ_j grad_j (∂out_i/∂x_j = δ_ij − p_j)."""
     if (type(grad) is not _ndarray or type(out) is not _ndarray) and _stand_in(grad, out):
         return _hand_over(log_softmax_backward, grad, out, axis)
-    return grad - np.exp(out) * np.add.reduce(grad, axis=axis, keepdims=True)
+    return grad - exp(out) * total(grad, axis, True)
 
 
 def cross_entropy_loss(log_p, targets, count):
@@ -544,6 +671,12 @@ def cross_entropy_loss(log_p, targets, count):
     """
     if (type(log_p) is not _ndarray or type(targets) is not _ndarray) and _stand_in(log_p, targets):
         return _hand_over(cross_entropy_loss, log_p, targets, count)
+    if type(log_p) is not _ndarray:
+        xp = _namespace.of(log_p, targets)
+        terms = targets * log_p
+        if not bool(xp.all(xp.isfinite(log_p))):
+            terms = xp.where(targets == 0, 0.0, terms)
+        return -xp.sum(terms) / count
     with np.errstate(invalid="ignore"):
         terms = targets * log_p
     if not np.all(np.isfinite(log_p)):
@@ -558,7 +691,7 @@ def cross_entropy_backward(grad, log_p, targets, axis, count):
     if (type(grad) is not _ndarray or type(log_p) is not _ndarray or type(targets) is not _ndarray) \
             and _stand_in(grad, log_p, targets):
         return _hand_over(cross_entropy_backward, grad, log_p, targets, axis, count)
-    return grad * (np.exp(log_p) * np.add.reduce(targets, axis=axis, keepdims=True) - targets) / count
+    return grad * (exp(log_p) * total(targets, axis, True) - targets) / count
 
 
 def mean_square(error):
@@ -567,6 +700,9 @@ def mean_square(error):
         return error * error
     if type(error) is not _ndarray and _stand_in(error):
         return _hand_over(mean_square, error)
+    if type(error) is not _ndarray:
+        flat = _namespace.of(error).reshape(error, (-1,))
+        return _namespace.of(error).vecdot(flat, flat) / max(size(error), 1)
     return np.asarray(np.vdot(error, error) / error.size, dtype=error.dtype)
 
 
@@ -576,6 +712,9 @@ def half_squared_norm(error):
         return 0.5 * error * error
     if type(error) is not _ndarray and _stand_in(error):
         return _hand_over(half_squared_norm, error)
+    if type(error) is not _ndarray:
+        flat = _namespace.of(error).reshape(error, (-1,))
+        return 0.5 * _namespace.of(error).vecdot(flat, flat)
     return np.asarray(0.5 * vdot(error, error), dtype=error.dtype)
 
 

@@ -656,16 +656,16 @@ class Reshape(Op):
 
     def forward(self, a, shape):
         try:
-            out = np.reshape(a, shape)
-        except ValueError:
-            raise ValueError(f"reshape: cannot reshape shape {np.shape(a)} into {shape}") from None
+            out = numerics.namespace(a).reshape(a, shape)
+        except (ValueError, RuntimeError):  # RuntimeError: torch's
+            raise ValueError(f"reshape: cannot reshape shape {numerics.shape(a)} into {shape}") from None
         return out, tuple(out.shape)
 
     def backward(self, grad, out, saved, needs, a):
-        return (np.reshape(grad, numerics.shape(a)),)
+        return (numerics.namespace(grad).reshape(grad, numerics.shape(a)),)
 
     def jvp(self, tangents, out, shape, a):
-        return np.reshape(tangents[0], shape)
+        return numerics.namespace(tangents[0]).reshape(tangents[0], shape)
 
     def label(self, node):
         return f"reshape {node.saved}"
@@ -678,9 +678,10 @@ class Transpose(Op):
     partials, passes = ("1",), (True,)
 
     def forward(self, a, axes=None):
-        try:
-            out = np.transpose(a, axes)
-        except ValueError as error:
+        xp = numerics.namespace(a)
+        try:  # NOTE: the standard's permute_dims needs the axes: numpy's None (reversed) spelled out
+            out = xp.permute_dims(a, axes if axes is not None or xp is np else tuple(range(a.ndim))[::-1])
+        except (ValueError, RuntimeError, IndexError) as error:
             raise ValueError(f"transpose: axes {axes} do not fit shape {numerics.shape(a)} ({error})") from None
         if axes is not None:
             ndim = len(numerics.shape(a))
@@ -688,12 +689,13 @@ class Transpose(Op):
         return out, axes
 
     def backward(self, grad, out, axes, needs, a):
+        xp = numerics.namespace(grad)
         if axes is None:
-            return (np.transpose(grad),)
-        return (np.transpose(grad, tuple(int(axis) for axis in np.argsort(axes))),)
+            return (np.transpose(grad) if xp is np else xp.permute_dims(grad, tuple(range(grad.ndim))[::-1]),)
+        return (xp.permute_dims(grad, tuple(int(axis) for axis in np.argsort(axes))),)
 
     def jvp(self, tangents, out, axes, a):
-        return np.transpose(tangents[0], axes)
+        return self.forward(tangents[0], axes)[0]
 
     def label(self, node):
         return "transpose" if node.saved is None else f"transpose {node.saved}"
@@ -710,7 +712,7 @@ class GetItem(Op):
         if numerics.shape(a) == ():
             raise TypeError("getitem: a scalar Value cannot be indexed")
         try:
-            out = a[index]
+            out = a[numerics.foreign_index(index, a)]
         except IndexError as error:
             raise IndexError(
                 f"getitem: index [{numerics.format_index(index)}] does not fit shape {a.shape} ({error})") from None
@@ -720,7 +722,7 @@ class GetItem(Op):
         return (numerics.scatter(grad, a, index),)
 
     def jvp(self, tangents, out, index, a):
-        return tangents[0][index]
+        return tangents[0][numerics.foreign_index(index, a)]
 
     def label(self, node):
         return f"[{numerics.format_index(node.saved)}]"
@@ -747,19 +749,22 @@ class MatMul(Op):
             return (grad * b if needs[0] else None, grad * a if needs[1] else None)
         # NOTE: 1-D operands are promoted to matrices (a as a row, b as a
         # column) and the gradient gets the matching axes; both go away after.
+        xp = np if a_ndim == 2 and b_ndim == 2 else numerics.namespace(grad, a, b)  # matrices use none of it
+        # NOTE: numpy's own spellings stay for numpy (and its tracer): the generated code reads as before
         if a_ndim == 1:
             a = a[np.newaxis, :]
-            grad = np.expand_dims(grad, -2)
+            grad = np.expand_dims(grad, -2) if xp is np else xp.expand_dims(grad, axis=-2)
         if b_ndim == 1:
             b = b[:, np.newaxis]
-            grad = np.expand_dims(grad, -1)
+            grad = np.expand_dims(grad, -1) if xp is np else xp.expand_dims(grad, axis=-1)
         grad_a = grad_b = None
         if needs[0]:
-            grad_a = numerics.product(grad, b.T if b.ndim == 2 else b.swapaxes(-1, -2))
+            grad_a = numerics.product(grad, b.T if b.ndim == 2 else _swap_last(xp, b))
             if a_ndim == 1:
-                grad_a = grad_a.reshape(grad_a.shape[:-2] + grad_a.shape[-1:])
+                kept = grad_a.shape[:-2] + grad_a.shape[-1:]
+                grad_a = grad_a.reshape(kept) if xp is np else xp.reshape(grad_a, kept)
         if needs[1]:
-            grad_b = numerics.product(a.T if a.ndim == 2 else a.swapaxes(-1, -2), grad)
+            grad_b = numerics.product(a.T if a.ndim == 2 else _swap_last(xp, a), grad)
             if b_ndim == 1:
                 grad_b = grad_b[..., 0]
         return grad_a, grad_b
@@ -767,6 +772,12 @@ class MatMul(Op):
     def jvp(self, tangents, out, saved, a, b):
         ta, tb = tangents
         return numerics.matmul(ta, b) + numerics.matmul(a, tb)
+
+
+def _swap_last(xp, x):
+    """x with its last two axes swapped: numpy's swapaxes (which Values and the tracer take), or the
+    standard's matrix_transpose (it has no swapaxes)."""
+    return x.swapaxes(-1, -2) if xp is np else xp.matrix_transpose(x)
 
 
 class Stack(Op):
@@ -782,14 +793,20 @@ class Stack(Op):
         ndim = len(shapes.pop()) + 1
         if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool) or not -ndim <= axis < ndim:
             raise ValueError(f"stack: axis {axis!r} is out of range for a result with {ndim} dimensions")
-        return np.stack(inputs, axis=axis), axis
+        xp = numerics.namespace(*inputs)
+        if xp is not np:  # NOTE: the standard stacks arrays only: floats become 0-d arrays beside them
+            inputs = numerics.arrays_alike(inputs)
+        return xp.stack(inputs, axis=axis), axis
 
     def backward(self, grad, out, axis, needs, *inputs):
-        moved = np.moveaxis(grad, axis, 0)
+        xp = numerics.namespace(grad)
+        moved = xp.moveaxis(grad, axis, 0)
+        if xp is not np:  # NOTE: `, ...` names the other axes, as the standard asks (numpy implies it)
+            return tuple(moved[position, ...] if need else None for position, need in enumerate(needs))
         return tuple(moved[position] if need else None for position, need in enumerate(needs))
 
     def jvp(self, tangents, out, axis, *inputs):
-        return np.stack(tangents, axis=axis)
+        return numerics.namespace(*tangents).stack(tangents, axis=axis)
 
     def label(self, node):
         return "stack" if node.saved == 0 else f"stack axis={node.saved}"
@@ -880,7 +897,7 @@ class CrossEntropy(Op):
         if numerics.shape(logits) == () or numerics.shape(targets) != numerics.shape(logits):
             raise ValueError(f"cross_entropy: logits have shape {numerics.shape(logits)} but targets have shape "
                              f"{numerics.shape(targets)}; they must match exactly")
-        count = logits.size // logits.shape[axis] if reduction == "mean" and logits.shape[axis] else 1
+        count = numerics.size(logits) // logits.shape[axis] if reduction == "mean" and logits.shape[axis] else 1
         log_p = numerics.log_softmax(logits, axis)
         return numerics.cross_entropy_loss(log_p, targets, count), (axis, reduction, count, log_p)
 

@@ -25,12 +25,13 @@ import numpy as np
 from . import backward as _backward
 from . import checks
 from ._types import Data
+from . import namespace
 from . import numerics
 from . import ops
 from . import modes
 from .modes import AnomalyError, TracingError, creation_site, describe_node, refuse_while_tracing, state
 
-__all__ = ["Value", "apply", "sse", "stack", "maximum", "minimum", "softmax", "log_softmax"]
+__all__ = ["Value", "apply", "sse", "stack", "maximum", "minimum", "softmax", "log_softmax", "MOVE"]
 
 # NOTE: these first three are just optimizations of the hot path (every op of every step):
 _ndarray = np.ndarray  # one global lookup in each type test, where np.ndarray is a lookup and an attribute
@@ -44,6 +45,10 @@ class Value:
     ``Value(data, name=None, requires_grad=True)``: a Python number becomes a
     float (the fast scalar path, no numpy); a list or array is copied into a
     float64 array, and float32 stays float32 end to end, gradients included.
+    An array of another Array API library (a torch tensor, a CuPy array, an
+    array_api_strict array) stays in that library and on its device: every op,
+    gradient and optimizer step runs there (see `minigrad.core.namespace`);
+    ``v.to(namespace or device)`` and ``v.numpy()`` move it explicitly.
 
     After ``loss.backward()`` every node of the graph carries ``.grad``.
     Leaves (Values you made) *accumulate* across calls, as in PyTorch, until
@@ -109,7 +114,7 @@ class Value:
         elif kind is _ndarray:
             value = value.copy(order="K")  # NOTE: the Value owns its array (optimizer steps write it in place)
         grad = self.grad
-        if grad is not None and (np.shape(grad) != np.shape(value) or _kind(grad) != _kind(value)):
+        if grad is not None and (numerics.shape(grad) != numerics.shape(value) or _kind(grad) != _kind(value)):
             # NOTE: a gradient of the old shape or dtype would be broadcast into the new data by the
             # next backward (or step the parameter back to the old shape): it is forgotten instead.
             self.grad = None
@@ -128,7 +133,8 @@ class Value:
 
     @property
     def shape(self):
-        return () if type(self._data) is float else self._data.shape
+        data = self._data
+        return () if type(data) is float else data.shape if type(data) is _ndarray else numerics.shape(data)
 
     @property
     def ndim(self):
@@ -136,7 +142,8 @@ class Value:
 
     @property
     def size(self):
-        return 1 if type(self._data) is float else self._data.size
+        data = self._data
+        return 1 if type(data) is float else data.size if type(data) is _ndarray else numerics.size(data)
 
     @property
     def dtype(self):
@@ -151,17 +158,26 @@ class Value:
         """The data as a Python float (one element only)."""
         if state.tracing and self.requires_grad:  # NOTE: minigrad.compile would bake the number in
             refuse_while_tracing("item()")
-        if type(self._data) is float:
-            return self._data
-        if self._data.size != 1:
+        data = self._data
+        if type(data) is float:
+            return data
+        if type(data) is not _ndarray:
+            data = np.asarray(namespace.to_numpy(data))  # another library's: copied to the host
+        if data.size != 1:
             raise ValueError(f"item: only a one-element Value converts to a float, this one has shape {self.shape}")
-        return float(self._data.reshape(()))
+        return float(data.reshape(()))
 
     def numpy(self):
-        """The data as a numpy array (0-d for a scalar)."""
+        """The data as a numpy array (0-d for a scalar); another library's array is copied to the host."""
         if state.tracing and self.requires_grad:
             refuse_while_tracing("numpy()")
-        return np.asarray(self._data)
+        return np.asarray(namespace.to_numpy(self._data))
+
+    def to(self, target):
+        """This Value's data in another array library or on another device, as an op (``to``) whose
+        gradient moves back: ``v.to(torch)``, ``v.to(array_api_strict)``, ``v.to(numpy)``,
+        ``v.to(torch.device("cuda"))``.  A Python float stays a float."""
+        return _apply(MOVE, (self,), {"target": target})
 
     def detach(self):
         """A new leaf with the same numbers and no history (requires_grad=False).
@@ -188,14 +204,19 @@ class Value:
         if type(data) is float:
             parts = [repr(data)]
         else:
+            foreign = type(data) is not _ndarray and namespace.is_foreign(data)
+            if foreign:
+                data = np.asarray(namespace.to_numpy(data))
             parts = [repr(data.tolist()) if data.size <= 6 else f"shape={data.shape}", f"dtype={data.dtype}"]
             if data.ndim == 0:
                 parts.insert(1, "shape=()")
+            if foreign:
+                parts.append(f"array={namespace.library(self._data)}, device={namespace.device(self._data)}")
         if self.name is not None:
             parts.append(f"name={self.name!r}")
         if self.grad is not None:
-            small = np.size(self.grad) <= 6
-            parts.append(f"grad={np.asarray(self.grad).tolist()!r}" if small else "grad=...")
+            small = numerics.size(self.grad) <= 6
+            parts.append(f"grad={np.asarray(namespace.to_numpy(self.grad)).tolist()!r}" if small else "grad=...")
         if self.op is not None:
             parts.append(f"op={self.op.name}")
         elif not self.requires_grad:
@@ -205,7 +226,7 @@ class Value:
     def __len__(self):
         if self.ndim == 0:
             raise TypeError("len() of a scalar Value")
-        return len(self._data)
+        return self.shape[0]
 
     def __iter__(self):
         for index in range(len(self)):
@@ -234,7 +255,7 @@ class Value:
                 "array would silently leave the graph); use v.numpy() or v.detach() for its numbers, a Value "
                 "method (v.exp(), v.sum(), ...) to compute with it, or minigrad.stack([...]) to make one Value "
                 "of several")
-        return _numbers(self._data, dtype, copy)
+        return _numbers(namespace.to_numpy(self._data), dtype, copy)
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         """``np.exp(v)``, ``np.add(x, v)``, ``x + v``, ...: numpy's ufuncs that are minigrad
@@ -503,12 +524,16 @@ class Value:
                     "or reduce it to a scalar first (e.g. .sum())")
             if type(data) is float:
                 seed = 1.0
+            elif type(data) is not _ndarray:
+                seed = namespace.of(data).ones(self.shape, dtype=data.dtype, device=namespace.device(data))
             else:
                 seed = np.ones(data.shape, dtype=data.dtype) if data.ndim else numerics.ONE[data.dtype.type].copy()
         else:
             seed = as_data(gradient, "backward", copy=True)
-            if np.shape(seed) != self.shape:
-                raise ValueError(f"backward: gradient has shape {np.shape(seed)} but the root has shape {self.shape}")
+            if numerics.shape(seed) != self.shape:
+                raise ValueError(f"backward: gradient has shape {numerics.shape(seed)} but the root has shape "
+                                 f"{self.shape}")
+            namespace.check("backward", (data, seed))
             seed = _backward.unbroadcast(seed, data)
         if create_graph:
             _backward_with_graph(self, seed)
@@ -589,6 +614,11 @@ def _apply(op, args, options=TWO_INPUTS):
                 data, saved = function(a._data, b._data), None
             else:
                 data, saved = op.forward(a._data, b._data)
+            # NOTE: numpy reads some libraries' arrays as its own (array_api_strict's on its CPU device): a result
+            # that is not a float, of data of two kinds, is checked after the op (a float result costs no more)
+            if data.__class__ is not float and a._data.__class__ is not b._data.__class__ and \
+                    a._data.__class__ is not float and b._data.__class__ is not float:
+                namespace.check(op.name, (a._data, b._data))
             needs_grad = a.requires_grad or b.requires_grad
         elif len(args) == 1 and type(args[0]) is Value:
             a = args[0]
@@ -596,15 +626,23 @@ def _apply(op, args, options=TWO_INPUTS):
             needs_grad = a.requires_grad
         else:
             args = _with_constants(op, args)
-            data, saved = op.forward(*[arg._data for arg in args], **options)
+            inputs = [arg._data for arg in args]
+            if any(item.__class__ is not _ndarray and item.__class__ is not float for item in inputs):
+                namespace.check(op.name, inputs)
+            data, saved = op.forward(*inputs, **options)
             needs_grad = any(arg.requires_grad for arg in args)
+    except (TypeError, RuntimeError):  # torch's error for two devices, array_api_strict's for two libraries
+        namespace.check(op.name, [arg._data for arg in args if type(arg) is Value])
+        raise
     except ValueError:
+        namespace.check(op.name, [arg._data for arg in args if type(arg) is Value])  # array_api_strict's devices
         if op.broadcasts:
             shapes = " and ".join(str(arg.shape) for arg in args)
             raise ValueError(f"{op.name}: shapes {shapes} cannot be broadcast together") from None
         raise
     if data.__class__ is not float and data.__class__ is not _ndarray:
-        data = np.asarray(data)  # numpy returns scalars for 0-d operands; a Value holds 0-d arrays
+        if isinstance(data, np.generic) or not namespace.is_foreign(data):
+            data = np.asarray(data)  # numpy returns scalars for 0-d operands; a Value holds 0-d arrays
     anomaly = False
     if not modes.plain:  # some thread is inside no_grad() or detect_anomaly(): this thread's flags decide
         if needs_grad and not state.recording:
@@ -708,6 +746,32 @@ def _with_constants(op, args):
 # ---------------------------------------------------------------------------
 # Functions that are ops of their own
 # ---------------------------------------------------------------------------
+
+
+class Move(ops.Op):
+    """out = a, moved to another array library or device (``Value.to``).   ∂out/∂a = 1, the
+    gradient moved back to a's library and device."""
+
+    name, formula = "to", "a (moved)"
+    partials, passes = ("1",), (True,)
+    reads_inputs = True  # backward reads where the input lives, to send the gradient back there
+
+    def forward(self, a, target):
+        return namespace.move(a, target), target
+
+    def backward(self, grad, out, target, needs, a):
+        return (namespace.move_like(grad, a),)
+
+    def jvp(self, tangents, out, target, a):
+        return namespace.move(tangents[0], target)
+
+    def label(self, node):
+        target = node.saved
+        return f"to {getattr(target, '__name__', target)}"
+
+
+#: ``Value.to``'s op: not in `minigrad.core.ops.OPS` (no rule of the chapter; only a move).
+MOVE = Move()
 
 
 def sse(desired, actual):
@@ -852,6 +916,8 @@ def as_data(x, where="Value", copy=False):
                                 "(the largest is about 1.8e308)") from None
     if isinstance(x, (np.ndarray, np.generic, list, tuple)):
         return _as_array(x, where, copy)
+    if namespace.is_foreign(x):
+        return namespace.as_data(x, where, copy)
     raise TypeError(f"{where}: expected a number, a list of numbers or a numpy array, got {describe(x)}")
 
 
@@ -923,8 +989,9 @@ def _check_alpha(alpha):
 
 def _check_forward(node, op, parents):
     modes.origins[node] = creation_site()
-    if not np.all(np.isfinite(node._data)):
-        bad = "nan" if np.any(np.isnan(node._data)) else "inf"
+    data = namespace.to_numpy(node._data)
+    if not np.all(np.isfinite(data)):
+        bad = "nan" if np.any(np.isnan(data)) else "inf"
         raise AnomalyError(f"detect_anomaly: forward output contains {bad}: {describe_node(node, op, parents)}")
 
 

@@ -41,6 +41,7 @@ import re
 import numpy as np
 
 from .._version import __version__
+from ..core import namespace
 from ..core.backward import topological_order
 from ..core.files import write_atomically
 from ..core.modes import TracingError, enable_grad, tracing
@@ -121,7 +122,10 @@ def export(fn_or_model, example_inputs, path, *, input_names=None, output_names=
 def to_onnx(fn_or_model, example_inputs, *, input_names=None, output_names=None):
     """The checked ``onnx.ModelProto`` that `export` writes (arguments as for `export`)."""
     onnx = _import_onnx()
+    namespace.numpy_only(example_inputs if isinstance(example_inputs, (tuple, list)) else [example_inputs],
+                         "onnx.export")
     traced = _trace(fn_or_model, example_inputs)
+    namespace.numpy_only(traced.outputs, "onnx.export")  # parameters the function reads
     graph = _Graph(onnx)
     graph.build(traced, input_names, output_names)
     model = onnx.helper.make_model(

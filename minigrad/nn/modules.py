@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core import namespace
 from ..core import checks
 from ..core._types import DType, Seed
 from ..core.creation import as_generator
@@ -91,9 +92,18 @@ class Module:
         """Evaluation mode: ``train(False)`` (`Dropout` passes its input through unchanged)."""
         return self.train(False)
 
-    def to(self, dtype: DType) -> Module:
+    def to(self, dtype: DType | Any) -> Module:
         """Every parameter cast to ``dtype`` (float64 or float32), in place; gradients are cleared
-        (they belonged to the old numbers).  Returns the module."""
+        (they belonged to the old numbers).  Returns the module.
+
+        ``dtype`` may instead be a place: an array namespace (numpy, torch, array_api_strict, cupy)
+        or a device of the parameters' library (``torch.device("cuda")``): every parameter's data
+        moves there, in place (see `minigrad.core.namespace`)."""
+        if namespace.is_place(dtype):
+            for value in self.parameters():
+                value.data = namespace.move(value.data, dtype)
+                value.grad = None
+            return self
         try:
             target = np.dtype(dtype)
         except TypeError:
@@ -106,8 +116,10 @@ class Module:
             raise TypeError(f"to: {type(self).__name__} holds its weights as Python floats (float64), which "
                             f"cannot become float32 (first: {scalars[0]!r}); use a tensor model (MLP, Linear)")
         for _, value in parameters:
-            if type(value.data) is not float and value.data.dtype != target:
-                value.data = value.data.astype(target)
+            data = value.data
+            if type(data) is not float and namespace.numpy_dtype(data.dtype) != target:
+                xp = namespace.of(data)  # numpy, or the parameter's own library
+                value.data = data.astype(target) if xp is np else xp.astype(data, getattr(xp, target.name))
                 value.grad = None
         return self
 
@@ -315,7 +327,7 @@ def _mismatch(missing, unexpected, extra_kind, names):
 
 def _reader(value):
     def read():
-        return np.array(value.data, copy=True)
+        return np.array(namespace.to_numpy(value.data), copy=True)  # state files are numpy's: moved explicitly
     return read
 
 
@@ -324,7 +336,9 @@ def _writer(value):
         if type(value.data) is float:
             value.data = float(array)
         else:
-            value.data = np.array(array, dtype=value.data.dtype, copy=True)
+            data = value.data
+            array = np.array(array, dtype=namespace.numpy_dtype(data.dtype), copy=True)
+            value.data = namespace.move_like(array, data) if namespace.is_foreign(data) else array
         value.grad = None
     return write
 

@@ -36,6 +36,8 @@ from typing import Any
 import numpy as np
 
 from ..core import checks
+from ..core import namespace
+from ..core import numerics
 from ..core._types import HasParameters
 from ..core.value import Value, next_version
 
@@ -253,6 +255,9 @@ class Optimizer:
         data = parameter._data
         if type(data) is float:
             parameter.data = float(new_data)
+            return
+        if type(data) is not np.ndarray and namespace.is_foreign(data):  # no in-place writes in the standard
+            parameter.data = new_data
             return
         try:
             np.copyto(data, new_data, casting="same_kind")
@@ -517,10 +522,12 @@ class Adam(Optimizer):
                 gradient = parameter.grad
                 if gradient is None:
                     continue
-                gradient = np.asarray(gradient, dtype=np.float64)
+                data = parameter.data
+                if not namespace.is_foreign(gradient):  # another library's arrays stay there, in their dtype
+                    gradient = np.asarray(gradient, dtype=np.float64)
+                    data = np.asarray(data, dtype=np.float64)
                 if group["maximize"]:
                     gradient = -gradient
-                data = np.asarray(parameter.data, dtype=np.float64)
                 if decay and self._decoupled:
                     data = data * (1.0 - lr * decay)  # NOTE: AdamW shrinks p itself, before the moments
                 elif decay:
@@ -533,11 +540,11 @@ class Adam(Optimizer):
                 square = beta2 * square + (1.0 - beta2) * gradient * gradient
                 state.update(step=count, exp_avg=_as_state(mean, parameter), exp_avg_sq=_as_state(square, parameter))
                 if group["amsgrad"]:
-                    square = np.maximum(state.get("max_exp_avg_sq", square), square)
+                    square = numerics.maximum(state.get("max_exp_avg_sq", square), square)
                     state["max_exp_avg_sq"] = _as_state(square, parameter)
                 # PyTorch's order of operations: lr / (1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε)
                 step_size = lr / (1.0 - beta1 ** count)
-                denominator = np.sqrt(square) / math.sqrt(1.0 - beta2 ** count) + eps
+                denominator = numerics.sqrt(square) / math.sqrt(1.0 - beta2 ** count) + eps
                 self._assign(parameter, data - step_size * (mean / denominator), version)
 
 
@@ -559,4 +566,6 @@ class AdamW(Adam):
 
 def _as_state(array, parameter):
     """A moment as the state keeps it: a float for a float parameter, else a float64 array."""
+    if namespace.is_foreign(array):
+        return array
     return float(array) if type(parameter.data) is float else np.asarray(array, dtype=np.float64)

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from ..core import checks
+from ..core import namespace
 from ..core.backward import topological_order
 from ..core.value import Value
 from ..core.files import write_atomically
@@ -131,6 +132,7 @@ def draw(root: Value, path: str | os.PathLike[str] | None = None, *, format: str
     naming the path, and a failed render or write leaves any old file as it was.
     ``options`` are those of `to_dot`; its source is ``to_dot(root, **options)``.
     """
+    namespace.numpy_only([root], "draw")
     unknown = sorted(set(options) - set(_OPTIONS))
     if unknown:
         raise TypeError(f"draw: unknown option {unknown[0]!r}; the options are {', '.join(_OPTIONS)}")

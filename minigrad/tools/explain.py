@@ -45,6 +45,7 @@ from typing import Optional
 
 import numpy as np
 
+from ..core import namespace
 from ..core import ops
 from ..core.backward import topological_order, unbroadcast
 from ..core.names import SSE_OPS as _SSE_OPS, graph_names, graph_names_of as _graph_names, \
@@ -439,6 +440,7 @@ def explain(loss: Value, param: Value, index: int | tuple[int, ...] | None = Non
     """
     if not isinstance(loss, Value) or not isinstance(param, Value):
         raise TypeError("explain: loss and param must be Values")
+    namespace.numpy_only([loss], "explain")
     if loss.size != 1:
         raise ValueError(f"explain: loss must have one element, it has shape {loss.shape}")
     if not param.requires_grad:

@@ -42,6 +42,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core import namespace
 from ..core.backward import add_gradients, backward_order, topological_order, unbroadcast
 from ..core.forward import push_forward
 from .compare import element_name
@@ -135,6 +136,7 @@ def explore(loss: Value, *, params: Any = None, max_nodes: int = DEFAULT_MAX_NOD
     """
     if not isinstance(loss, Value):
         raise TypeError(f"explore: loss must be a Value, got {type(loss).__name__}")
+    namespace.numpy_only([loss], "explore")
     if loss.size != 1:
         raise ValueError(f"explore: loss must have one element, it has shape {loss.shape}")
     if not loss.requires_grad:
