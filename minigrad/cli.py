@@ -318,7 +318,7 @@ def _explore_arguments(parser):
                            f"with at most {SCALAR_DRAWING_LIMIT} weights and biases")
     view.add_argument("--tensor", dest="scalar", action="store_const", const=False,
                       help="build the net with one node per weight matrix (the default for bigger nets)")
-    parser.add_argument("--rankdir", choices=("LR", "TB"), default="LR", help="layout direction (default LR)")
+    parser.add_argument("--rankdir", choices=("LR", "TB"), default="TB", help="layout direction (default TB: the graph fits beside the side panel)")
     parser.add_argument("--max-nodes", type=_positive_int, default=DEFAULT_MAX_NODES,
                         help=f"beyond this many nodes show a summary and do not step (default {DEFAULT_MAX_NODES})")
     parser.add_argument("--mode", choices=("reverse", "forward", "both"), default="reverse",

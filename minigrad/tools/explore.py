@@ -109,7 +109,7 @@ class Exploration:
 
 
 def explore(loss: Value, *, params: Any = None, max_nodes: int = DEFAULT_MAX_NODES,
-            rankdir: str = "LR", mode: str = "reverse", weight: Any = None) -> Exploration:
+            rankdir: str = "TB", mode: str = "reverse", weight: Any = None) -> Exploration:
     """A page that steps through ``loss``'s graph: forward, then backward in the engine's order.
 
     ``mode="reverse"`` (the default) steps through the forward pass, then the
@@ -129,7 +129,8 @@ def explore(loss: Value, *, params: Any = None, max_nodes: int = DEFAULT_MAX_NOD
     ``backward()`` (without gradients, ``loss.backward()`` is called once).
     ``params`` names leaves as in `draw` (``{name: Value}``, pairs, or a module
     with ``named_parameters()``); ``max_nodes``: beyond this many drawn nodes
-    the page shows `draw`'s summary and does not step; ``rankdir``: "LR" or "TB".
+    the page shows `draw`'s summary and does not step; ``rankdir``: "TB" (top to bottom, the
+    default: the graph beside the side panel then fits its tall area at a readable size) or "LR".
 
     Needs graphviz's ``dot`` to lay the graph out (`DotNotFoundError` says how
     to install it).  Returns an `Exploration`; ``.save(path)`` writes the page.
