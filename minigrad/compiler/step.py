@@ -735,7 +735,7 @@ def _forward(generation, node):
     errors = any("{E}" in partial for partial in node.op.partials)
     for position, item in enumerate(_saved_tracers(saved)):
         if item.val is None and errors:
-            item.label = "E" if position == 0 else f"E_{position}"
+            item.label = node.op.saved_error if position == 0 else f"{node.op.saved_error}_{position}"
     if not (_same(result, node._data) and _same(saved, node.saved)):
         raise CompileError(f"{generation.where}: op '{node.op.name}' does not give again what the graph recorded "
                            "when its forward rule runs with the same inputs: a Value computed outside the function "
@@ -796,7 +796,7 @@ def _backward(generation, node, grad_of):
         errors = list(_saved_tracers(generation.saved_of[node]))
         if "E" in str(node.op.partials) and errors:
             error = errors[position % len(errors)] if len(errors) > 1 else errors[0]
-            symbols["E"] = error.val.name if error.val is not None else "E"
+            symbols["E"] = error.val.name.removeprefix("minus_") if error.val is not None else "E"  # −E saved: E
         running = grad_of.get(parent)
         program.comment(_chain_comment(node, position, symbols, names, running is not None,
                                        None if node is generation.root else f"∂{root_name}/∂{names[node]}"))
