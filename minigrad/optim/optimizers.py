@@ -126,8 +126,9 @@ class Optimizer:
 
     def zero_grad(self) -> None:
         """Forget every parameter's gradient (``.grad`` becomes None)."""
-        for parameter in self.params:
-            parameter.grad = None
+        for group in self.param_groups:  # not self.params: no list built on every step
+            for parameter in group["params"]:
+                parameter.grad = None
 
     def step(self) -> None:
         """Update every parameter that has a gradient (plain array arithmetic: no graph)."""
