@@ -132,6 +132,7 @@ class Program:
         self.context = None      # the op whose rule is running
         self.stem = "value"      # the name of its output, for the names of what it computes
         self.named_numbers = {}
+        self.rule_names = []     # what the running rule's next values are called (Op.backward_names)
 
     # -- names ----------------------------------------------------------------------------------
 
@@ -218,7 +219,10 @@ class Program:
                 return folded
         tracer = Tracer(self, primitive, args, params, value)
         tracer.scalar = scalar
-        tracer.label = f"{primitive.name.split('.')[0]}_{self.stem}"  # what it is, in whose rule: multiply_A
+        # Named as the op names what its rule computes (Sigmoid.backward_names: slope_A), else by
+        # what it is, in whose rule (multiply_A).
+        stem = self.rule_names.pop(0) if self.rule_names else primitive.name.split('.')[0]
+        tracer.label = f"{stem}_{self.stem}"
         return tracer
 
     def record_function(self, function, args, kwargs):

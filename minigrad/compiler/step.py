@@ -784,8 +784,10 @@ def _backward(generation, node, grad_of):
     _enter(program, node, names[node])
     inputs = [tracer_of[parent] for parent in node.parents]
     needs = tuple(parent.requires_grad for parent in node.parents)
+    program.rule_names = list(node.op.backward_names)
     contributions = list(node.op.backward(grad_of[node], tracer_of[node], generation.saved_of[node], needs,
                                           *inputs))
+    program.rule_names = []
     symbols = _symbols(node, inputs, names[node], names)
     for position, parent in enumerate(node.parents):
         if not parent.requires_grad:

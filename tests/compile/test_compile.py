@@ -273,7 +273,7 @@ def test_the_documented_code_is_what_the_command_line_prints():
     source = printed.stdout
     assert "def forward_backward(I, Desired, w, bias_hidden, v, bias_output):" in source
     for text in ["# H = F(NdInpt_hidden)", "(Eq. 6.2)", "# ∂SSE/∂A = −E = E·(−1)  (Eq. 6.17·6.21)",
-                 "# ∂SSE/∂v = Hᵀ @ ∂SSE/∂H_v", "E = subtract(Desired, A, buf"]:
+                 "# ∂SSE/∂v = Hᵀ @ ∂SSE/∂H_v", "minus_E = subtract(A, Desired, buf", "slope_A = multiply(e_r_A, r_A, buf"]:
         assert text in source, text
     assert "OPTIMIZER" not in source
     with_update = subprocess.run([sys.executable, "-m", "minigrad", "compile", "--eta", "0.5"],
