@@ -1109,3 +1109,48 @@ def test_a_users_rule_may_ask_numpy_for_shapes_and_sizes():
     eager.backward()
     assert float(loss.data) == float(eager.data) and compiled.tobytes() == w.grad.tobytes()
     np.testing.assert_allclose(compiled, 2 * (w.data * 1.5 / 6) * 1.5 / 6, rtol=1e-14)  # d/dw Σ (1.5w/6)²
+
+
+@pytest.mark.parametrize("dtype, low", [(np.float64, -800.0), (np.float32, -95.0)])
+def test_a_sigmoid_below_the_overflow_floor_replays_through_the_helper_bit_for_bit(dtype, low):
+    # The generated code writes sigmoid_parts' common case out; an x at or below the floor
+    # (exp(−x) would overflow) must take the helper itself, with no retrace.
+    rng = np.random.default_rng(3)
+    w = mg.Value(rng.normal(size=(3, 4)).astype(dtype))
+    bias = mg.Value(rng.normal(size=4).astype(dtype))
+
+    def loss(x, desired):
+        return mg.sse(desired, (x @ w + bias).sigmoid())
+
+    step = mg.compile(loss)
+    desired = rng.random((5, 4)).astype(dtype)
+    x = rng.normal(size=(5, 3)).astype(dtype)
+    step(x, desired)
+    assert "count_nonzero(greater(" in step.latest.source and "reciprocal(add(e_" in step.latest.source
+    for inputs in (x, np.full((5, 3), low, dtype=dtype), np.where(np.arange(15).reshape(5, 3) % 2, low, 1.0)):
+        inputs = inputs.astype(dtype)
+        w.grad = bias.grad = None
+        compiled = step(inputs, desired)
+        compiled_grads = (w.grad.copy(), bias.grad.copy())
+        w.grad = bias.grad = None
+        eager = loss(inputs, desired)
+        eager.backward()
+        assert compiled.data.tobytes() == eager.data.tobytes()
+        assert compiled_grads[0].tobytes() == w.grad.tobytes() and compiled_grads[1].tobytes() == bias.grad.tobytes()
+    assert step.traces == 1
+
+
+def test_the_sse_writes_the_minus_e_it_saves_and_no_negation():
+    I, Desired = np.array([0.3, 0.9]), np.array([1.0, 0.0])
+    v = mg.Value(np.array([[0.5, -0.2], [0.1, 0.4]]))
+
+    def loss(inputs, desired):
+        return mg.sse(desired, (inputs @ v).sigmoid())
+
+    step = mg.compile(loss)
+    step(I, Desired)
+    source = step.latest.source
+    assert "minus_E = subtract(" in source
+    backward = source.split("# -- backward")[1].split("def replay")[0]
+    assert "negative(" not in backward
+    assert "slope_" in backward and "e_r_" in backward and "multiply_" not in backward
