@@ -588,11 +588,21 @@ class Program:
         return [f"{targets[0].name} = {text}"]
 
     def _sigmoid_lines(self, statement, args):
-        """`numerics.sigmoid_parts` with α = 1 and buffers, its common case written out (no Python
-        call per sigmoid): the same numpy calls on the same buffers, and the helper itself when
-        some x is at or below the floor.  None where that does not apply."""
+        """`numerics.sigmoid_parts` with α = 1 written out (no Python call per sigmoid): on a
+        float, its three lines (αx is x); on an array with buffers, its common case, the same
+        numpy calls on the same buffers, and the helper itself when some x is at or below the
+        floor.  None where that does not apply."""
         (x_text, precedence), x = args[0], statement.args[0]
         params = statement.params
+        if type(x.value) is float:  # the float case: α passed by position
+            value, e, r = statement.targets
+            alpha = statement.args[1] if len(statement.args) > 1 else None
+            if precedence != ATOM or not x_text.isidentifier() or not isinstance(alpha, Tracer) \
+                    or alpha.val is not None or alpha.literal_name or alpha.value != 1.0 or type(alpha.value) is not float:
+                return None
+            return [f"{e.name} = math.exp(-abs({x_text}))",
+                    f"{r.name} = 1.0 / (1.0 + {e.name})",
+                    f"{value.name} = {r.name} if {x_text} >= 0.0 else {e.name} * {r.name}"]
         if params.get("alpha") != 1.0 or "out" not in params or type(params["out"]) is not tuple \
                 or precedence != ATOM or not x_text.isidentifier() or type(x.value) is not _ndarray \
                 or x.value.dtype.type not in numerics.EXP_FLOOR:

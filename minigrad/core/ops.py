@@ -85,7 +85,7 @@ class Op:
     partials: tuple = ()   # ∂out/∂(input k): templates with {a} {b} {out} {E}
     equations: tuple = ()  # the chapter's equation for partial k, or None
     saved_error = "E"      # generated code's name for the error ``saved`` holds (when partials name {E})
-    backward_names = ()    # generated code's names for the first values backward computes, in order
+    backward_names: tuple = ()  # generated code's names for the first values backward computes, in order
     passes: tuple = ()     # True for input k when ∂out/∂(input k) is exactly 1
     commutative = False    # the result does not depend on the order of the inputs
     product = False        # a product of its two inputs: each one's partial is the other

@@ -304,7 +304,9 @@ def test_the_command_line_prints_scalar_and_unfolded_code_and_refuses_bad_argume
     scalar = command("--layers", "2", "2", "2", "--scalar")
     assert scalar.returncode == 0, scalar.stderr
     assert "def forward_backward(I_0, I_1, Desired_0, Desired_1," in scalar.stdout
-    assert "A_0, e_A_0, r_A_0 = sigmoid_parts(NdInpt_0, 1.0)" in scalar.stdout  # the rule's own helper, on floats
+    # the rule's own helper on floats, its three lines written out (α = 1)
+    assert "e_A_0 = math.exp(-abs(NdInpt_0))\n    r_A_0 = 1.0 / (1.0 + e_A_0)\n    " \
+           "A_0 = r_A_0 if NdInpt_0 >= 0.0 else e_A_0 * r_A_0\n" in scalar.stdout
     unfolded = command("--layers", "2", "3", "1", "--alpha", "2", "--no-fold", "--seed", "4")
     assert unfolded.returncode == 0 and "alpha = 2.0" in unfolded.stdout
     for arguments, message in [(("--layers", "2"), "at least two sizes"),
@@ -1154,3 +1156,22 @@ def test_the_sse_writes_the_minus_e_it_saves_and_no_negation():
     backward = source.split("# -- backward")[1].split("def replay")[0]
     assert "negative(" not in backward
     assert "slope_" in backward and "e_r_" in backward and "multiply_" not in backward
+
+
+def test_a_float_sigmoid_written_out_gives_the_helpers_bits_at_the_extremes():
+    w = mg.Value(0.75)
+
+    def loss(x):
+        return ((w * x).sigmoid() - 0.25) ** 2
+
+    step = mg.compile(loss)
+    for x in (0.3, -800.0, 800.0, 0.0, -0.0, -40.0, 1e-300):
+        w.grad = None
+        compiled = step(x)
+        compiled_grad = w.grad
+        w.grad = None
+        eager = loss(x)
+        eager.backward()
+        assert (compiled.item(), compiled_grad) == (eager.item(), w.grad) or np.isnan(eager.item())
+        assert np.copysign(1.0, compiled_grad) == np.copysign(1.0, w.grad)
+    assert "math.exp(-abs(" in step.latest.source and "sigmoid_parts(" not in step.latest.source.split("def replay")[0]
