@@ -19,7 +19,7 @@ import numpy as np
 
 from ..core import numerics
 from .trace import (ATOM, OPERATORS, CompileError, Tracer, Written, constant_text, evaluate, float_text,
-                    function_call, getitem_call, helper_call, values_of)
+                    function_call, getitem_call, half_squared_norm_call, helper_call, values_of)
 
 __all__ = ["Program", "identifier"]
 
@@ -132,6 +132,7 @@ class Program:
         self.context = None      # the op whose rule is running
         self.stem = "value"      # the name of its output, for the names of what it computes
         self.named_numbers = {}
+        self.rule_names = []     # what the running rule's next values are called (Op.backward_names)
 
     # -- names ----------------------------------------------------------------------------------
 
@@ -218,7 +219,10 @@ class Program:
                 return folded
         tracer = Tracer(self, primitive, args, params, value)
         tracer.scalar = scalar
-        tracer.label = f"{primitive.name.split('.')[0]}_{self.stem}"  # what it is, in whose rule: multiply_A
+        # Named as the op names what its rule computes (Sigmoid.backward_names: slope_A), else by
+        # what it is, in whose rule (multiply_A).
+        stem = self.rule_names.pop(0) if self.rule_names else primitive.name.split('.')[0]
+        tracer.label = f"{stem}_{self.stem}"
         return tracer
 
     def record_function(self, function, args, kwargs):
@@ -248,6 +252,8 @@ class Program:
         scalar = type(value) is float or (type(value) is tuple and type(value[0]) is float)
         while not scalar and 1 < len(args) <= len(names) and _is_option(args[-1]):
             kwargs = {names[len(args) - 1]: args.pop(), **kwargs}
+        if function is numerics.half_squared_norm and type(value) is _ndarray and value.dtype.type in numerics.ONE:
+            return self.record(half_squared_norm_call(), args, kwargs, value)
         return self.record(helper_call(function, kind), args, kwargs, value)
 
     def record_getitem(self, tracer, index):
@@ -570,12 +576,54 @@ class Program:
         targets = statement.targets
         if len(targets) > 1:
             args = [self.text_of(arg) for arg in statement.args]
+            if statement.primitive.evaluate is numerics.sigmoid_parts:
+                lines = self._sigmoid_lines(statement, args)
+                if lines:
+                    return lines
             text, _ = statement.primitive.write(args, self._params_of(statement), None)
             return [f"{', '.join(val.name for val in targets)} = {text}"]
         if targets[0].inline:
             return []
         text, _ = self._expression(statement)
         return [f"{targets[0].name} = {text}"]
+
+    def _sigmoid_lines(self, statement, args):
+        """`numerics.sigmoid_parts` with α = 1 written out (no Python call per sigmoid): on a
+        float, its three lines (αx is x); on an array with buffers, its common case, the same
+        numpy calls on the same buffers, and the helper itself when some x is at or below the
+        floor.  None where that does not apply."""
+        (x_text, precedence), x = args[0], statement.args[0]
+        params = statement.params
+        if type(x.value) is float:  # the float case: α passed by position
+            value, e, r = statement.targets
+            alpha = statement.args[1] if len(statement.args) > 1 else None
+            if precedence != ATOM or not x_text.isidentifier() or not isinstance(alpha, Tracer) \
+                    or alpha.val is not None or alpha.literal_name or alpha.value != 1.0 or type(alpha.value) is not float:
+                return None
+            return [f"{e.name} = math.exp(-abs({x_text}))",
+                    f"{r.name} = 1.0 / (1.0 + {e.name})",
+                    f"{value.name} = {r.name} if {x_text} >= 0.0 else {e.name} * {r.name}"]
+        if params.get("alpha") != 1.0 or "out" not in params or type(params["out"]) is not tuple \
+                or precedence != ATOM or not x_text.isidentifier() or type(x.value) is not _ndarray \
+                or x.value.dtype.type not in numerics.EXP_FLOOR:
+            return None
+        value, e, r = statement.targets
+        (e_out, r_out), mask = params["out"]
+        if e_out is not e or r_out is not r or value.storage is not r.storage or e.storage.buffer is None \
+                or r.storage.buffer is None:
+            return None
+        kind = x.value.dtype.type
+        floor = self.constant_name(numerics.EXP_FLOOR[kind], f"floor{np.dtype(kind).itemsize * 8}")
+        one = self.constant_name(numerics.ONE[kind], f"one{np.dtype(kind).itemsize * 8}")
+        e_buffer, r_buffer = self.buffer_name(e.storage), self.buffer_name(r.storage)
+        helper, _ = statement.primitive.write(args, self._params_of(statement), None)
+        return [f"if count_nonzero(greater({x_text}, {floor}, {mask})) == {x.value.size}:  "
+                f"# x > {float(numerics.EXP_FLOOR[kind]):g} everywhere: exp(−x) cannot overflow, F = r",
+                f"    {e.name} = np.exp(negative({x_text}, {e_buffer}), {e_buffer})",
+                f"    {r.name} = reciprocal(add({e.name}, {one}, {r_buffer}), {r_buffer})",
+                f"    {value.name} = {r.name}",
+                "else:  # F = r or e·r by the sign of x, with e = exp(−|x|)",
+                f"    {value.name}, {e.name}, {r.name} = {helper}"]
 
 
 _signatures: dict = {}

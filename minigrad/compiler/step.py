@@ -754,7 +754,7 @@ def _forward(generation, node):
     errors = any("{E}" in partial for partial in node.op.partials)
     for position, item in enumerate(_saved_tracers(saved)):
         if item.val is None and errors:
-            item.label = "E" if position == 0 else f"E_{position}"
+            item.label = node.op.saved_error if position == 0 else f"{node.op.saved_error}_{position}"
     if not (_same(result, node._data) and _same(saved, node.saved)):
         raise CompileError(f"{generation.where}: op '{node.op.name}' does not give again what the graph recorded "
                            "when its forward rule runs with the same inputs: a Value computed outside the function "
@@ -803,8 +803,10 @@ def _backward(generation, node, grad_of):
     _enter(program, node, names[node])
     inputs = [tracer_of[parent] for parent in node.parents]
     needs = tuple(parent.requires_grad for parent in node.parents)
+    program.rule_names = list(node.op.backward_names)
     contributions = list(node.op.backward(grad_of[node], tracer_of[node], generation.saved_of[node], needs,
                                           *inputs))
+    program.rule_names = []
     symbols = _symbols(node, inputs, names[node], names)
     for position, parent in enumerate(node.parents):
         if not parent.requires_grad:
@@ -815,7 +817,7 @@ def _backward(generation, node, grad_of):
         errors = list(_saved_tracers(generation.saved_of[node]))
         if "E" in str(node.op.partials) and errors:
             error = errors[position % len(errors)] if len(errors) > 1 else errors[0]
-            symbols["E"] = error.val.name if error.val is not None else "E"
+            symbols["E"] = error.val.name.removeprefix("minus_") if error.val is not None else "E"  # −E saved: E
         running = grad_of.get(parent)
         program.comment(_chain_comment(node, position, symbols, names, running is not None,
                                        None if node is generation.root else f"∂{root_name}/∂{names[node]}"))

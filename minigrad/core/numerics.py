@@ -36,12 +36,13 @@ from . import namespace as _namespace
 # Below these, exp(−z) overflows (with a margin): ln of each dtype's largest float.
 _EXP_FLOOR = {np.float64: -700.0, np.float32: -85.0}
 # The same floors, and 1, as 0-d arrays of each dtype: a ufunc takes them without
-# converting a Python float on every call (the same IEEE operations).
-_FLOOR_ARRAY = {dtype: np.array(floor, dtype=dtype) for dtype, floor in _EXP_FLOOR.items()}
+# converting a Python float on every call (the same IEEE operations).  Public: generated
+# code writes sigmoid_parts' common case out with them (minigrad.compiler.program).
+EXP_FLOOR = {dtype: np.array(floor, dtype=dtype) for dtype, floor in _EXP_FLOOR.items()}
 # The largest finite float of each dtype: a gain above it is inf once it meets the data.
 _LARGEST = {np.float64: float(np.finfo(np.float64).max), np.float32: float(np.finfo(np.float32).max)}
 ONE = {np.float64: np.array(1.0), np.float32: np.array(1.0, dtype=np.float32)}
-for _constant in (*_FLOOR_ARRAY.values(), *ONE.values()):
+for _constant in (*EXP_FLOOR.values(), *ONE.values()):
     _constant.setflags(write=False)
 
 try:  # NOTE: numpy's C functions behind np.count_nonzero, np.dot and np.vdot, each of which wraps
@@ -154,11 +155,11 @@ def sigmoid_parts(x, alpha, out=None):
         # NOTE: count(αx > floor) == size is min(αx) > floor (nan fails both), one call cheaper.
         if out is not None:
             e_out, r_out, mask = out
-            if count_nonzero(np.greater(z, _FLOOR_ARRAY[kind], mask)) == z.size:
+            if count_nonzero(np.greater(z, EXP_FLOOR[kind], mask)) == z.size:
                 e = np.exp(np.negative(z, e_out), e_out)
                 r = np.reciprocal(np.add(e, ONE[kind], r_out), r_out)
                 return r, e, r
-        elif count_nonzero(np.greater(z, _FLOOR_ARRAY[kind])) == z.size:
+        elif count_nonzero(np.greater(z, EXP_FLOOR[kind])) == z.size:
             e = np.exp(-z)
             r = np.reciprocal(np.add(e, ONE[kind]))  # 1/(1 + e), the same IEEE operations
             return r, e, r

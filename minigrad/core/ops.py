@@ -84,6 +84,8 @@ class Op:
     out_symbol = "out"     # the output's symbol in the partials (sigmoid: F)
     partials: tuple = ()   # ∂out/∂(input k): templates with {a} {b} {out} {E}
     equations: tuple = ()  # the chapter's equation for partial k, or None
+    saved_error = "E"      # generated code's name for the error ``saved`` holds (when partials name {E})
+    backward_names: tuple = ()  # generated code's names for the first values backward computes, in order
     passes: tuple = ()     # True for input k when ∂out/∂(input k) is exactly 1
     commutative = False    # the result does not depend on the order of the inputs
     product = False        # a product of its two inputs: each one's partial is the other
@@ -396,6 +398,7 @@ class Sigmoid(Op):
 
     name, formula, out_symbol = "sigmoid", "F(x) = 1/(1 + exp(−αx))", "F"
     partials, equations = ("α·{out}·(1 − {out})",), ("6.2",)
+    backward_names = ("e_r", "slope")  # e·r, then e·r² = F·(1 − F)
 
     def forward(self, x, alpha=1.0):
         value, e, r = numerics.sigmoid_parts(x, alpha)
@@ -970,25 +973,32 @@ class SummedSquaredError(Op):
     ∂SSE/∂Desired_o = E_o                      (Eq. 6.17)
     ∂SSE/∂Actual_o  = E_o · (−1) = −E_o        (Eq. 6.17 times Eq. 6.21)
 
-    Parents (desired, actual); ``saved`` is E = desired − actual.
+    Parents (desired, actual); ``saved`` is −E = actual − desired, the factor
+    ∂SSE/∂Actual needs.
+
+    # NOTE: actual − desired is exactly −(desired − actual) in IEEE arithmetic, so
+    # saving −E gives the same SSE and gradients, bit for bit, with one negation
+    # fewer on the common path (the actual's gradient, grad · (−E)).
     """
 
     name, symbol, formula = "sse", "sse", "½ Σ (Desired − Actual)²,  E = Desired − Actual"
     partials, equations = ("{E}", "−{E} = {E}·(−1)"), ("6.17", "6.17·6.21")
+    #: What the generated code names ``saved``: the error with its sign flipped.
+    saved_error = "minus_E"
 
     def forward(self, desired, actual):
         if numerics.shape(desired) != numerics.shape(actual):  # NOTE: broadcasting would sum the wrong errors
             raise ValueError(f"sse: desired has shape {numerics.shape(desired)} but actual has shape "
                              f"{numerics.shape(actual)}; they must match exactly")
-        error = desired - actual
-        return numerics.half_squared_norm(error), error
+        minus_error = actual - desired
+        return numerics.half_squared_norm(minus_error), minus_error
 
-    def backward(self, grad, out, error, needs, desired, actual):
-        return (grad * error if needs[0] else None, -grad * error if needs[1] else None)
+    def backward(self, grad, out, minus_error, needs, desired, actual):
+        return (-grad * minus_error if needs[0] else None, grad * minus_error if needs[1] else None)
 
-    def jvp(self, tangents, out, error, desired, actual):
+    def jvp(self, tangents, out, minus_error, desired, actual):
         t_desired, t_actual = tangents
-        return numerics.total(error * (t_desired - t_actual), None, False)
+        return numerics.total(minus_error * (t_actual - t_desired), None, False)
 
     def forward_options(self, saved):
         return {}
@@ -997,7 +1007,7 @@ class SummedSquaredError(Op):
         return ["desired", "actual"]
 
     def annotations(self, node):
-        return [("E", node.saved)]
+        return [("E", -node.saved)]
 
 
 class SummedSquaredErrorOfScalars(SummedSquaredError):
@@ -1009,6 +1019,7 @@ class SummedSquaredErrorOfScalars(SummedSquaredError):
     """
 
     name = "sse_scalars"
+    saved_error = "E"
 
     def forward(self, *pairs):
         half = len(pairs) // 2

@@ -128,8 +128,9 @@ class Optimizer:
 
     def zero_grad(self) -> None:
         """Forget every parameter's gradient (``.grad`` becomes None)."""
-        for parameter in self.params:
-            parameter.grad = None
+        for group in self.param_groups:  # not self.params: no list built on every step
+            for parameter in group["params"]:
+                parameter.grad = None
 
     def step(self) -> None:
         """Update every parameter that has a gradient (plain array arithmetic: no graph)."""
@@ -396,9 +397,13 @@ class SGD(Optimizer):
     def _plain_step(self) -> bool:
         """True when the step is the chapter's p ← p − lr·g for every parameter, with one lr
         (what `minigrad.compile` writes into its code; anything else runs `step`)."""
-        first = self.param_groups[0]
+        groups = self.param_groups
+        if len(groups) == 1:  # one group, the common case: no generator on every compiled step
+            group = groups[0]
+            return not (group["momentum"] or group["weight_decay"] or group["maximize"])
+        first = groups[0]
         return all(not group["momentum"] and not group["weight_decay"] and not group["maximize"]
-                   and group["lr"] == first["lr"] for group in self.param_groups)
+                   and group["lr"] == first["lr"] for group in groups)
 
     def _rates_for(self, lr):
         """``{dtype: lr as a 0-d array of that dtype}``, made once per learning rate."""

@@ -273,7 +273,7 @@ def test_the_documented_code_is_what_the_command_line_prints():
     source = printed.stdout
     assert "def forward_backward(I, Desired, w, bias_hidden, v, bias_output):" in source
     for text in ["# H = F(NdInpt_hidden)", "(Eq. 6.2)", "# ∂SSE/∂A = −E = E·(−1)  (Eq. 6.17·6.21)",
-                 "# ∂SSE/∂v = Hᵀ @ ∂SSE/∂H_v", "E = subtract(Desired, A, buf"]:
+                 "# ∂SSE/∂v = Hᵀ @ ∂SSE/∂H_v", "minus_E = subtract(A, Desired, buf", "slope_A = multiply(e_r_A, r_A, buf"]:
         assert text in source, text
     assert "OPTIMIZER" not in source
     with_update = subprocess.run([sys.executable, "-m", "minigrad", "compile", "--eta", "0.5"],
@@ -304,7 +304,9 @@ def test_the_command_line_prints_scalar_and_unfolded_code_and_refuses_bad_argume
     scalar = command("--layers", "2", "2", "2", "--scalar")
     assert scalar.returncode == 0, scalar.stderr
     assert "def forward_backward(I_0, I_1, Desired_0, Desired_1," in scalar.stdout
-    assert "A_0, e_A_0, r_A_0 = sigmoid_parts(NdInpt_0, 1.0)" in scalar.stdout  # the rule's own helper, on floats
+    # the rule's own helper on floats, its three lines written out (α = 1)
+    assert "e_A_0 = math.exp(-abs(NdInpt_0))\n    r_A_0 = 1.0 / (1.0 + e_A_0)\n    " \
+           "A_0 = r_A_0 if NdInpt_0 >= 0.0 else e_A_0 * r_A_0\n" in scalar.stdout
     unfolded = command("--layers", "2", "3", "1", "--alpha", "2", "--no-fold", "--seed", "4")
     assert unfolded.returncode == 0 and "alpha = 2.0" in unfolded.stdout
     for arguments, message in [(("--layers", "2"), "at least two sizes"),
@@ -1109,3 +1111,67 @@ def test_a_users_rule_may_ask_numpy_for_shapes_and_sizes():
     eager.backward()
     assert float(loss.data) == float(eager.data) and compiled.tobytes() == w.grad.tobytes()
     np.testing.assert_allclose(compiled, 2 * (w.data * 1.5 / 6) * 1.5 / 6, rtol=1e-14)  # d/dw Σ (1.5w/6)²
+
+
+@pytest.mark.parametrize("dtype, low", [(np.float64, -800.0), (np.float32, -95.0)])
+def test_a_sigmoid_below_the_overflow_floor_replays_through_the_helper_bit_for_bit(dtype, low):
+    # The generated code writes sigmoid_parts' common case out; an x at or below the floor
+    # (exp(−x) would overflow) must take the helper itself, with no retrace.
+    rng = np.random.default_rng(3)
+    w = mg.Value(rng.normal(size=(3, 4)).astype(dtype))
+    bias = mg.Value(rng.normal(size=4).astype(dtype))
+
+    def loss(x, desired):
+        return mg.sse(desired, (x @ w + bias).sigmoid())
+
+    step = mg.compile(loss)
+    desired = rng.random((5, 4)).astype(dtype)
+    x = rng.normal(size=(5, 3)).astype(dtype)
+    step(x, desired)
+    assert "count_nonzero(greater(" in step.latest.source and "reciprocal(add(e_" in step.latest.source
+    for inputs in (x, np.full((5, 3), low, dtype=dtype), np.where(np.arange(15).reshape(5, 3) % 2, low, 1.0)):
+        inputs = inputs.astype(dtype)
+        w.grad = bias.grad = None
+        compiled = step(inputs, desired)
+        compiled_grads = (w.grad.copy(), bias.grad.copy())
+        w.grad = bias.grad = None
+        eager = loss(inputs, desired)
+        eager.backward()
+        assert compiled.data.tobytes() == eager.data.tobytes()
+        assert compiled_grads[0].tobytes() == w.grad.tobytes() and compiled_grads[1].tobytes() == bias.grad.tobytes()
+    assert step.traces == 1
+
+
+def test_the_sse_writes_the_minus_e_it_saves_and_no_negation():
+    I, Desired = np.array([0.3, 0.9]), np.array([1.0, 0.0])
+    v = mg.Value(np.array([[0.5, -0.2], [0.1, 0.4]]))
+
+    def loss(inputs, desired):
+        return mg.sse(desired, (inputs @ v).sigmoid())
+
+    step = mg.compile(loss)
+    step(I, Desired)
+    source = step.latest.source
+    assert "minus_E = subtract(" in source
+    backward = source.split("# -- backward")[1].split("def replay")[0]
+    assert "negative(" not in backward
+    assert "slope_" in backward and "e_r_" in backward and "multiply_" not in backward
+
+
+def test_a_float_sigmoid_written_out_gives_the_helpers_bits_at_the_extremes():
+    w = mg.Value(0.75)
+
+    def loss(x):
+        return ((w * x).sigmoid() - 0.25) ** 2
+
+    step = mg.compile(loss)
+    for x in (0.3, -800.0, 800.0, 0.0, -0.0, -40.0, 1e-300):
+        w.grad = None
+        compiled = step(x)
+        compiled_grad = w.grad
+        w.grad = None
+        eager = loss(x)
+        eager.backward()
+        assert (compiled.item(), compiled_grad) == (eager.item(), w.grad) or np.isnan(eager.item())
+        assert np.copysign(1.0, compiled_grad) == np.copysign(1.0, w.grad)
+    assert "math.exp(-abs(" in step.latest.source and "sigmoid_parts(" not in step.latest.source.split("def replay")[0]

@@ -221,6 +221,22 @@ def test_sse_op_value_and_gradient(shape, rng):
     np.testing.assert_allclose(a.grad, -error, rtol=1e-15)  # Eq. 6.17 x Eq. 6.21: -E
 
 
+def test_sse_saves_minus_e_and_its_gradients_are_plus_and_minus_e_bit_for_bit(rng):
+    # The SSE saves −E = actual − desired (one negation fewer in backward); E is what it shows.
+    desired, actual = rng.standard_normal((3, 2)), rng.standard_normal((3, 2))
+    d, a = mg.Value(desired), mg.Value(actual)
+    loss = mg.sse(d, a)
+    error = desired - actual
+    assert loss.saved.tobytes() == (actual - desired).tobytes()
+    assert loss.op.annotations(loss)[0][0] == "E" and loss.op.annotations(loss)[0][1].tobytes() == error.tobytes()
+    assert loss.data.tobytes() == np.asarray(0.5 * np.vdot(error, error)).tobytes()
+    loss.backward()
+    assert d.grad.tobytes() == error.tobytes() and a.grad.tobytes() == (-error).tobytes()
+    tangent_d, tangent_a = rng.standard_normal((3, 2)), rng.standard_normal((3, 2))
+    _, tangent = mg.jvp(lambda x, y: mg.sse(x, y), (desired, actual), (tangent_d, tangent_a))
+    assert float(tangent) == pytest.approx(float(np.sum(error * (tangent_d - tangent_a))), rel=1e-14)
+
+
 def test_sse_of_scalar_lists_is_one_op():
     outputs = [mg.Value(0.25), mg.Value(0.75)]
     loss = mg.sse([1.0, 0.0], outputs)
