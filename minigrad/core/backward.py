@@ -56,9 +56,9 @@ _one_pass_at_a_time = threading.RLock()
 _passes = itertools.count(1)
 _in_progress: list[int] = []  # the marks of the passes under way: more than one only when nested
 _ONE_NEEDS = (True,)
+# NOTE: the `needs` of a two-input node, picked by two tests: cheaper than a new tuple, or indexing a table
+# by bools, per node
 _BOTH, _FIRST, _SECOND = (True, True), (True, False), (False, True)
-# NOTE: the `needs` of a two-input node, by (a needs, b needs): indexing costs less than a new tuple per node
-_PAIRS = (((False, False), (False, True)), ((True, False), (True, True)))
 
 
 class StaleGraphError(RuntimeError):
