@@ -201,6 +201,9 @@ def hvp(f, primals, vectors, mode="forward-over-reverse"):
     out = _call(f, leaves, "hvp")
     if out.size != 1:
         raise ValueError(f"hvp: f must return one number, got shape {out.shape}")
+    if not out.requires_grad:  # f does not depend on the primals: its Hessian is zero (as jacobian's is)
+        products = tuple(zero_tangent(leaf._data) for leaf in leaves)
+        return out._data, (products[0] if single else products)
     with enable_grad():
         first = grad(out, leaves, create_graph=True, allow_unused=True)
         if mode == "forward-over-reverse":
@@ -221,10 +224,11 @@ def hessian(f, x):
     out = _call(f, [leaf], "hessian")
     if out.size != 1:
         raise ValueError(f"hessian: f must return one number, got shape {out.shape}")
-    (first,) = grad(out, leaf, create_graph=True, allow_unused=True)
     shape = leaf.shape
     rows = np.zeros((leaf.size,) + shape, dtype=np.result_type(leaf._data))
-    if first.requires_grad:
+    # f that does not depend on x has a zero Hessian (as jacobian's is zero), not an error
+    first = grad(out, leaf, create_graph=True, allow_unused=True)[0] if out.requires_grad else None
+    if first is not None and first.requires_grad:
         flat = first.reshape(-1) if first.ndim != 1 else first
         for index in range(leaf.size):
             element = flat[index] if first.ndim else first

@@ -361,3 +361,20 @@ def test_an_op_that_saves_numbers_without_forward_options_is_refused_under_creat
     np.testing.assert_allclose(first, np.exp(x.data), rtol=1e-15)
     with pytest.raises(TypeError, match="op 'exp_saved' saves float arrays .* no forward_options"):
         mg.grad(loss, x, create_graph=True)
+
+
+def test_a_function_that_does_not_depend_on_its_input_has_a_zero_hessian_and_hvp():
+    # Regression (found by the torch oracle's random graphs): hessian and hvp raised "does not require
+    # grad" where torch, and minigrad's own jacobian, give zeros.
+    constant = mg.Value(np.array([2.0, -1.0]), requires_grad=False)
+
+    def f(x):
+        return (-constant).sum()
+
+    x = np.array([0.5, 1.5])
+    np.testing.assert_array_equal(mg.hessian(f, x), np.zeros((2, 2)))
+    for mode in ("forward-over-reverse", "reverse-over-reverse"):
+        out, product = mg.hvp(f, x, np.array([1.0, 1.0]), mode=mode)
+        assert out == -1.0
+        np.testing.assert_array_equal(product, np.zeros(2))
+    np.testing.assert_array_equal(mg.jacobian(f, x), np.zeros(2))
