@@ -142,6 +142,9 @@ def replay_source(generation, namespace):
         if type(data) is float:
             return f"type({name}) is not float"
         strides = f" or {name}.strides != {data.strides!r}" if data.ndim > 1 else ""
+        if data.dtype not in spec_names:  # integer labels
+            spec_names[data.dtype] = data.dtype.name.upper()
+            namespace[spec_names[data.dtype]] = data.dtype
         return (f"type({name}) is not ndarray or {name}.dtype is not {spec_names[data.dtype]} "
                 f"or {name}.shape != {data.shape!r}{strides}")
 

@@ -433,6 +433,8 @@ def _trace(step, args, kwargs, key, cast=frozenset()):
             data, slot = argument, _Slot(name, "float")
         elif kind is _ndarray and (argument.dtype == _FLOAT64 or argument.dtype == _FLOAT32):
             data, slot = argument, _Slot(name, "array")
+        elif kind is _ndarray and argument.dtype.kind in "iu":  # integer labels: an integer input
+            data, slot = argument, _Slot(name, "integer")
         elif kind is _ndarray:
             data, slot = as_data(argument, where), _Slot(name, "convert")
         elif isinstance(argument, (np.floating, np.ndarray)):
@@ -442,7 +444,7 @@ def _trace(step, args, kwargs, key, cast=frozenset()):
             return argument  # static: the trace is specialized on it
         if len(slots) in cast:
             data, slot.cast = data.astype(np.float32), np.float32
-        wrapper = leaf(data, requires_grad=True, name=slot.name)
+        wrapper = leaf(data, requires_grad=True, name=slot.name)  # recorded through every op; needs come from the slots
         slots.append(slot)
         wrappers.append(wrapper)
         return wrapper
@@ -715,7 +717,7 @@ def _write(generation):
     final = program.finish(outputs)
     namespace = {}
     plain = len(generation.key) == len(generation.slots) and all(
-        slot.kind in ("float", "array", "value") and slot.cast is None for slot in generation.slots)
+        slot.kind in ("float", "array", "integer", "value") and slot.cast is None for slot in generation.slots)
     replay = replay_source(generation, namespace) if plain else None
     source = module_source(generation, final, replay)
     compiling = time.perf_counter()

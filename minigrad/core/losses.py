@@ -12,7 +12,6 @@ import numpy as np
 from . import namespace
 from . import numerics
 from . import ops
-from .modes import state
 from .value import Value, apply, as_data, describe, leaf
 
 __all__ = ["mse", "cross_entropy"]
@@ -50,12 +49,14 @@ def cross_entropy(logits, targets, reduction="mean", axis=-1):
     log_softmax (logits − max − ln Σ exp(logits − max)), so it neither
     overflows nor takes ln 0, even at logits of ±1e4.
 
-    Labels become their one-hot rows (a constant).  Probability targets may
+    Labels become their one-hot rows (the op `one_hot`, so a compiled step
+    takes them as an integer input).  Probability targets may
     be a Value that requires grad: their gradient is −log_softmax(logits) / N.
     Bad targets (labels out of range or of the wrong shape, negative or
     non-finite probabilities, rows that do not sum to 1, float labels) are a
     clear error naming cross_entropy, the shapes and the first bad value.
-    Inside `minigrad.compile` the targets are checked when the step is traced.
+    Inside `minigrad.compile` probability targets are checked when the step is
+    traced, and integer labels on every call.
     """
     if reduction not in REDUCTIONS:
         raise ValueError(f"cross_entropy: reduction must be 'mean' or 'sum', got {reduction!r}")
@@ -68,15 +69,20 @@ def cross_entropy(logits, targets, reduction="mean", axis=-1):
     axis = numerics.check_int_axis(axis, len(shape), "cross_entropy") % len(shape)
     rows = shape[:axis] + shape[axis + 1:]
     dtype = namespace.numpy_dtype(logits.dtype)  # the checks and the one-hot rows are numpy's
-    if type(targets) is Value:
-        _check_probabilities(targets.data, shape, rows, axis, dtype, traced=state.tracing)
+    if type(targets) is Value and type(targets.data) is np.ndarray and targets.data.dtype.kind in "iu":
+        # integer labels held by a Value: a compiled step's integer argument
+        targets = _one_hot(targets, shape, rows, axis, dtype)
+    elif type(targets) is Value:
+        _check_probabilities(targets.data, shape, rows, axis, dtype)
     else:
         labels = _integer_labels(namespace.to_numpy(targets) if namespace.is_foreign(targets) else targets)
-        if labels is not None:  # one-hot rows made in numpy, then moved to where the logits live
-            targets = leaf(namespace.move_like(_one_hot(labels, shape, rows, axis, dtype), logits.data))
+        if labels is not None and namespace.is_foreign(logits.data):  # made in numpy, moved to the logits
+            targets = leaf(namespace.move_like(_one_hot(leaf(labels), shape, rows, axis, dtype).data, logits.data))
+        elif labels is not None:
+            targets = _one_hot(leaf(labels), shape, rows, axis, dtype)
         else:
             targets = as_data(targets, "cross_entropy", copy=True)
-            _check_probabilities(targets, shape, rows, axis, dtype, traced=False)
+            _check_probabilities(targets, shape, rows, axis, dtype)
             if type(targets) is np.ndarray and targets.dtype != dtype and dtype == np.float32:
                 targets = targets.astype(np.float32)
             targets = leaf(targets)
@@ -105,31 +111,21 @@ def _integer_labels(targets):
 
 
 def _one_hot(labels, shape, rows, axis, dtype):
-    classes = shape[axis]
+    """The one-hot rows of ``labels`` (a Value holding integers), recorded as an op."""
     if labels.shape != rows:
         raise ValueError(f"cross_entropy: logits have shape {shape}, so integer labels need shape {rows} (one "
                          f"label per row, classes along axis {axis}), but the labels have shape {labels.shape}")
-    bad = (labels < 0) | (labels >= classes)
-    if np.any(bad):
-        where = tuple(int(k) for k in np.argwhere(bad)[0])
-        at = f"[{', '.join(map(str, where))}]" if where else ""
-        raise ValueError(f"cross_entropy: label {int(labels[where])} (labels{at}) is out of range for "
-                         f"{classes} classes; labels must be in [0, {classes})")
-    one_hot = np.zeros(rows + (classes,), dtype=dtype)
-    np.put_along_axis(one_hot, labels[..., np.newaxis].astype(np.intp), 1.0, axis=-1)
-    return np.moveaxis(one_hot, -1, axis) if axis != len(shape) - 1 else one_hot
+    return apply(ops.ONE_HOT, labels, classes=shape[axis], axis=axis, dtype=np.dtype(dtype).name)
 
 
-def _check_probabilities(targets, shape, rows, axis, dtype, traced):
+def _check_probabilities(targets, shape, rows, axis, dtype):
     """Targets of the logits' shape, finite, ≥ 0, each row summing to 1."""
     target_shape = numerics.shape(targets)
     if target_shape != shape:
         if target_shape == rows:
-            hint = " (inside minigrad.compile an integer array argument arrives as floats: pass one-hot targets)" \
-                if traced else ""
             raise ValueError(f"cross_entropy: targets of shape {target_shape} look like class labels, one per row "
                              f"of logits {shape}, but they hold floats ({describe(targets)}); pass labels as "
-                             f"integers (targets.astype(int)), or probabilities of shape {shape}{hint}")
+                             f"integers (targets.astype(int)), or probabilities of shape {shape}")
         raise ValueError(f"cross_entropy: logits have shape {shape} but targets have shape {target_shape}; targets "
                          f"must be integer labels of shape {rows} or probabilities of shape {shape}")
     values = np.asarray(namespace.to_numpy(targets))  # checked on the host: a device's numbers copied once

@@ -389,6 +389,27 @@ def scatter(grad, like, index):
     return full
 
 
+def one_hot(labels, classes, axis, dtype):
+    """The one-hot rows of integer ``labels``: 1 at class ``labels[n]`` of row n, 0 elsewhere,
+    the classes along ``axis`` of the result, in ``dtype`` ("float64" or "float32"):
+    cross_entropy's targets from class labels (the `minigrad.core.ops.OneHot` op).
+
+    A label outside [0, classes) is a ValueError naming cross_entropy, the label and where it is,
+    checked on every call (a compiled step makes this call again on each batch's labels).
+    """
+    if type(labels) is not _ndarray and _stand_in(labels):
+        return _hand_over(one_hot, labels, classes, axis, dtype)
+    bad = (labels < 0) | (labels >= classes)
+    if bad.any():
+        where = tuple(int(k) for k in np.argwhere(bad)[0])
+        at = f"[{', '.join(map(str, where))}]" if where else ""
+        raise ValueError(f"cross_entropy: label {int(labels[where])} (labels{at}) is out of range for "
+                         f"{classes} classes; labels must be in [0, {classes})")
+    rows = np.zeros(labels.shape + (classes,), dtype=dtype)
+    np.put_along_axis(rows, labels[..., np.newaxis].astype(np.intp), 1.0, axis=-1)
+    return rows if axis == labels.ndim else np.moveaxis(rows, -1, axis)
+
+
 def _scatter_foreign(grad, like, index):
     """`scatter` in another Array API library (which has no scatter-add): a basic index assigns;
     an integer-array index adds through a 0/1 matrix that sends each picked element home.

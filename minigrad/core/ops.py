@@ -72,7 +72,7 @@ from . import numerics
 __all__ = ["Op", "OPS", "ADD", "SUB", "MUL", "DIV", "NEG", "POW_CONST", "POW", "EXP", "LOG", "TANH", "RELU",
            "SIGMOID", "ABS", "SQRT", "MAXIMUM", "MINIMUM", "CLIP", "SUM", "MEAN", "MAX", "MIN", "RESHAPE",
            "TRANSPOSE", "GETITEM", "MATMUL", "SSE", "SSE_SCALARS", "STACK", "SOFTMAX", "LOG_SOFTMAX", "MSE",
-           "CROSS_ENTROPY"]
+           "CROSS_ENTROPY", "ONE_HOT"]
 
 
 class Op:
@@ -925,6 +925,36 @@ class CrossEntropy(Op):
         return f"cross-entropy ({node.saved[1]})"
 
 
+class OneHot(Op):
+    """The one-hot rows of integer class labels, cross-entropy's targets:
+
+        out[n, c] = 1 where c = labels[n], else 0        (the classes along ``axis``)
+
+    The labels are integers, so nothing flows back to them: ∂out/∂labels is 0.  A recorded
+    op rather than a constant made beforehand, so that a compiled step takes each batch's
+    labels as an integer input (`minigrad.core.numerics.one_hot` checks their range on every
+    call).  ``saved`` is (classes, axis, dtype).
+    """
+
+    name, symbol, formula = "one_hot", "one-hot", "[c = a]"
+    partials = ("0",)
+
+    def forward(self, labels, classes, axis, dtype):
+        return numerics.one_hot(labels, classes, axis, dtype), (classes, axis, dtype)
+
+    def backward(self, grad, out, saved, needs, labels):
+        return (None,)
+
+    def jvp(self, tangents, out, saved, labels):
+        return out * 0.0
+
+    def argument_labels(self, node):
+        return ["labels"]
+
+    def label(self, node):
+        return f"one-hot ({node.saved[0]} classes)"
+
+
 class MeanSquaredError(Op):
     """The mean squared error, the chapter's SSE (Eq. 6.5) averaged instead of halved:
 
@@ -1063,11 +1093,12 @@ RESHAPE, TRANSPOSE, GETITEM, MATMUL, STACK = Reshape(), Transpose(), GetItem(), 
 SOFTMAX, LOG_SOFTMAX = Softmax(), LogSoftmax()
 SSE, SSE_SCALARS, MSE, CROSS_ENTROPY = SummedSquaredError(), SummedSquaredErrorOfScalars(), MeanSquaredError(), \
     CrossEntropy()
+ONE_HOT = OneHot()
 
 #: Every primitive.
 OPS = (ADD, SUB, MUL, DIV, NEG, POW_CONST, POW, EXP, LOG, TANH, RELU, SIGMOID, ABS, SQRT, MAXIMUM, MINIMUM, CLIP,
        SUM, MEAN, MAX, MIN, RESHAPE, TRANSPOSE, GETITEM, MATMUL, STACK, SOFTMAX, LOG_SOFTMAX,
-       SSE, SSE_SCALARS, MSE, CROSS_ENTROPY)
+       SSE, SSE_SCALARS, MSE, CROSS_ENTROPY, ONE_HOT)
 
 
 class Cast(Op):

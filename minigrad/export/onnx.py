@@ -47,7 +47,7 @@ from ..core.files import write_atomically
 from ..core.modes import TracingError, enable_grad, tracing
 from ..core.names import argument_names
 from ..core.numerics import format_index
-from ..core.value import Value, as_data
+from ..core.value import Value, as_data, leaf
 
 __all__ = ["export", "to_onnx", "ExportError", "UnsupportedOp", "MAPPED_OPS", "OPSET"]
 
@@ -176,6 +176,9 @@ def _trace(fn_or_model, example_inputs):
     inputs = []  # one graph input each
 
     def wrap(argument, name, where):
+        if isinstance(argument, np.ndarray) and argument.dtype.kind in "iu":  # class labels: an int64 input
+            inputs.append(leaf(argument.astype(np.int64), requires_grad=True, name=name))
+            return inputs[-1]
         if isinstance(argument, Value):
             data, name = argument.data, argument.name or name
         else:
@@ -303,8 +306,10 @@ class _Graph:
             return self.onnx.TensorProto.DOUBLE
         if dtype == np.float32:
             return self.onnx.TensorProto.FLOAT
+        if dtype == np.int64:  # class labels
+            return self.onnx.TensorProto.INT64
         raise ExportError(f"onnx.export: dtype {dtype} has no ONNX counterpart here "
-                          "(minigrad holds float64 or float32)")
+                          "(minigrad holds float64 or float32, and int64 class labels)")
 
     def value(self, node, dtype):
         """The ONNX name holding ``node``'s data in ``dtype`` (a Cast, or a converted constant, when it differs)."""
@@ -676,6 +681,18 @@ def _cross_entropy(graph, node, args, out):
     return graph.op("Div", [negated, graph.scalar(count, node.dtype, "N")], out)
 
 
+def _one_hot(graph, node, args, out):
+    """The one-hot rows of int64 labels → Unsqueeze(labels, axis), Equal against the classes
+    0 … C−1 laid along ``axis``, Cast to the dtype (onnxruntime's OneHot has no float64 output)."""
+    classes, axis, dtype = node.saved
+    after = len(node.shape) - 1 - axis  # the axes after the classes' one
+    classes_along = graph.initializer(np.arange(classes, dtype=np.int64).reshape((classes,) + (1,) * after),
+                                      "classes")
+    labels = graph.op("Unsqueeze", [args[0], graph.ints([axis])], stem="labels_along")
+    equal = graph.op("Equal", [labels, classes_along], stem="is_class")
+    return graph.op("Cast", [equal], out, to=graph.element_type(dtype))
+
+
 #: op name -> its ONNX translation.
 _EMITTERS = {
     "add": _elementwise("Add"),
@@ -710,12 +727,13 @@ _EMITTERS = {
     "sse_scalars": _sse_scalars,
     "mse": _mse,
     "cross_entropy": _cross_entropy,
+    "one_hot": _one_hot,
 }
 
 # NOTE: these emitters get their inputs in the inputs' own dtypes, not the result's:
 # cross_entropy takes log_softmax in the logits' dtype, as minigrad does (float32
-# logits against float64 targets), and promotes only the product.
-_OWN_DTYPES = frozenset({"cross_entropy"})
+# logits against float64 targets), and promotes only the product; one_hot its int64 labels.
+_OWN_DTYPES = frozenset({"cross_entropy", "one_hot"})
 
 #: The names of the ops `export` translates.
 MAPPED_OPS = frozenset(_EMITTERS)

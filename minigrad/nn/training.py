@@ -401,8 +401,8 @@ def train(model, inputs, targets, *, mode="online", lr=None, optimizer=None, thr
     numbers, one row per pattern, as wide as the model's first and last
     layers (or, for the cross-entropy, labels in [0, outputs)); anything
     else is refused before training starts, with both shapes in the message.
-    ``compile=True`` takes one-hot targets for now (integer labels are not yet
-    an input of a compiled step: use ``compile=False`` with labels).
+    With ``compile=True`` integer labels are an integer input of the compiled
+    step, as one-hot rows are a float one.
 
 
     ``track_gradient_flow=True`` records `minigrad.gradient_flow` over all
@@ -444,10 +444,6 @@ def train(model, inputs, targets, *, mode="online", lr=None, optimizer=None, thr
     if not isinstance(compile, (bool, np.bool_)):
         raise TypeError(f"train: compile must be True or False, got {compile!r}")
     _check_widths(model, inputs, targets)
-    if compile and labels is not None:
-        raise TypeError("train: compile=True takes one-hot targets for now (a compiled step does not yet take "
-                        "integer labels as an input); pass the one-hot rows (a Dataset's .targets), or "
-                        "compile=False with the labels")
     compiled = _compiled_update(model, loss, optimizer) if compile else None
     rng = np.random.default_rng(seed)
     result = TrainResult(threshold=None if threshold is None else float(threshold), loss=loss)

@@ -99,11 +99,12 @@ def test_random_graphs_compiled_equal_eager_over_several_calls(program, how, fol
 
 
 def test_every_op_is_compiled_from_its_own_rules_with_no_code_of_its_own_in_the_compiler():
-    """The random graphs exercise every op of the table (sse_scalars in the scalar nets below), and no
+    """The random graphs exercise every op of the table (sse_scalars in the scalar nets below; one_hot
+    under cross_entropy's integer labels, traced as an input in tests/compile/test_integer_inputs.py), and no
     module of the compiler imports the op table or spells an op's rule: the rules are traced."""
     from minigrad.core.ops import OPS
     from strategies import ENGINE_OPS_EXERCISED
-    assert set(ENGINE_OPS_EXERCISED.values()) | {"sse_scalars"} == {op.name for op in OPS}
+    assert set(ENGINE_OPS_EXERCISED.values()) | {"sse_scalars", "one_hot"} == {op.name for op in OPS}
     for path in (ROOT / "minigrad" / "compiler").glob("*.py"):
         text = path.read_text()
         assert not re.search(r"^\s*(from \S*ops import|from \S+ import .*\bops\b|import \S*\bops\b)", text, re.M), \

@@ -423,13 +423,6 @@ def test_bad_input_is_a_clear_error(call, error, message):
         call()
 
 
-def test_float_labels_inside_compile_get_a_hint_to_pass_one_hot_targets():
-    w = mg.Value(np.zeros((2, 3)))
-    step = mg.compile(lambda labels: mg.cross_entropy(w, labels))
-    with pytest.raises(ValueError, match=r"inside minigrad.compile an integer array argument arrives as floats"):
-        step(np.array([0, 2]))
-
-
 # ---------------------------------------------------------------------------
 # train(loss=...)
 # ---------------------------------------------------------------------------

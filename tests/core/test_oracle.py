@@ -73,7 +73,9 @@ def test_the_strategy_covers_every_engine_op():
         found.update(_features(loss))
 
     collect()
-    assert {op.name for op in OPS} <= found
+    # NOTE: one_hot records only where its labels are a traced input (tests/compile/test_integer_inputs.py):
+    # in eager mode labels need no gradient, so its output is a constant
+    assert {op.name for op in OPS} - {"one_hot"} <= found
     assert set(ENGINE_OPS_EXERCISED.values()) <= found
     assert {"getitem with an integer array", "matmul of two Values", "pow with a Value base and exponent",
             "sse of scalar lists", "scalar and tensor mixed", "cross_entropy with targets that need a gradient",

@@ -59,8 +59,6 @@ def test_bad_labels_are_named():
         mg.train(model, data.inputs, data.labels, quiet=True)
     with pytest.raises(ValueError, match="4 input patterns but 3 target patterns"):
         mg.train(model, data.inputs, data.labels[:3], loss="cross_entropy", quiet=True)
-    with pytest.raises(TypeError, match="compile=True takes one-hot targets for now"):
-        mg.train(model, data.inputs, data.labels, loss="cross_entropy", compile=True, quiet=True)
     with pytest.raises(ValueError, match="threshold must be a finite number > 0, None or 'default', got 'auto'"):
         mg.train(model, data.inputs, data.targets, threshold="auto", quiet=True)
 
