@@ -31,6 +31,7 @@ _FLOAT64, _FLOAT32 = np.dtype(np.float64), np.dtype(np.float32)
 
 def _describe(slot, data):
     kind = "Value" if slot.kind == "value" else "number" if type(data) is float else "array"
+    kind = f"{kind} drawn on every call" if slot.kind == "drawn" else kind
     if type(data) is float:
         return f"{slot.name} ({kind})"
     return f"{slot.name} ({kind} {tuple(data.shape)} {(slot.cast and np.dtype(slot.cast).name) or data.dtype.name})"

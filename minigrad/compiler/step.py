@@ -91,14 +91,19 @@ class _Node:
         self._mark = 0  # backward_order counts on the nodes, as backward does
         self.options = traced_options.get(source, {})  # what its forward rule was given besides its inputs
 
+    @property
+    def dtype(self):  # what an op's display facts may read (Cast's label)
+        return np.result_type(self._data)
+
 
 class _Slot:
     """One traced input: an argument, or an entry of a list or tuple argument."""
 
-    __slots__ = ("name", "kind", "requires_grad", "cast")
+    __slots__ = ("name", "kind", "requires_grad", "cast", "draw")
 
-    def __init__(self, name, kind, requires_grad=False, cast=None):
+    def __init__(self, name, kind, requires_grad=False, cast=None, draw=None):
         self.name, self.kind, self.requires_grad, self.cast = name, kind, requires_grad, cast
+        self.draw = draw  # kind "drawn": makes this input afresh on every call (a dropout mask)
 
 
 def _numpy_only(data, where):
@@ -167,6 +172,8 @@ class Trace:
         self._casts = [(index, slot.cast) for index, slot in enumerate(slots) if slot.cast is not None or
                        slot.kind == "convert"]
         self._grad_slots = [index for index, slot in enumerate(slots) if slot.requires_grad]
+        self._draws = [slot.draw for slot in slots if slot.kind == "drawn"]
+        self.guards = ()  # (object, attribute, value): the trace holds only while each still reads so
 
     @property
     def parameters(self):
@@ -176,6 +183,7 @@ class Trace:
         """Replay on the traced entries ``data`` (arrays, floats, Values): ``(loss, [(Value, grad), ...])``,
         or None when a parameter no longer fits the trace."""
         inputs = [item._data if type(item) is Value else item for item in data]
+        inputs += [draw() for draw in self._draws]  # NOTE: in the order eager mode draws them
         for index, dtype in self._casts:
             inputs[index] = as_data(inputs[index], "compile") if dtype is None else \
                 np.asarray(inputs[index], dtype=dtype)
@@ -223,6 +231,7 @@ class CompiledStep:
         self.function, self.check, self.fold, self.cache_size = function, bool(check), bool(fold), cache_size
         self.traces = 0          # how many times the function has been traced
         self._cache = collections.OrderedDict()
+        self._guarded = []  # (object, attribute) that some trace depends on: their values are in the key
         self._latest = None
         self._fast = None
         self._lock = threading.Lock()
@@ -280,7 +289,7 @@ class CompiledStep:
                 value.grad = grad if earlier is None else add_gradient(earlier, grad)
             if self.optimizer is not None:
                 self.optimizer.step()
-        if not self.check:
+        if not self.check and not self._guarded:  # NOTE: the replay checks the arguments, not the guards
             self._fast = entry.replay
         return leaf(loss, requires_grad=False, name=entry._outputs[0])
 
@@ -302,6 +311,8 @@ class CompiledStep:
         for name in sorted(kwargs):
             key.append(name)
             _signature(kwargs[name], key, data, where)
+        if self._guarded:  # a module's training flag: a trace in train mode does not serve eval mode
+            key.append(tuple(getattr(owner, attribute) for owner, attribute in self._guarded))
         return tuple(key), data
 
     def _entry(self, key, data, args, kwargs, stale=None):
@@ -314,6 +325,12 @@ class CompiledStep:
         entry = _trace(self, args, kwargs, key)
         with self._lock:
             self.traces += 1
+            known = {(id(owner), attribute) for owner, attribute in self._guarded}
+            fresh = [(owner, attribute) for owner, attribute, _ in entry.guards if (id(owner), attribute) not in known]
+            if fresh:
+                self._guarded.extend(dict.fromkeys(fresh, None))
+                self._fast = None
+                key = self._key(args, kwargs)[0]
             self._cache[key] = entry
             self._cache.move_to_end(key)
             if len(self._cache) > self.cache_size:
@@ -370,7 +387,7 @@ def _check_close(label, got, expected, rtol, name):
         raise CompileCheckError(f"compile(check=True) for {name}: {label} exists in the compiled step "
                                 "but eager backward gave none")
     got_array, expected_array = np.asarray(got, dtype=np.float64), np.asarray(expected, dtype=np.float64)
-    if got_array.shape != expected_array.shape or type(got) is float != (type(expected) is float):
+    if got_array.shape != expected_array.shape or (type(got) is float) != (type(expected) is float):
         raise CompileCheckError(f"compile(check=True) for {name}: {label} is {type(got).__name__} of shape "
                                 f"{got_array.shape} compiled but {type(expected).__name__} of shape "
                                 f"{expected_array.shape} eager")
@@ -452,7 +469,7 @@ def _trace(step, args, kwargs, key, cast=frozenset()):
     traced_args = [wrap(argument, name) for argument, name in zip(args, positional_names)]
     traced_kwargs = {name: wrap(kwargs[name], name) for name in sorted(kwargs)}
     try:
-        with tracing(), np.errstate(all="ignore"):
+        with tracing(draws=True) as traced, np.errstate(all="ignore"):
             if is_grad_enabled():
                 root = step.function(*traced_args, **traced_kwargs)
             else:
@@ -463,6 +480,12 @@ def _trace(step, args, kwargs, key, cast=frozenset()):
                            "numpy code only for now: run the step eagerly") from None
     # NOTE: traced_options keeps the options of the nodes recorded just now (weakly), for the copy below
     del traced_args, traced_kwargs
+    if traced.drawn and step.check:
+        raise CompileError(f"{where}: check=True runs the function eagerly beside each call, which would draw other "
+                           "dropout masks than the compiled step's; check with the model in eval mode (model.eval())")
+    for number, (mask, draw) in enumerate(traced.drawn):  # random inputs: drawn by the step on every call
+        slots.append(_Slot(mask.name if len(traced.drawn) == 1 else f"{mask.name}{number}", "drawn", draw=draw))
+        wrappers.append(mask)
     if type(root) is not Value:
         raise CompileError(f"{where}: the function must return a one-element Value (the loss), "
                            f"got {type(root).__name__}")
@@ -533,7 +556,9 @@ def _trace(step, args, kwargs, key, cast=frozenset()):
     generation.parameter_pairs, generation.live = parameter_pairs, live
     generation.root, generation.nodes, generation.display = copy_root, copy_nodes, copy_names
     generation.traced_seconds = traced_seconds
-    return _generate(generation)
+    trace = _generate(generation)
+    trace.guards = tuple(traced.guards)
+    return trace
 
 
 def _module_parameter_names(function):
@@ -611,11 +636,6 @@ def _raw_sources(node, slot_of, casting, where):
                                "float32 arrays")
         stack.extend(item.parents)
     return sources
-
-
-# ---------------------------------------------------------------------------
-# Writing the code
-# ---------------------------------------------------------------------------
 
 
 # ---------------------------------------------------------------------------

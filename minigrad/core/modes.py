@@ -14,7 +14,7 @@ import types
 import weakref
 
 __all__ = ["no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly", "is_anomaly_enabled", "AnomalyError",
-           "TracingError", "is_tracing"]
+           "TracingError", "is_tracing", "record_draw", "record_guard"]
 
 
 class _ThreadState(threading.local):
@@ -24,6 +24,8 @@ class _ThreadState(threading.local):
         self.recording = True
         self.anomaly = False
         self.tracing = False  # inside minigrad.compile's trace (see `tracing`); no op reads it
+        self.drawn = None     # inside a trace that takes random inputs: [(leaf Value, draw)] (`record_draw`)
+        self.guards = None    # inside a trace: [(object, attribute, value)] the trace depends on (`record_guard`)
         self.replaced = []
 
 
@@ -142,16 +144,42 @@ def is_tracing() -> bool:
 class tracing:
     """``with tracing():`` marks this thread as tracing (minigrad.compile's
     runs of the user's function); the Value methods that would turn a traced
-    number into Python control flow read the flag and refuse."""
+    number into Python control flow read the flag and refuse.
+
+    ``tracing(draws=True)`` (minigrad.compile's) also collects, in ``.drawn``,
+    the random inputs the function drew (`record_draw`: dropout's masks),
+    which the compiled step draws again on every call; without it a random
+    draw is refused.  ``.guards`` collects the attributes the trace depends
+    on (`record_guard`: a module's training flag).
+    """
+
+    def __init__(self, draws=False):
+        self.draws, self.drawn, self.guards = draws, [], []
 
     def __enter__(self):
-        self.replaced = state.tracing
-        state.tracing = True
+        self.replaced = state.tracing, state.drawn, state.guards
+        state.tracing, state.drawn, state.guards = True, (self.drawn if self.draws else None), self.guards
         return self
 
     def __exit__(self, *exc_info):
-        state.tracing = self.replaced
+        state.tracing, state.drawn, state.guards = self.replaced
         return False
+
+
+def record_draw(value, draw):
+    """Inside ``tracing(draws=True)``: ``value`` (a leaf) stands for a random input that
+    ``draw()`` makes afresh on every call of the compiled step (False where the trace takes
+    none: the caller refuses)."""
+    if state.drawn is None:
+        return False
+    state.drawn.append((value, draw))
+    return True
+
+
+def record_guard(owner, attribute, value):
+    """Inside a trace: the traced code holds only while ``owner.attribute == value``."""
+    if state.guards is not None:
+        state.guards.append((owner, attribute, value))
 
 
 def refuse_while_tracing(what):

@@ -389,6 +389,15 @@ def scatter(grad, like, index):
     return full
 
 
+def cast(a, dtype):
+    """``a``'s numbers as ``dtype``, a new array (0-d for a float): `Value.astype`'s forward."""
+    if type(a) is _ndarray:
+        return a.astype(dtype)
+    if type(a) is not float and _stand_in(a):
+        return _hand_over(cast, a, dtype)
+    return np.array(a, dtype=dtype)
+
+
 def one_hot(labels, classes, axis, dtype):
     """The one-hot rows of integer ``labels``: 1 at class ``labels[n]`` of row n, 0 elsewhere,
     the classes along ``axis`` of the result, in ``dtype`` ("float64" or "float32"):

@@ -1109,7 +1109,7 @@ class Cast(Op):
     partials, passes = ("1",), (True,)
 
     def forward(self, a, dtype):
-        return np.array(a, dtype=dtype), None
+        return numerics.cast(a, dtype), None
 
     def backward(self, grad, out, saved, needs, a):
         return (grad,)
@@ -1121,7 +1121,6 @@ class Cast(Op):
         return f"cast {np.dtype(node.dtype).name}"
 
 
-# NOTE: not in OPS yet: the table's ops each carry compiler emitters and the random-graph
-# strategies exercise them all; a traced astype is refused by the compiler by name
-# ("op 'cast' has no code emitter") until it traces the rules themselves.
+# NOTE: not in OPS: the random-graph strategies, which exercise every op of the table against
+# the oracles, draw no dtype changes; tests/compile/test_integer_inputs.py compiles it.
 CAST = Cast()

@@ -12,6 +12,7 @@ PyTorch's (outputs, targets)).
 
 from __future__ import annotations
 
+import copy
 import math
 import numbers
 
@@ -19,8 +20,8 @@ import numpy as np
 
 from ..core.creation import as_generator
 from ..core.losses import cross_entropy, mse
-from ..core.modes import TracingError, state
-from ..core.value import Value, log_softmax, softmax, sse
+from ..core.modes import TracingError, record_draw, state
+from ..core.value import Value, leaf, log_softmax, softmax, sse
 
 __all__ = ["sigmoid", "relu", "tanh", "softmax", "log_softmax", "cross_entropy", "mse", "sse", "dropout", "linear"]
 
@@ -64,22 +65,37 @@ def dropout(x, p: float = 0.5, training: bool = True, seed=None):
     (with p = 1, all zeros).  The identity when ``training`` is False or p is 0.  The mask comes
     from ``seed`` (an int or a numpy Generator) or the generator `minigrad.manual_seed` seeds.
 
-    Inside `minigrad.compile` a training-mode dropout is refused: its mask would be baked into the
-    generated code, the same on every call (call ``model.eval()``, or train eagerly).
+    Inside `minigrad.compile` the mask is an input of the compiled step, drawn afresh on every
+    call from the same generator in the same order, so a compiled run equals the eager run of
+    the same seed.  ``onnx.export`` refuses a training-mode dropout (call ``model.eval()``).
     """
     p = check_probability(p, "dropout")
     if not training or p == 0.0:
         return x
     x = _value(x)
+    as_generator(seed, "dropout")  # a bad seed is named before anything is drawn
+    shape, dtype = x.shape, x.dtype
+
+    def draw():
+        return _mask(as_generator(seed, "dropout"), shape, p, dtype)
+
     if state.tracing:
-        raise TracingError("dropout in training mode inside minigrad.compile (or onnx.export): its random mask "
-                           "would be baked into the traced code, the same on every call; call model.eval() "
-                           "first, or train this model eagerly")
-    generator = as_generator(seed, "dropout")
-    dtype = x.dtype
+        # NOTE: the trace draws from a copy, so that the real generator is drawn by the compiled step
+        # on every call, this first one included, as eager mode draws it
+        mask = leaf(_mask(copy.deepcopy(as_generator(seed, "dropout")), shape, p, dtype), requires_grad=True,
+                    name="dropout_mask")
+        if not record_draw(mask, draw):
+            raise TracingError("dropout in training mode inside onnx.export: an ONNX graph is for inference, with "
+                               "no random mask; call model.eval() first")
+        return x * mask
+    return x * draw()
+
+
+def _mask(generator, shape, p, dtype):
+    """Dropout's mask, scaled: 1/(1 − p) with probability 1 − p, else 0 (a float for a scalar)."""
     if p == 1.0:
-        mask = np.zeros(x.shape, dtype=dtype)
+        mask = np.zeros(shape, dtype=dtype)
     else:
         # NOTE: the scale is applied in the mask, so the gradient of the kept elements is 1/(1 − p) too.
-        mask = (generator.random(x.shape) >= p).astype(dtype) * dtype.type(1.0 / (1.0 - p))
-    return x * (mask if x.shape else float(mask))
+        mask = (generator.random(shape) >= p).astype(dtype) * dtype.type(1.0 / (1.0 - p))
+    return mask if shape else float(mask)

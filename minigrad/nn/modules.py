@@ -36,6 +36,7 @@ from ..core._types import DType, Seed
 from ..core.creation import as_generator
 from ..core.value import Value, sse
 from ..core.files import write_atomically
+from ..core.modes import record_guard
 from . import functional
 
 __all__ = ["Module", "Linear", "Sigmoid", "Tanh", "ReLU", "Softmax", "Dropout", "CrossEntropyLoss", "MSELoss",
@@ -716,6 +717,7 @@ class Dropout(Module):
         self.generator = None if seed is None else as_generator(seed, "Dropout")
 
     def forward(self, x):
+        record_guard(self, "training", self.training)  # a compiled step traced in one mode serves only that mode
         return functional.dropout(x, self.p, self.training, self.generator)
 
     def __repr__(self):

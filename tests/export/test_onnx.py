@@ -19,6 +19,7 @@ onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
 import minigrad as mg  # noqa: E402
+from minigrad.core.value import leaf  # noqa: E402
 from minigrad.export.onnx import MAPPED_OPS, ExportError, UnsupportedOp  # noqa: E402
 from strategies import ENGINE_OPS_EXERCISED, OPS as INSTRUCTIONS, make_leaves, programs, run  # noqa: E402
 
@@ -109,6 +110,9 @@ CASES = {
         mg.cross_entropy(logits * 40.0, [0, 2, 1, 1], reduction="sum"),       # labels: a one-hot constant
         mg.cross_entropy(logits, targets.softmax(axis=0), axis=0)),
         lambda t: _inputs(t, (4, 3), (4, 3))),
+    # Integer labels: an int64 graph input (the labels are wrapped below as export wraps them).
+    "one_hot": (lambda logits, labels: (mg.cross_entropy(logits, labels), mg.cross_entropy(logits.T, labels, axis=0)),
+                lambda t: [*_inputs(t, (4, 3)), np.array([2, 0, 1, 2])]),
     # Scalars are Python floats (float64) whatever the case's dtype.
     "sse_scalars": (lambda d0, a0, a1: mg.sse([d0, 0.5], [a0.sigmoid(), a1.tanh()]),
                     lambda t: [0.25, -1.5, 0.75]),
@@ -126,7 +130,8 @@ def test_every_op_of_the_table_exports_and_runs_to_minigrads_numbers(op, dtype, 
     assert op in CASES, f"op '{op}' has no case here: add one to CASES (and its mapping to minigrad/onnx_export.py)"
     function, make_inputs = CASES[op]
     inputs = make_inputs(dtype)
-    want = function(*[mg.Value(x) for x in inputs])
+    want = function(*[leaf(x, requires_grad=True) if np.asarray(x).dtype.kind == "i" else mg.Value(x)
+                      for x in inputs])
     assert op in _ops_in(want), f"the case for '{op}' does not use it"
     path = tmp_path / f"{op}.onnx"
     if op not in MAPPED_OPS:  # an op of the table without a translation is refused by name
