@@ -433,7 +433,7 @@ def compile(function=None, *, optimizer=None, check=False, fold=True, cache_size
     return CompiledStep(function, check, fold, cache_size, optimizer)
 
 
-def _trace(step, args, kwargs, key, cast=frozenset()):
+def _trace(step, args, kwargs, key, cast=frozenset(), floats=frozenset()):
     """Trace ``step.function`` for these arguments and generate its code: a `Trace`."""
     started = time.perf_counter()
     where = f"compile({step.__name__})"
@@ -450,7 +450,7 @@ def _trace(step, args, kwargs, key, cast=frozenset()):
             data, slot = argument, _Slot(name, "float")
         elif kind is _ndarray and (argument.dtype == _FLOAT64 or argument.dtype == _FLOAT32):
             data, slot = argument, _Slot(name, "array")
-        elif kind is _ndarray and argument.dtype.kind in "iu":  # integer labels: an integer input
+        elif kind is _ndarray and argument.dtype.kind in "iu" and len(slots) not in floats:  # integer labels
             data, slot = argument, _Slot(name, "integer")
         elif kind is _ndarray:
             data, slot = as_data(argument, where), _Slot(name, "convert")
@@ -525,8 +525,11 @@ def _trace(step, args, kwargs, key, cast=frozenset()):
                            "constants and arguments that need no gradient), so there is nothing to differentiate")
     _refuse_baked_data(nodes, constants, slot_of, where)
     recast = _dtype_casts(nodes, raw, slot_of, slots, where)
-    if recast:
-        return _trace(step, args, kwargs, key, cast | recast)
+    # NOTE: an integer array that meets any op but one that takes integers (one_hot) is floats, as in eager mode
+    as_floats = {slot_of[id(parent)] for node in nodes if node.parents and not getattr(node.op, "integer_inputs", False)
+                 for parent in node.parents if id(parent) in slot_of and slots[slot_of[id(parent)]].kind == "integer"}
+    if recast or as_floats:
+        return _trace(step, args, kwargs, key, cast | recast, floats | as_floats)
 
     # -- names (the chapter's where the graph is the chapter's network) ----------------------------
     given = {wrapper: slot.name for wrapper, slot in zip(wrappers, slots)}

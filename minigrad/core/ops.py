@@ -938,6 +938,7 @@ class OneHot(Op):
 
     name, symbol, formula = "one_hot", "one-hot", "[c = a]"
     partials = ("0",)
+    integer_inputs = True  # its input is integer data: a compiled step keeps an integer argument integer for it
 
     def forward(self, labels, classes, axis, dtype):
         return numerics.one_hot(labels, classes, axis, dtype), (classes, axis, dtype)

@@ -313,7 +313,8 @@ def _compiled_update(model, loss, optimizer):
     if _is_scalar_model(model):
         def scalar_loss(rows, targets):
             if loss != "sse":
-                return LOSSES[loss](stack([stack(target) for target in targets]),
+                labels = type(targets) is not list  # integer labels: one integer input of the step
+                return LOSSES[loss](targets if labels else stack([stack(target) for target in targets]),
                                     stack([stack(model(list(row))) for row in rows]))
             total = None
             for row, desired in zip(rows, targets):
@@ -321,8 +322,9 @@ def _compiled_update(model, loss, optimizer):
                 total = pattern_loss if total is None else total + pattern_loss
             return total
 
-        return compile_step(scalar_loss, optimizer=optimizer), lambda inputs, targets: (np.atleast_2d(inputs).tolist(),
-                                                                   np.atleast_2d(targets).tolist())
+        return compile_step(scalar_loss, optimizer=optimizer), lambda inputs, targets: (
+            np.atleast_2d(inputs).tolist(), np.atleast_1d(targets) if targets.dtype.kind in "iu" else
+            np.atleast_2d(targets).tolist())
     return compile_step(lambda inputs, targets: _loss(model, inputs, targets, loss), optimizer=optimizer), \
         lambda inputs, targets: (inputs, targets)
 

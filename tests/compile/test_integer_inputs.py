@@ -116,3 +116,22 @@ def test_onnx_export_takes_labels_as_an_int64_input(tmp_path):
         labels = rng.integers(0, 4, 7)
         got = session.run(None, {"x": x, "labels": labels})[0]
         np.testing.assert_allclose(got, loss(x, labels).item(), rtol=1e-12)
+
+
+def test_an_integer_array_used_as_numbers_is_floats_as_in_eager_mode():
+    w = mg.Value(np.full(3, 1.1, dtype=np.float32), requires_grad=True)
+
+    def loss(counts):
+        return (w * counts).sum()
+
+    step = mg.compile(loss)
+    for counts in (np.array([1, 2, 3]), np.array([4, 5, 6])):
+        w.grad = None
+        got = step(counts)
+        grad = w.grad
+        w.grad = None
+        want = loss(counts)
+        want.backward()
+        assert got.dtype == want.dtype == np.float32 and got.item() == want.item()
+        assert np.array_equal(grad, w.grad)
+    assert "array (3,) float32" in step.source.splitlines()[0]  # converted, as eager converts it

@@ -68,3 +68,23 @@ def test_total_loss_takes_labels():
     model = MLP([2, 3, 2], seed=2, output="linear")
     assert mg.training.total_loss(model, data.inputs, data.labels, "cross_entropy") == pytest.approx(
         mg.training.total_loss(model, data.inputs, data.targets, "cross_entropy"), rel=1e-15)
+
+
+@pytest.mark.parametrize("make, data", [(lambda: MLP([25, 8, 5], seed=0, output="linear"),
+                                          letters(noise=0.1, copies=2, seed=0)),
+                                         (lambda: ScalarMLP([2, 3, 2], seed=0), xor())], ids=["MLP", "ScalarMLP"])
+@pytest.mark.parametrize("mode", ["batch", "online"])
+def test_compiled_training_takes_labels_with_eager_numbers(make, data, mode):
+    """compile=True with integer labels: the labels are an integer input of the step, and every
+    weight is eager mode's, bit for bit."""
+    runs = []
+    for compiled in (False, True):
+        model = make()
+        result = mg.train(model, data.inputs, data.labels, mode=mode, loss="cross_entropy", lr=0.5, quiet=True,
+                          compile=compiled, seed=3, **({"epochs": 3, "batch_size": 2} if mode == "batch" else
+                                                       {"max_iterations": 30}))
+        runs.append((result.history, model.state_dict()))
+    (eager_history, eager), (compiled_history, compiled) = runs
+    assert compiled_history == eager_history
+    for name in eager:
+        np.testing.assert_array_equal(compiled[name], eager[name])
