@@ -16,13 +16,16 @@ give eager's loss and gradients bit for bit.  It only skips the bookkeeping,
 and keeps arrays in preallocated buffers that are reused once a value is
 dead (`minigrad.compiler.program`; the text: `minigrad.compiler.source`).
 An op needs nothing of its own to be compiled: its rules are its code.
+On data of another Array API library (torch, array_api_strict, CuPy) the
+code is of another kind, `_write_rules`: each node's rules called in
+eager's order in that library, with plain assignments (no ``out=``).
 
 What a trace specializes on (a call that differs in any of them traces
 again; the newest `CompiledStep.cache_size` traces are kept):
 
 * each argument's kind (Python float, numpy array, Value, list or tuple of
-  those), shape and dtype, a matrix's memory order, and for a Value whether
-  it requires grad;
+  those), shape and dtype, a matrix's memory order (another library's
+  array: its library and device), and for a Value whether it requires grad;
 * arguments of any other hashable type (ints, strings, None, modules), by value;
 * each parameter's (a Value that requires grad and that the function
   reaches by itself) kind, shape, dtype and memory order, checked on every call;
