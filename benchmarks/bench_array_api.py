@@ -2,9 +2,10 @@
 
 One step = forward, SSE, backward and an SGD update of a sigmoid MLP, as in
 bench_tensor.py, at the medium size (784-128-10, batch 64) and a large one
-(784-512-512-10, batch 1024).  Three candidates, interleaved: minigrad eager on
+(784-512-512-10, batch 1024).  Four candidates, interleaved: minigrad eager on
 numpy arrays, minigrad eager on torch tensors (the same code: the namespace
-comes from the data, `minigrad.core.namespace`), and PyTorch's own autograd.
+comes from the data, `minigrad.core.namespace`), minigrad compiled on torch
+tensors (`mg.compile` calling the rules in torch), and PyTorch's own autograd.
 Each must give minigrad-on-numpy's loss and gradients before it is timed.
 
 Run: python benchmarks/bench_array_api.py [--repeats N] [--sizes medium large] [--dtypes float64 float32]
@@ -24,7 +25,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_tensor import LEARNING_RATE, make_problem, minigrad_setup, minigrad_step, same_results  # noqa: E402
+from bench_tensor import (LEARNING_RATE, make_problem, minigrad_compiled_setup, minigrad_compiled_step,  # noqa: E402
+                          minigrad_setup, minigrad_step, same_results)
 from harness import available, interleaved_medians, print_table  # noqa: E402
 
 SIZES = {  # name: (layer sizes, batch)
@@ -68,6 +70,13 @@ def benchmark(torch, size_name, dtype, repeats):
     if not same_results(reference, as_numpy(minigrad_step(on_torch, on_torch_optimizer, tx, tdesired)), dtype):
         raise SystemExit("minigrad on torch tensors disagrees with minigrad on numpy: refusing to time anything")
     candidates["minigrad on torch tensors"] = lambda: minigrad_step(on_torch, on_torch_optimizer, tx, tdesired)
+
+    compiled, compiled_optimizer, step = minigrad_compiled_setup(torch_layers)
+    if not same_results(reference, as_numpy(minigrad_compiled_step(compiled, compiled_optimizer, step, tx, tdesired)),
+                        dtype):
+        raise SystemExit("minigrad compiled on torch tensors disagrees with minigrad on numpy: refusing to time")
+    candidates["minigrad compiled on torch tensors"] = \
+        lambda: minigrad_compiled_step(compiled, compiled_optimizer, step, tx, tdesired)
 
     peer = [(torch.tensor(w, requires_grad=True), torch.tensor(b, requires_grad=True)) for w, b in layers]
     if not same_results(reference, torch_reference_step(torch, peer, tx, tdesired), dtype):

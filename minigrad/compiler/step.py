@@ -16,13 +16,16 @@ give eager's loss and gradients bit for bit.  It only skips the bookkeeping,
 and keeps arrays in preallocated buffers that are reused once a value is
 dead (`minigrad.compiler.program`; the text: `minigrad.compiler.source`).
 An op needs nothing of its own to be compiled: its rules are its code.
+On data of another Array API library (torch, array_api_strict, CuPy) the
+code is of another kind, `_write_rules`: each node's rules called in
+eager's order in that library, with plain assignments (no ``out=``).
 
 What a trace specializes on (a call that differs in any of them traces
 again; the newest `CompiledStep.cache_size` traces are kept):
 
 * each argument's kind (Python float, numpy array, Value, list or tuple of
-  those), shape and dtype, a matrix's memory order, and for a Value whether
-  it requires grad;
+  those), shape and dtype, a matrix's memory order (another library's
+  array: its library and device), and for a Value whether it requires grad;
 * arguments of any other hashable type (ints, strings, None, modules), by value;
 * each parameter's (a Value that requires grad and that the function
   reaches by itself) kind, shape, dtype and memory order, checked on every call;
@@ -37,9 +40,11 @@ depends on a traced number (``if x > 0``, ``float(v)``, ``bool(v)``,
 
 from __future__ import annotations
 
+import builtins
 import collections
 import gc
 import inspect
+import keyword
 import linecache
 import re
 import threading
@@ -106,12 +111,10 @@ class _Slot:
         self.draw = draw  # kind "drawn": makes this input afresh on every call (a dropout mask)
 
 
-def _numpy_only(data, where):
-    """A CompileError for data of another array library: generated code is numpy's for now."""
-    if type(data) is not float and type(data) is not _ndarray and namespace.is_foreign(data):
-        raise CompileError(f"{where}: got {namespace.describe(data)}; minigrad.compile generates numpy code only "
-                           "for now (eager mode runs in any Array API library): run the step eagerly, or move the "
-                           "data to numpy with Value.to(numpy) / .numpy() first")
+def _foreign_spec(data):
+    """The cache key's part for data of another array library: its library, shape, dtype and device
+    (a trace for one device does not serve another)."""
+    return ("foreign", namespace.library(data), tuple(data.shape), str(data.dtype), str(namespace.device(data)))
 
 
 def _signature(argument, key, data, where):
@@ -126,10 +129,9 @@ def _signature(argument, key, data, where):
         data.append(argument)
     elif kind is Value:
         payload = argument._data
-        if type(payload) is not float and type(payload) is not _ndarray:
-            _numpy_only(payload, where)
         key.append((Value, float if type(payload) is float else
-                    (payload.shape, payload.dtype, payload.strides if payload.ndim > 1 else None),
+                    (payload.shape, payload.dtype, payload.strides if payload.ndim > 1 else None)
+                    if type(payload) is _ndarray else _foreign_spec(payload),
                     argument.requires_grad))
         data.append(argument)
     elif kind is list or kind is tuple:
@@ -142,7 +144,8 @@ def _signature(argument, key, data, where):
     elif isinstance(argument, (bool, int, str, bytes, type(None), np.integer, np.bool_)):
         key.append(("static", kind, argument))
     elif namespace.is_foreign(argument):
-        _numpy_only(argument, where)
+        key.append(_foreign_spec(argument))
+        data.append(argument)
     else:
         try:
             hash(argument)
@@ -192,6 +195,9 @@ class Trace:
             payload = value._data
             if spec is float:
                 if type(payload) is not float:
+                    return None
+            elif spec[0] == "foreign":
+                if type(payload) is float or not namespace.is_foreign(payload) or _foreign_spec(payload) != spec:
                     return None
             elif type(payload) is not _ndarray or payload.dtype is not spec[1] or payload.shape != spec[0] \
                     or (spec[2] is not None and payload.strides != spec[2]):
@@ -374,7 +380,7 @@ class CompiledStep:
         finally:
             for value, grad in set_aside:
                 value.grad = grad
-        dtype = np.asarray(loss).dtype
+        dtype = np.asarray(namespace.to_numpy(loss)).dtype  # another library's numbers: compared on the host
         rtol = 1e-12 if dtype == np.float64 else 1e-5
         _check_close("the loss", loss, eager_loss.data, rtol, self.__name__)
         for (value, grad), expected in zip(grads, eager):
@@ -386,6 +392,7 @@ def _check_close(label, got, expected, rtol, name):
     if expected is None:
         raise CompileCheckError(f"compile(check=True) for {name}: {label} exists in the compiled step "
                                 "but eager backward gave none")
+    got, expected = namespace.to_numpy(got), namespace.to_numpy(expected)
     got_array, expected_array = np.asarray(got, dtype=np.float64), np.asarray(expected, dtype=np.float64)
     if got_array.shape != expected_array.shape or (type(got) is float) != (type(expected) is float):
         raise CompileCheckError(f"compile(check=True) for {name}: {label} is {type(got).__name__} of shape "
@@ -457,6 +464,8 @@ def _trace(step, args, kwargs, key, cast=frozenset(), floats=frozenset()):
         elif isinstance(argument, (np.floating, np.ndarray)):
             data = as_data(argument, where)
             slot = _Slot(name, "float" if type(data) is float else "array")
+        elif namespace.is_foreign(argument):
+            data, slot = argument, _Slot(name, "array")
         else:
             return argument  # static: the trace is specialized on it
         if len(slots) in cast:
@@ -468,16 +477,12 @@ def _trace(step, args, kwargs, key, cast=frozenset(), floats=frozenset()):
 
     traced_args = [wrap(argument, name) for argument, name in zip(args, positional_names)]
     traced_kwargs = {name: wrap(kwargs[name], name) for name in sorted(kwargs)}
-    try:
-        with tracing(draws=True) as traced, np.errstate(all="ignore"):
-            if is_grad_enabled():
+    with tracing(draws=True) as traced, np.errstate(all="ignore"):  # two libraries meeting: eager's MixedArraysError
+        if is_grad_enabled():
+            root = step.function(*traced_args, **traced_kwargs)
+        else:
+            with enable_grad():
                 root = step.function(*traced_args, **traced_kwargs)
-            else:
-                with enable_grad():
-                    root = step.function(*traced_args, **traced_kwargs)
-    except namespace.MixedArraysError as error:  # numpy's traced data met another library's parameter
-        raise CompileError(f"{where}: got data of another array library ({error}); minigrad.compile generates "
-                           "numpy code only for now: run the step eagerly") from None
     # NOTE: traced_options keeps the options of the nodes recorded just now (weakly), for the copy below
     del traced_args, traced_kwargs
     if traced.drawn and step.check:
@@ -496,8 +501,7 @@ def _trace(step, args, kwargs, key, cast=frozenset(), floats=frozenset()):
 
     # -- what each leaf is, and which nodes need a gradient ---------------------------------------
     nodes = topological_order(root)
-    for node in nodes:  # a parameter or constant of another library, read by the function
-        _numpy_only(node._data, where)
+    foreign = any(namespace.is_foreign(item._data) for item in nodes + wrappers)  # whose code is written
     slot_of = {id(wrapper): index for index, wrapper in enumerate(wrappers)}
     needs, raw = {}, set()
     parameters, constants = [], []
@@ -559,7 +563,7 @@ def _trace(step, args, kwargs, key, cast=frozenset(), floats=frozenset()):
     generation.parameter_pairs, generation.live = parameter_pairs, live
     generation.root, generation.nodes, generation.display = copy_root, copy_nodes, copy_names
     generation.traced_seconds = traced_seconds
-    trace = _generate(generation)
+    trace = _write_rules(generation) if foreign else _generate(generation)
     trace.guards = tuple(traced.guards)
     return trace
 
@@ -905,3 +909,109 @@ def _symbols(node, inputs, name, names):
     for index, text in enumerate(texts):
         symbols[f"input {index}"] = text
     return symbols
+
+
+# -- Writing the code for another Array API library ----------------------------------------------
+
+def _held(data):
+    """What a Value holds of numpy's result, as eager keeps it: a 0-d array, not a numpy scalar."""
+    return np.asarray(data) if isinstance(data, np.generic) else data
+
+
+def _write_rules(generation):
+    """The generated module for data of another Array API library (torch, array_api_strict, CuPy, ...):
+    each node's own forward and backward rules called in eager's order, with plain assignments
+    (the standard has no ``out=``), so it is eager bit for bit in that library, on that device.
+
+    # NOTE: numpy's code inlines the rules' numpy calls into buffers; a foreign namespace's is the
+    # rules called one by one: they already dispatch on the data's namespace.
+    """
+    generating = time.perf_counter()
+    step, root, display = generation.step, generation.root, generation.display
+    used, names, globals_ = set(), {}, {"unbroadcast": unbroadcast, "namespace": namespace, "held": _held}
+
+    def unique(text):
+        base = identifier(text)
+        name, number = base, 1
+        while name in used or keyword.iskeyword(name) or hasattr(builtins, name):
+            number += 1
+            name = f"{base}_{number}"
+        used.add(name)
+        return name
+
+    inputs = []
+    for slot, node in zip(generation.slots, generation.input_nodes):
+        name = unique(slot.name)
+        inputs.append(name)
+        if node is not None:
+            names[node] = name
+    for node, value in generation.parameter_pairs + generation.live:
+        names[node] = unique(display[node])
+        inputs.append(names[node])
+        generation.leaves.append((names[node], value, node.requires_grad))
+        data = node._data
+        generation.specs.append(float if type(data) is float else _foreign_spec(data))
+    root_name = names.get(root) or unique(display[root])
+    lines = [f"def forward_backward({', '.join(inputs)}):", "    # -- forward " + "-" * 56]
+    saved_names, rule_of = {}, {}
+    for number, node in enumerate(generation.nodes):
+        if node in names:
+            continue
+        if not node.parents:  # a constant made from a plain number or array: frozen here
+            names[node] = unique(f"CONSTANT_{display[node]}")
+            globals_[names[node]] = node._data
+            continue
+        name = root_name if node is root else unique(display[node])
+        names[node] = name
+        rule = f"RULE{number}"
+        globals_[rule], globals_[f"OPTIONS{number}"] = node.op, node.options
+        rule_of[node], saved_names[node] = rule, unique(f"saved_{name}")
+        arguments = ", ".join([names[parent] for parent in node.parents] + [f"**OPTIONS{number}"])
+        lines.append(f"    # {node.op.name}: {getattr(node.op, 'formula', '')}".rstrip(": "))
+        lines.append(f"    {name}, {saved_names[node]} = {rule}.forward({arguments})")
+        if type(node._data) is _ndarray:
+            lines.append(f"    {name} = held({name})")
+    lines.append("    # -- backward " + "-" * 55)
+    seed = f"d{root_name}_d{root_name}"
+    data = root._data
+    if type(data) is float:
+        lines.append(f"    {seed} = 1.0")
+    else:
+        lines.append(f"    {seed} = namespace.of({root_name}).ones({tuple(data.shape)!r}, dtype={root_name}.dtype, "
+                     f"device=namespace.device({root_name}))")
+    grad_of = {root: seed}
+    for node in backward_order(root):
+        needs = tuple(parent.requires_grad for parent in node.parents)
+        parts = unique(f"parts_{names[node]}")
+        arguments = ", ".join([grad_of[node], names[node], saved_names[node], repr(needs)] +
+                              [names[parent] for parent in node.parents])
+        lines.append(f"    {parts} = {rule_of[node]}.backward({arguments})")
+        for position, parent in enumerate(node.parents):
+            if not parent.requires_grad:
+                continue
+            share = f"unbroadcast({parts}[{position}], {names[parent]})"
+            running = grad_of.get(parent)
+            target = unique(f"d{root_name}_d{names[parent]}")
+            lines.append(f"    {target} = {share}" if running is None else f"    {target} = {running} + {share}")
+            if type(parent._data) is _ndarray:
+                lines.append(f"    {target} = held({target})")
+            grad_of[parent] = target
+    input_nodes = generation.input_nodes
+    generation.grad_slots = [index for index, node in enumerate(input_nodes) if node is not None and node.requires_grad]
+    grad_leaves = [input_nodes[index] for index in generation.grad_slots] + [n for n, _ in generation.parameter_pairs]
+    lines.append(f"    return {root_name}, [{', '.join(grad_of[node] for node in grad_leaves)}]")
+    source = "\n".join([f'"""minigrad.compile of {step.__name__}: the ops\' rules on data of another Array API '
+                        'library, called in eager\'s order."""', ""] + lines) + "\n"
+    compiling = time.perf_counter()
+    filename = f"<minigrad.compile {step.__name__} (foreign)>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    globals_.update({"__name__": "minigrad_compiled", "BUFFERS_LOCK": threading.Lock()})
+    exec(builtins.compile(source, filename, "exec"), globals_)  # noqa: S102 - written above from the graph
+    done = time.perf_counter()
+    for index, slot in enumerate(generation.slots):
+        slot.requires_grad = index in generation.grad_slots
+    seconds = {"trace": generation.traced_seconds, "generate": compiling - generating, "compile": done - compiling,
+               "total": time.perf_counter() - generation.started}
+    return Trace(generation.key, generation.slots, generation.leaves, generation.specs, globals_, source, seconds,
+                 [root_name], filename)
+

@@ -15,7 +15,7 @@ import re
 
 import numpy as np
 
-from . import ops
+from . import namespace, ops
 from .backward import topological_order
 
 __all__ = ["graph_names", "graph_names_of", "input_multipliers", "sse_parent_role", "argument_names", "SSE_OPS"]
@@ -100,7 +100,7 @@ def _leaf_name(node, weight_names):
     for consumer, (name, index_text) in weight_names.items():
         if node in consumer:
             return "I" if index_text is None else f"I_{index_text}"
-    data = node.data
+    data = namespace.to_numpy(node.data)  # another library's constant, on its device: its number read on the host
     if type(data) is float or np.size(data) == 1:
         return f"{float(np.asarray(data).reshape(-1)[0]):.4g}"
     return f"const{tuple(np.shape(data))}"

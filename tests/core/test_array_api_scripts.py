@@ -19,7 +19,8 @@ import gpu_check  # noqa: E402
 
 def test_the_array_api_benchmark_checks_torch_tensors_against_numpy(capsys):
     medians = bench_array_api.benchmark(torch, "medium", np.float64, 1)  # SystemExit if any disagreed
-    assert set(medians) == {"minigrad on numpy", "minigrad on torch tensors", "PyTorch"}
+    assert set(medians) == {"minigrad on numpy", "minigrad on torch tensors", "minigrad compiled on torch tensors",
+                            "PyTorch"}
     assert bench_array_api.main(["--repeats", "1", "--sizes", "medium"]) == 0
     assert "minigrad on torch tensors" in capsys.readouterr().out
 
@@ -36,3 +37,4 @@ def test_the_gpu_checks_pass_with_torch_cpu_tensors_in_the_gpus_place(capsys):
     out = capsys.readouterr().out
     assert "agrees with numpy to 1e-10" in out and "DISAGREES" not in out
     assert "784-512-512-10 batch 1024: largest gradient difference from numpy" in out
+    assert "minigrad compiled on" in out
