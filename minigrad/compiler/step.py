@@ -749,8 +749,12 @@ def _write(generation):
     source = module_source(generation, final, replay)
     compiling = time.perf_counter()
     filename = compile_source(source, step.__name__, program, namespace)
-    done = time.perf_counter()
+    return _finished(generation, namespace, source, root_name, filename, generating, compiling)
 
+
+def _finished(generation, namespace, source, root_name, filename, generating, compiling):
+    """The `Trace` of a written and compiled module (either writer's), with how long each stage took."""
+    done = time.perf_counter()
     for index, slot in enumerate(generation.slots):
         slot.requires_grad = index in generation.grad_slots
     seconds = {"trace": generation.traced_seconds, "generate": compiling - generating, "compile": done - compiling,
@@ -1007,11 +1011,5 @@ def _write_rules(generation):
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     globals_.update({"__name__": "minigrad_compiled", "BUFFERS_LOCK": threading.Lock()})
     exec(builtins.compile(source, filename, "exec"), globals_)  # noqa: S102 - written above from the graph
-    done = time.perf_counter()
-    for index, slot in enumerate(generation.slots):
-        slot.requires_grad = index in generation.grad_slots
-    seconds = {"trace": generation.traced_seconds, "generate": compiling - generating, "compile": done - compiling,
-               "total": time.perf_counter() - generation.started}
-    return Trace(generation.key, generation.slots, generation.leaves, generation.specs, globals_, source, seconds,
-                 [root_name], filename)
+    return _finished(generation, globals_, source, root_name, filename, generating, compiling)
 
