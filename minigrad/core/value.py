@@ -631,14 +631,8 @@ def _apply(op, args, options=TWO_INPUTS):
                 namespace.check(op.name, inputs)
             data, saved = op.forward(*inputs, **options)
             needs_grad = any(arg.requires_grad for arg in args)
-    except (TypeError, RuntimeError):  # torch's error for two devices, array_api_strict's for two libraries
-        namespace.check(op.name, [arg._data for arg in args if type(arg) is Value])
-        raise
-    except ValueError:
-        namespace.check(op.name, [arg._data for arg in args if type(arg) is Value])  # array_api_strict's devices
-        if op.broadcasts:
-            shapes = " and ".join(str(arg.shape) for arg in args)
-            raise ValueError(f"{op.name}: shapes {shapes} cannot be broadcast together") from None
+    except (TypeError, RuntimeError, ValueError) as error:
+        _explain_failure(op, args, error)
         raise
     if data.__class__ is not float and data.__class__ is not _ndarray:
         if isinstance(data, np.generic) or not namespace.is_foreign(data):
@@ -676,6 +670,16 @@ def _apply(op, args, options=TWO_INPUTS):
     if anomaly:
         _check_forward(out, op, args)
     return out
+
+
+def _explain_failure(op, args, error):
+    """Raise a clearer error than the forward rule's ``error``, where there is one: data of two
+    array libraries or devices (torch's TypeError or RuntimeError, array_api_strict's ValueError),
+    or shapes that do not broadcast.  Returns if there is none (the caller re-raises ``error``)."""
+    namespace.check(op.name, [arg._data for arg in args if type(arg) is Value])
+    if isinstance(error, ValueError) and op.broadcasts:
+        shapes = " and ".join(str(arg.shape) for arg in args)
+        raise ValueError(f"{op.name}: shapes {shapes} cannot be broadcast together") from None
 
 
 def _initialize(node, data, requires_grad, op, parents, saved, name=None):
