@@ -176,8 +176,8 @@ def _walk(root, seed, data_clock, mark):
                 data = parent._data
                 # NOTE: the common cases (floats; arrays of the parent's shape and dtype)
                 # are decided here without a call: it pays on small graphs.
-                if type(parent_grad) is float:
-                    if type(data) is not float:
+                if parent_grad.__class__ is float:
+                    if data.__class__ is not float:
                         parent_grad = unbroadcast(parent_grad, data)
                 elif type(parent_grad) is not _ndarray or type(data) is not _ndarray \
                         or parent_grad.dtype is not data.dtype or parent_grad.shape != data.shape:
@@ -185,7 +185,7 @@ def _walk(root, seed, data_clock, mark):
                 running = parent.grad
                 if running is not None:
                     total = running + parent_grad
-                    parent.grad = total if type(total) is float or type(total) is _ndarray else \
+                    parent.grad = total if total.__class__ is float or total.__class__ is _ndarray else \
                         total if namespace.is_foreign(total) else np.asarray(total)
                 elif type(parent_grad) is _ndarray and not parent.parents and (
                         parent_grad is grad or parent_grad.base is not None):

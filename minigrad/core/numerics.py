@@ -128,7 +128,7 @@ def sigmoid_parts(x, alpha, out=None):
     the common case writes into, with the same IEEE operations (generated code
     passes them); the rare case allocates as without them.
     """
-    if type(x) is float:
+    if x.__class__ is float:
         z = alpha * x  # a float product overflows to ±inf silently, which is harmless here
         e = math.exp(-abs(z))
         r = 1.0 / (1.0 + e)

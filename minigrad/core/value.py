@@ -400,7 +400,7 @@ class Value:
         (the gain) must be a finite number > 0.  Stable for every finite
         input: no overflow, no warning, and 1 − F kept exact in saturation.
         """
-        if alpha == 1.0 and type(alpha) is float:  # the chapter's gain, and the rule's default: no options
+        if alpha == 1.0 and alpha.__class__ is float:  # the chapter's gain, and the rule's default: no options
             return _apply(ops.SIGMOID, (self,), _NO_OPTIONS)
         if type(alpha) is not float or not 0.0 < alpha < math.inf:  # the common case costs no call
             alpha = _check_alpha(alpha)
@@ -607,7 +607,7 @@ def _apply(op, args, options=TWO_INPUTS):
         # comprehension or an empty **options costs more than the arithmetic.
         if options is TWO_INPUTS:
             a, b = args
-            if type(a) is not Value or type(b) is not Value:
+            if a.__class__ is not Value or b.__class__ is not Value:
                 args = a, b = _with_constants(op, args)
             function = op.function
             if function is not None:
@@ -620,7 +620,7 @@ def _apply(op, args, options=TWO_INPUTS):
                     a._data.__class__ is not float and b._data.__class__ is not float:
                 namespace.check(op.name, (a._data, b._data))
             needs_grad = a.requires_grad or b.requires_grad
-        elif len(args) == 1 and type(args[0]) is Value:
+        elif len(args) == 1 and args[0].__class__ is Value:
             a = args[0]
             data, saved = op.forward(a._data, **options) if options else op.forward(a._data)
             needs_grad = a.requires_grad
@@ -631,14 +631,8 @@ def _apply(op, args, options=TWO_INPUTS):
                 namespace.check(op.name, inputs)
             data, saved = op.forward(*inputs, **options)
             needs_grad = any(arg.requires_grad for arg in args)
-    except (TypeError, RuntimeError):  # torch's error for two devices, array_api_strict's for two libraries
-        namespace.check(op.name, [arg._data for arg in args if type(arg) is Value])
-        raise
-    except ValueError:
-        namespace.check(op.name, [arg._data for arg in args if type(arg) is Value])  # array_api_strict's devices
-        if op.broadcasts:
-            shapes = " and ".join(str(arg.shape) for arg in args)
-            raise ValueError(f"{op.name}: shapes {shapes} cannot be broadcast together") from None
+    except (TypeError, RuntimeError, ValueError) as error:
+        _explain_failure(op, args, error)
         raise
     if data.__class__ is not float and data.__class__ is not _ndarray:
         if isinstance(data, np.generic) or not namespace.is_foreign(data):
@@ -678,6 +672,16 @@ def _apply(op, args, options=TWO_INPUTS):
     return out
 
 
+def _explain_failure(op, args, error):
+    """Raise a clearer error than the forward rule's ``error``, where there is one: data of two
+    array libraries or devices (torch's TypeError or RuntimeError, array_api_strict's ValueError),
+    or shapes that do not broadcast.  Returns if there is none (the caller re-raises ``error``)."""
+    namespace.check(op.name, [arg._data for arg in args if type(arg) is Value])
+    if isinstance(error, ValueError) and op.broadcasts:
+        shapes = " and ".join(str(arg.shape) for arg in args)
+        raise ValueError(f"{op.name}: shapes {shapes} cannot be broadcast together") from None
+
+
 def _initialize(node, data, requires_grad, op, parents, saved, name=None):
     """The initializer of a node (Values made by ``Value(...)``, as constants and, written out
     inline, by `_apply`): every slot but backward's `_pending` gets its value here.  Returns ``node``."""
@@ -714,9 +718,9 @@ def _with_constants(op, args):
     """
     if len(args) == 2:  # NOTE: a number or an array (inputs, targets) meeting a Value: every eager step
         a, b = args
-        value, other = (b, a) if type(b) is Value else (a, b)
-        if type(value) is Value:
-            if type(other) is float:  # NOTE: `leaf(other)` without its call: every constant of a scalar step
+        value, other = (b, a) if b.__class__ is Value else (a, b)
+        if value.__class__ is Value:
+            if other.__class__ is float:  # NOTE: `leaf(other)` without its call: every constant of a scalar step
                 constant = _initialize(_new(Value), other, False, None, (), None)
                 return (constant, value) if value is b else (value, constant)
             if type(other) is _ndarray and other.dtype is _FLOAT64:

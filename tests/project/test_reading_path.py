@@ -25,7 +25,7 @@ PATH = [
     ("minigrad/core/numerics.py", ["sigmoid_parts", "product"]),
     ("minigrad/core/backward.py", ["backward", "_count_consumers", "_walk", "unbroadcast"]),
 ]
-LIMIT = 600  # the aim is 500 (docs/how-it-works.md says where the rest goes); this stops it growing
+LIMIT = 570  # the aim is 500 (docs/how-it-works.md says where the rest goes); this stops it growing
 
 
 def definitions(path):
