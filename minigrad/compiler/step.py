@@ -44,7 +44,6 @@ import builtins
 import collections
 import gc
 import inspect
-import keyword
 import linecache
 import re
 import threading
@@ -186,7 +185,8 @@ class Trace:
         """Replay on the traced entries ``data`` (arrays, floats, Values): ``(loss, [(Value, grad), ...])``,
         or None when a parameter no longer fits the trace."""
         inputs = [item._data if type(item) is Value else item for item in data]
-        inputs += [draw() for draw in self._draws]  # NOTE: in the order eager mode draws them
+        if self._draws:  # dropout masks, drawn in the order eager mode draws them
+            inputs += [draw() for draw in self._draws]
         for index, dtype in self._casts:
             inputs[index] = as_data(inputs[index], "compile") if dtype is None else \
                 np.asarray(inputs[index], dtype=dtype)
@@ -932,16 +932,10 @@ def _write_rules(generation):
     """
     generating = time.perf_counter()
     step, root, display = generation.step, generation.root, generation.display
-    used, names, globals_ = set(), {}, {"unbroadcast": unbroadcast, "namespace": namespace, "held": _held}
-
-    def unique(text):
-        base = identifier(text)
-        name, number = base, 1
-        while name in used or keyword.iskeyword(name) or hasattr(builtins, name):
-            number += 1
-            name = f"{base}_{number}"
-        used.add(name)
-        return name
+    names, globals_ = {}, {"unbroadcast": unbroadcast, "namespace": namespace, "held": _held}
+    scope = Program(fold=True)  # for its fresh names, as replay_source takes them
+    scope.identifiers |= set(globals_)
+    unique = scope.unique
 
     inputs = []
     for slot, node in zip(generation.slots, generation.input_nodes):

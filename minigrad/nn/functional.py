@@ -73,22 +73,17 @@ def dropout(x, p: float = 0.5, training: bool = True, seed=None):
     if not training or p == 0.0:
         return x
     x = _value(x)
-    as_generator(seed, "dropout")  # a bad seed is named before anything is drawn
+    generator = as_generator(seed, "dropout")  # a bad seed is named before anything is drawn
     shape, dtype = x.shape, x.dtype
-
-    def draw():
-        return _mask(as_generator(seed, "dropout"), shape, p, dtype)
-
-    if state.tracing:
-        # NOTE: the trace draws from a copy, so that the real generator is drawn by the compiled step
-        # on every call, this first one included, as eager mode draws it
-        mask = leaf(_mask(copy.deepcopy(as_generator(seed, "dropout")), shape, p, dtype), requires_grad=True,
-                    name="dropout_mask")
-        if not record_draw(mask, draw):
-            raise TracingError("dropout in training mode inside onnx.export: an ONNX graph is for inference, with "
-                               "no random mask; call model.eval() first")
-        return x * mask
-    return x * draw()
+    if not state.tracing:
+        return x * _mask(generator, shape, p, dtype)
+    # NOTE: the trace draws from a copy, so that the real generator is drawn by the compiled step on
+    # every call, this first one included, as eager mode draws it
+    mask = leaf(_mask(copy.deepcopy(generator), shape, p, dtype), requires_grad=True, name="dropout_mask")
+    if not record_draw(mask, lambda: _mask(as_generator(seed, "dropout"), shape, p, dtype)):
+        raise TracingError("dropout in training mode inside onnx.export: an ONNX graph is for inference, with "
+                           "no random mask; call model.eval() first")
+    return x * mask
 
 
 def _mask(generator, shape, p, dtype):
