@@ -76,10 +76,10 @@ def cross_entropy(logits, targets, reduction="mean", axis=-1):
         _check_probabilities(targets.data, shape, rows, axis, dtype)
     else:
         labels = _integer_labels(namespace.to_numpy(targets) if namespace.is_foreign(targets) else targets)
-        if labels is not None and namespace.is_foreign(logits.data):  # made in numpy, moved to the logits
-            targets = leaf(namespace.move_like(_one_hot(leaf(labels), shape, rows, axis, dtype).data, logits.data))
-        elif labels is not None:
+        if labels is not None:
             targets = _one_hot(leaf(labels), shape, rows, axis, dtype)
+            if namespace.is_foreign(logits.data):  # made in numpy, moved to where the logits live
+                targets = leaf(namespace.move_like(targets.data, logits.data))
         else:
             targets = as_data(targets, "cross_entropy", copy=True)
             _check_probabilities(targets, shape, rows, axis, dtype)
