@@ -331,10 +331,11 @@ class CompiledStep:
         entry = _trace(self, args, kwargs, key)
         with self._lock:
             self.traces += 1
-            known = {(id(owner), attribute) for owner, attribute in self._guarded}
-            fresh = [(owner, attribute) for owner, attribute, _ in entry.guards if (id(owner), attribute) not in known]
-            if fresh:
-                self._guarded.extend(dict.fromkeys(fresh, None))
+            guarded = len(self._guarded)
+            for owner, attribute, _ in entry.guards:  # a module read for the first time: its flag joins the key
+                if not any(known is owner and name == attribute for known, name in self._guarded):
+                    self._guarded.append((owner, attribute))
+            if len(self._guarded) > guarded:
                 self._fast = None
                 key = self._key(args, kwargs)[0]
             self._cache[key] = entry
