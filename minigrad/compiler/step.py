@@ -40,7 +40,6 @@ depends on a traced number (``if x > 0``, ``float(v)``, ``bool(v)``,
 
 from __future__ import annotations
 
-import builtins
 import collections
 import gc
 import inspect
@@ -110,28 +109,25 @@ class _Slot:
         self.draw = draw  # kind "drawn": makes this input afresh on every call (a dropout mask)
 
 
-def _foreign_spec(data):
-    """The cache key's part for data of another array library: its library, shape, dtype and device
-    (a trace for one device does not serve another)."""
-    return ("foreign", namespace.library(data), tuple(data.shape), str(data.dtype), str(namespace.device(data)))
+def _spec(data):
+    """What a trace specializes on in one piece of data: float; an array's shape, dtype and (a
+    matrix's) strides; another library's array's library, shape, dtype and device."""
+    if type(data) is float:
+        return float
+    if type(data) is _ndarray:
+        # NOTE: the memory order of a matrix decides the order of numpy's sums, so it is part of the key
+        return data.shape, data.dtype, data.strides if data.ndim > 1 else None
+    return "foreign", namespace.library(data), tuple(data.shape), str(data.dtype), str(namespace.device(data))
 
 
 def _signature(argument, key, data, where):
     """Append ``argument``'s part of the cache key to ``key`` and its traced entries to ``data``."""
     kind = type(argument)
-    if kind is _ndarray:
-        # NOTE: the memory order of a matrix decides the order of numpy's sums, so it is part of the key
-        key.append((argument.shape, argument.dtype, argument.strides if argument.ndim > 1 else None))
-        data.append(argument)
-    elif kind is float:
-        key.append(float)
+    if kind is _ndarray or kind is float:
+        key.append(_spec(argument))
         data.append(argument)
     elif kind is Value:
-        payload = argument._data
-        key.append((Value, float if type(payload) is float else
-                    (payload.shape, payload.dtype, payload.strides if payload.ndim > 1 else None)
-                    if type(payload) is _ndarray else _foreign_spec(payload),
-                    argument.requires_grad))
+        key.append((Value, _spec(argument._data), argument.requires_grad))
         data.append(argument)
     elif kind is list or kind is tuple:
         key.append((kind, len(argument)))
@@ -143,7 +139,7 @@ def _signature(argument, key, data, where):
     elif isinstance(argument, (bool, int, str, bytes, type(None), np.integer, np.bool_)):
         key.append(("static", kind, argument))
     elif namespace.is_foreign(argument):
-        key.append(_foreign_spec(argument))
+        key.append(_spec(argument))
         data.append(argument)
     else:
         try:
@@ -190,19 +186,9 @@ class Trace:
         for index, dtype in self._casts:
             inputs[index] = as_data(inputs[index], "compile") if dtype is None else \
                 np.asarray(inputs[index], dtype=dtype)
-        leaves = []
-        for (_, value, _), spec in zip(self._leaves, self._specs):
-            payload = value._data
-            if spec is float:
-                if type(payload) is not float:
-                    return None
-            elif spec[0] == "foreign":
-                if type(payload) is float or not namespace.is_foreign(payload) or _foreign_spec(payload) != spec:
-                    return None
-            elif type(payload) is not _ndarray or payload.dtype is not spec[1] or payload.shape != spec[0] \
-                    or (spec[2] is not None and payload.strides != spec[2]):
-                return None
-            leaves.append(payload)
+        leaves = [value._data for _, value, _ in self._leaves]
+        if any(_spec(payload) != spec for payload, spec in zip(leaves, self._specs)):
+            return None
         with self._lock:  # NOTE: the buffers are this trace's; one call at a time uses them
             loss, grads = self.function(*inputs, *leaves)
         targets = [data[index] for index in self._grad_slots] + [value for (_, value, grad) in self._leaves if grad]
@@ -559,11 +545,8 @@ def _trace(step, args, kwargs, key, cast=frozenset(), floats=frozenset()):
     # it is read on every call.  The rest were made by ops from plain numbers: frozen.
     live = [(copy, ref()) for copy, ref in constant_refs if ref() is not None]
 
-    generation = Generation(step, key, started)
-    generation.slots, generation.input_nodes, generation.trace_inputs = slots, input_nodes, trace_inputs
-    generation.parameter_pairs, generation.live = parameter_pairs, live
-    generation.root, generation.nodes, generation.display = copy_root, copy_nodes, copy_names
-    generation.traced_seconds = traced_seconds
+    generation = Generation(step, key, started, traced_seconds, slots, input_nodes, trace_inputs, parameter_pairs,
+                            live, copy_root, copy_nodes, copy_names)
     trace = _write_rules(generation) if foreign else _generate(generation)
     trace.guards = tuple(traced.guards)
     return trace
@@ -652,23 +635,31 @@ def _raw_sources(node, slot_of, casting, where):
 
 
 class Generation:
-    """What writing one trace's code needs (the traced graph, copied: `_trace` fills it in), and
-    what it makes along the way."""
+    """What writing one trace's code needs (from `_trace`: the traced arguments' slots, their
+    nodes and data; the parameters' and live constants' (node, Value) pairs; the copied graph
+    and its display names), and what the writer makes along the way."""
 
-    def __init__(self, step, key, started):
-        self.step, self.key, self.started = step, key, started
+    def __init__(self, step, key, started, traced_seconds, slots, input_nodes, trace_inputs, parameter_pairs, live,
+                 root, nodes, display):
+        self.step, self.key, self.started, self.traced_seconds = step, key, started, traced_seconds
         self.where = f"compile({step.__name__})"
         self.program = Program(step.fold, self.where)
-        self.slots, self.input_nodes, self.trace_inputs = [], [], []  # the traced arguments
-        self.parameter_pairs, self.live = [], []  # (copied node, Value) of the parameters, and of live constants
-        self.root, self.nodes, self.display = None, [], {}  # the copied graph, and each node's display name
-        self.traced_seconds = 0.0
+        self.slots, self.input_nodes, self.trace_inputs = slots, input_nodes, trace_inputs
+        self.parameter_pairs, self.live = parameter_pairs, live
+        self.root, self.nodes, self.display = root, nodes, display
+        # Which inputs get a gradient: the arguments' slots that need one, then every parameter.
+        self.grad_slots = [index for index, node in enumerate(input_nodes) if node is not None and node.requires_grad]
+        self.grad_leaves = [input_nodes[index] for index in self.grad_slots] + [node for node, _ in parameter_pairs]
+        self.specs = [_spec(node._data) for node, _ in parameter_pairs + live]
         self.names = {}        # node -> its name in the code
         self.tracer_of = {}    # node -> the tracer of its data
         self.saved_of = {}     # node -> what its forward rule saved, traced
         self.input_tracers, self.leaf_tracers = [], []
-        self.leaves, self.specs = [], []   # (name, Value, requires grad), and each one's kind
-        self.grad_slots, self.grad_names = [], []
+        self.leaves, self.grad_names = [], []  # (name, Value, requires grad) of each leaf input
+
+    def name_leaves(self):
+        """The leaf inputs (parameters, then live constants) by their names in the code."""
+        self.leaves = [(self.names[node], value, node.requires_grad) for node, value in self.parameter_pairs + self.live]
 
 
 def _generate(generation):
@@ -706,10 +697,7 @@ def _write(generation):
         tracer_of[node] = tracer
         names[node] = tracer.val.name
         generation.leaf_tracers.append(tracer)
-        generation.leaves.append((names[node], value, node.requires_grad))
-        data = node._data
-        generation.specs.append(float if type(data) is float else
-                                (data.shape, data.dtype, data.strides if data.ndim > 1 else None))
+    generation.name_leaves()
 
     program.comment("-- forward " + "-" * 60)
     for node in generation.nodes:
@@ -734,10 +722,7 @@ def _write(generation):
         _backward(generation, node, grad_of)
 
     # -- outputs: the loss and the gradients of the leaves that require grad ----------------------------
-    input_nodes = generation.input_nodes
-    generation.grad_slots = [index for index, node in enumerate(input_nodes) if node is not None and node.requires_grad]
-    grad_leaves = [input_nodes[index] for index in generation.grad_slots] + \
-        [node for node, _ in generation.parameter_pairs]
+    grad_leaves = generation.grad_leaves
     generation.grad_names = [names[node] for node in grad_leaves]
     root_name = generation.root_name
     outputs = [(tracer_of[root], root_name)] + \
@@ -756,7 +741,7 @@ def _write(generation):
 def _finished(generation, namespace, source, root_name, filename, generating, compiling):
     """The `Trace` of a written and compiled module (either writer's), with how long each stage took."""
     done = time.perf_counter()
-    for index, slot in enumerate(generation.slots):
+    for index, slot in enumerate(generation.slots):  # an argument the loss does not reach gets no gradient
         slot.requires_grad = index in generation.grad_slots
     seconds = {"trace": generation.traced_seconds, "generate": compiling - generating, "compile": done - compiling,
                "total": time.perf_counter() - generation.started}
@@ -933,7 +918,7 @@ def _write_rules(generation):
     """
     generating = time.perf_counter()
     step, root, display = generation.step, generation.root, generation.display
-    names, globals_ = {}, {"unbroadcast": unbroadcast, "namespace": namespace, "held": _held}
+    names, globals_ = generation.names, {"unbroadcast": unbroadcast, "namespace": namespace, "held": _held}
     scope = Program(fold=True)  # for its fresh names, as replay_source takes them
     scope.identifiers |= set(globals_)
     unique = scope.unique
@@ -947,9 +932,7 @@ def _write_rules(generation):
     for node, value in generation.parameter_pairs + generation.live:
         names[node] = unique(display[node])
         inputs.append(names[node])
-        generation.leaves.append((names[node], value, node.requires_grad))
-        data = node._data
-        generation.specs.append(float if type(data) is float else _foreign_spec(data))
+    generation.name_leaves()
     root_name = names.get(root) or unique(display[root])
     lines = [f"def forward_backward({', '.join(inputs)}):", "    # -- forward " + "-" * 56]
     saved_names, rule_of = {}, {}
@@ -995,16 +978,10 @@ def _write_rules(generation):
             if type(parent._data) is _ndarray:
                 lines.append(f"    {target} = held({target})")
             grad_of[parent] = target
-    input_nodes = generation.input_nodes
-    generation.grad_slots = [index for index, node in enumerate(input_nodes) if node is not None and node.requires_grad]
-    grad_leaves = [input_nodes[index] for index in generation.grad_slots] + [n for n, _ in generation.parameter_pairs]
-    lines.append(f"    return {root_name}, [{', '.join(grad_of[node] for node in grad_leaves)}]")
+    lines.append(f"    return {root_name}, [{', '.join(grad_of[node] for node in generation.grad_leaves)}]")
     source = "\n".join([f'"""minigrad.compile of {step.__name__}: the ops\' rules on data of another Array API '
                         'library, called in eager\'s order."""', ""] + lines) + "\n"
     compiling = time.perf_counter()
-    filename = f"<minigrad.compile {step.__name__} (foreign)>"
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    globals_.update({"__name__": "minigrad_compiled", "BUFFERS_LOCK": threading.Lock()})
-    exec(builtins.compile(source, filename, "exec"), globals_)  # noqa: S102 - written above from the graph
+    filename = compile_source(source, step.__name__, scope, globals_)
     return _finished(generation, globals_, source, root_name, filename, generating, compiling)
 

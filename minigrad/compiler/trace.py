@@ -97,24 +97,15 @@ def _infix(symbol, precedence):
     return write
 
 
-def _operator(name, function, ufunc_name, symbol, precedence):
-    return Primitive(name, "ufunc", function, _ufunc_writer(ufunc_name), _infix(symbol, precedence))
-
-
-OPERATORS = {
-    "add": _operator("add", operator.add, "add", "+", SUM),
-    "subtract": _operator("subtract", operator.sub, "subtract", "-", SUM),
-    "multiply": _operator("multiply", operator.mul, "multiply", "*", PRODUCT),
-    "divide": _operator("divide", operator.truediv, "divide", "/", PRODUCT),
-    "greater": _operator("greater", operator.gt, "greater", ">", CONDITIONAL),
-    "less": _operator("less", operator.lt, "less", "<", CONDITIONAL),
-    "greater_equal": _operator("greater_equal", operator.ge, "greater_equal", ">=", CONDITIONAL),
-    "less_equal": _operator("less_equal", operator.le, "less_equal", "<=", CONDITIONAL),
-    "equal": _operator("equal", operator.eq, "equal", "==", CONDITIONAL),
-    "not_equal": _operator("not_equal", operator.ne, "not_equal", "!=", CONDITIONAL),
-    "negative": Primitive("negative", "ufunc", operator.neg, _ufunc_writer("negative"),
-                          lambda args, params: (f"-{wrap(args[0], UNARY)}", UNARY)),
-}
+#: Python's binary operators: (its method, numpy's ufunc, the symbol, its precedence).
+_BINARY = [("add", "add", "+", SUM), ("sub", "subtract", "-", SUM), ("mul", "multiply", "*", PRODUCT),
+           ("truediv", "divide", "/", PRODUCT), ("gt", "greater", ">", CONDITIONAL), ("lt", "less", "<", CONDITIONAL),
+           ("ge", "greater_equal", ">=", CONDITIONAL), ("le", "less_equal", "<=", CONDITIONAL),
+           ("eq", "equal", "==", CONDITIONAL), ("ne", "not_equal", "!=", CONDITIONAL)]
+OPERATORS = {name: Primitive(name, "ufunc", getattr(operator, method), _ufunc_writer(name), _infix(symbol, precedence))
+             for method, name, symbol, precedence in _BINARY}
+OPERATORS["negative"] = Primitive("negative", "ufunc", operator.neg, _ufunc_writer("negative"),
+                                  lambda args, params: (f"-{wrap(args[0], UNARY)}", UNARY))
 
 
 def _keywords(params):
@@ -211,16 +202,12 @@ def getitem_call(kind):
 def helper_call(function, kind, form=None):
     """A named helper of `minigrad.core.numerics`, called by its name (``form``: the one
     numpy call it makes on these arrays, written with an out buffer instead)."""
-    if form is not None:
-        name = form.__name__
+    name = (form or function).__name__
 
-        def write(args, params, out):
+    def write(args, params, out):
+        if form is not None:
             return _ufunc_writer(name)(args, params, out)
-    else:
-        name = function.__name__
-
-        def write(args, params, out):
-            return f"{name}({', '.join([text for text, _ in args] + _keywords(params))})", ATOM
+        return f"{name}({', '.join([text for text, _ in args] + _keywords(params))})", ATOM
     return _cached(("helper", function, kind, form), lambda: Primitive(function.__name__, kind, function, write))
 
 
@@ -368,12 +355,10 @@ def _operator_method(name, reflected):
     return lambda self, other: self.program.record(OPERATORS[name], (self, other), {})
 
 
-for _name, _function in [("add", "add"), ("sub", "subtract"), ("mul", "multiply"), ("truediv", "divide")]:
-    setattr(Tracer, f"__{_name}__", _operator_method(_function, False))
-    setattr(Tracer, f"__r{_name}__", _operator_method(_function, True))
-for _name, _function in [("gt", "greater"), ("lt", "less"), ("ge", "greater_equal"), ("le", "less_equal"),
-                         ("eq", "equal"), ("ne", "not_equal")]:
-    setattr(Tracer, f"__{_name}__", _operator_method(_function, False))
+for _method, _name, _, _ in _BINARY:
+    setattr(Tracer, f"__{_method}__", _operator_method(_name, False))
+    if _name in ("add", "subtract", "multiply", "divide"):  # the comparisons reflect into each other instead
+        setattr(Tracer, f"__r{_method}__", _operator_method(_name, True))
 
 
 def values_of(argument):
