@@ -355,7 +355,7 @@ def _operator_method(name, reflected):
     return lambda self, other: self.program.record(OPERATORS[name], (self, other), {})
 
 
-for _method, _name, _, _ in _BINARY:
+for _method, _name, *_ in _BINARY:
     setattr(Tracer, f"__{_method}__", _operator_method(_name, False))
     if _name in ("add", "subtract", "multiply", "divide"):  # the comparisons reflect into each other instead
         setattr(Tracer, f"__r{_method}__", _operator_method(_name, True))
