@@ -507,38 +507,49 @@ class Value:
         With ``create_graph=True`` every ``.grad`` left is a Value whose graph
         can be differentiated again (the graph is kept); see docs/higher-order.md.
         """
-        if state.tracing:
-            raise TracingError(
-                f"backward() inside a function being traced (by minigrad.compile or onnx.export), at "
-                f"{modes.user_site()}: the compiled step runs backward itself after the function returns, so a "
-                "backward here would add the gradient twice; return the loss and let the step do it")
-        if not self.requires_grad:
-            raise RuntimeError(
-                "backward: this Value does not require grad (it was made from constants only, "
-                "or under no_grad()), so there is no path to any leaf to differentiate")
+        if state.tracing or not self.requires_grad:
+            raise _cannot_backward(self)
         data = self._data
-        if gradient is None:
-            if self.size != 1:
-                raise ValueError(
-                    f"backward: the root has shape {self.shape}; pass gradient= of that shape, "
-                    "or reduce it to a scalar first (e.g. .sum())")
-            if type(data) is float:
-                seed = 1.0
-            elif type(data) is not _ndarray:
-                seed = namespace.of(data).ones(self.shape, dtype=data.dtype, device=namespace.device(data))
-            else:
-                seed = np.ones(data.shape, dtype=data.dtype) if data.ndim else numerics.ONE[data.dtype.type].copy()
-        else:
-            seed = as_data(gradient, "backward", copy=True)
-            if numerics.shape(seed) != self.shape:
-                raise ValueError(f"backward: gradient has shape {numerics.shape(seed)} but the root has shape "
-                                 f"{self.shape}")
-            namespace.check("backward", (data, seed))
-            seed = _backward.unbroadcast(seed, data)
+        if gradient is None and type(data) is float:
+            seed = 1.0
+        elif gradient is None and type(data) is _ndarray and data.size == 1:
+            seed = np.ones(data.shape, dtype=data.dtype) if data.ndim else numerics.ONE[data.dtype.type].copy()
+        else:  # a gradient given, a root of several elements, or data of another array library
+            seed = _seed(self, gradient)
         if create_graph:
             _backward_with_graph(self, seed)
         else:
             _backward.backward(self, seed, _clock, bool(retain_graph))
+
+
+def _cannot_backward(root):
+    """The error of a backward that cannot run: inside a traced function, or from a root that needs no grad."""
+    if state.tracing:
+        return TracingError(
+            f"backward() inside a function being traced (by minigrad.compile or onnx.export), at "
+            f"{modes.user_site()}: the compiled step runs backward itself after the function returns, so a "
+            "backward here would add the gradient twice; return the loss and let the step do it")
+    return RuntimeError(
+        "backward: this Value does not require grad (it was made from constants only, "
+        "or under no_grad()), so there is no path to any leaf to differentiate")
+
+
+def _seed(root, gradient):
+    """`Value.backward`'s seed where it is not a plain 1: ``gradient`` checked against the root, or,
+    with no gradient, ones in another array library (a root of several elements needs a gradient)."""
+    data = root._data
+    if gradient is None:
+        if root.size != 1:
+            raise ValueError(
+                f"backward: the root has shape {root.shape}; pass gradient= of that shape, "
+                "or reduce it to a scalar first (e.g. .sum())")
+        return namespace.of(data).ones(root.shape, dtype=data.dtype, device=namespace.device(data))
+    seed = as_data(gradient, "backward", copy=True)
+    if numerics.shape(seed) != root.shape:
+        raise ValueError(f"backward: gradient has shape {numerics.shape(seed)} but the root has shape "
+                         f"{root.shape}")
+    namespace.check("backward", (data, seed))
+    return _backward.unbroadcast(seed, data)
 
 
 def _backward_with_graph(root, seed):
