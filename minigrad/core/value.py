@@ -625,8 +625,7 @@ def _apply(op, args, options=TWO_INPUTS):
                 data, saved = function(a._data, b._data), None
             else:
                 data, saved = op.forward(a._data, b._data)
-            # NOTE: numpy reads some libraries' arrays as its own (array_api_strict's on its CPU device): a result
-            # that is not a float, of data of two kinds, is checked after the op (a float result costs no more)
+            # NOTE: numpy takes some libraries' arrays as its own: data of two kinds is checked after the op
             if data.__class__ is not float and a._data.__class__ is not b._data.__class__ and \
                     a._data.__class__ is not float and b._data.__class__ is not float:
                 namespace.check(op.name, (a._data, b._data))
@@ -637,11 +636,7 @@ def _apply(op, args, options=TWO_INPUTS):
             needs_grad = a.requires_grad
         else:
             args = _with_constants(op, args)
-            inputs = [arg._data for arg in args]
-            if any(item.__class__ is not _ndarray and item.__class__ is not float for item in inputs):
-                namespace.check(op.name, inputs)
-            data, saved = op.forward(*inputs, **options)
-            needs_grad = any(arg.requires_grad for arg in args)
+            data, saved, needs_grad = _forward_of_several(op, args, options)
     except (TypeError, RuntimeError, ValueError) as error:
         _explain_failure(op, args, error)
         raise
@@ -650,15 +645,8 @@ def _apply(op, args, options=TWO_INPUTS):
             data = np.asarray(data)  # numpy returns scalars for 0-d operands; a Value holds 0-d arrays
     anomaly = False
     if not modes.plain:  # some thread is inside no_grad() or detect_anomaly(): this thread's flags decide
-        if needs_grad and not state.recording:
-            needs_grad = False
-            if type(data) is _ndarray and data.base is not None:
-                # NOTE: a view of a parameter (w.T) made under no_grad() is a constant from now on:
-                # a copy, so the parameter's in-place steps cannot change it behind a graph's back
-                data = data.copy()
-        anomaly = state.anomaly
-    # NOTE: `_initialize`'s statements, written out: the call would cost a scalar op a tenth of its
-    # time.  (tests/core/test_graph_semantics.py checks that every kind of node has every slot set.)
+        needs_grad, data, anomaly = _under_modes(needs_grad, data)
+    # NOTE: `_initialize` written out (its call costs a scalar op a tenth; a test checks every slot is set)
     out = _new(Value)
     out._data = data
     out.grad = None
@@ -681,6 +669,27 @@ def _apply(op, args, options=TWO_INPUTS):
     if anomaly:
         _check_forward(out, op, args)
     return out
+
+
+def _forward_of_several(op, args, options):
+    """`_apply`'s forward of any other arity, or with options: ``(data, saved, needs_grad)``."""
+    inputs = [arg._data for arg in args]
+    if any(item.__class__ is not _ndarray and item.__class__ is not float for item in inputs):
+        namespace.check(op.name, inputs)
+    data, saved = op.forward(*inputs, **options)
+    return data, saved, any(arg.requires_grad for arg in args)
+
+
+def _under_modes(needs_grad, data):
+    """`_apply`'s recording decision while some thread is inside no_grad() or detect_anomaly(), by
+    this thread's flags: ``(needs_grad, data, anomaly)``."""
+    if needs_grad and not state.recording:
+        needs_grad = False
+        if type(data) is _ndarray and data.base is not None:
+            # NOTE: a view of a parameter (w.T) made under no_grad() is a constant from now on:
+            # a copy, so the parameter's in-place steps cannot change it behind a graph's back
+            data = data.copy()
+    return needs_grad, data, state.anomaly
 
 
 def _explain_failure(op, args, error):
