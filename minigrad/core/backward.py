@@ -164,12 +164,7 @@ def _walk(root, seed, data_clock, mark):
                                                 tuple(parent.requires_grad for parent in parents),
                                                 *[parent._data for parent in parents])
             if anomaly or node._born < data_clock:  # NOTE: one test for two rare cases
-                if anomaly:
-                    _check_backward(node, parent_grads)
-                if node._born < data_clock:  # some .data was assigned since this node was recorded
-                    for parent in node.parents:
-                        if parent.version > node._born:
-                            _stale(parent, node)
+                _check_node(node, parent_grads, anomaly, data_clock)
             for parent, parent_grad in zip(parents, parent_grads):
                 if not parent.requires_grad:
                     continue
@@ -207,6 +202,17 @@ def _walk(root, seed, data_clock, mark):
     for leaf, earlier in leaves:
         if earlier is not None:
             leaf.grad = add_gradients(earlier, leaf.grad)
+
+
+def _check_node(node, parent_grads, anomaly, data_clock):
+    """`_walk`'s rare checks of a node: its gradients inside detect_anomaly(), and its parents'
+    versions where some ``.data`` was assigned since the node was recorded."""
+    if anomaly:
+        _check_backward(node, parent_grads)
+    if node._born < data_clock:
+        for parent in node.parents:
+            if parent.version > node._born:
+                _stale(parent, node)
 
 
 def gradients(roots: list[Value], seeds: list[Any], inputs: list[Value] | None = None, create_graph: bool = False,

@@ -112,21 +112,15 @@ def as_array(x):
 
 
 def sigmoid_parts(x, alpha, out=None):
-    """F = 1/(1 + exp(−αx)) and the two numbers backward needs, stably.
+    """F = 1/(1 + exp(−αx)) and the two numbers backward needs, stably: ``(F, e, r)``.
 
     With e = exp(−|αx|) ≤ 1 and r = 1/(1 + e), which never overflow:
         F = r          if αx ≥ 0        F = e·r        if αx < 0
     and in both cases F·(1 − F) = e·r², so the derivative α·F·(1 − F) needs
-    no subtraction (no cancellation in saturation).  Returns (F, e, r).
-
-    # NOTE: for arrays whose αx is nowhere below −ln(largest float) (−709 in
-    # float64, −88 in float32), e = exp(−αx) cannot overflow, F = r and
-    # F·(1 − F) = e·r² hold for either sign, and the sign split is skipped:
-    # five numpy calls instead of eight, which pays on small arrays.
+    no subtraction (no cancellation in saturation).
 
     ``out`` (arrays only): buffers ``(e, r, mask)`` of x's shape (mask boolean) that
-    the common case writes into, with the same IEEE operations (generated code
-    passes them); the rare case allocates as without them.
+    the common case writes into, with the same IEEE operations (generated code passes them).
     """
     if x.__class__ is float:
         z = alpha * x  # a float product overflows to ±inf silently, which is harmless here
@@ -135,10 +129,31 @@ def sigmoid_parts(x, alpha, out=None):
         return (r if z >= 0.0 else e * r), e, r
     if type(x) is not _ndarray and _stand_in(x):
         return _hand_over(sigmoid_parts, x, alpha)
+    if alpha != 1.0:  # F(x; α) = F(αx; 1): scaled first, with αx's edge cases
+        return _sigmoid_parts_with_gain(x, alpha, out)
+    if type(x) is _ndarray:  # numpy's fast path (count_nonzero, 0-d constants, out= buffers): it pays on small arrays
+        # NOTE: where x > −ln(largest float) everywhere, exp(−x) cannot overflow and F = r: no sign split
+        # (count(x > floor) == size is min(x) > floor, nan failing both, one call cheaper).
+        kind = x.dtype.type
+        if out is not None:
+            e_out, r_out, mask = out
+            if count_nonzero(np.greater(x, EXP_FLOOR[kind], mask)) == x.size:
+                e = np.exp(np.negative(x, e_out), e_out)
+                r = np.reciprocal(np.add(e, ONE[kind], r_out), r_out)
+                return r, e, r
+        elif count_nonzero(np.greater(x, EXP_FLOOR[kind])) == x.size:
+            e = np.exp(-x)
+            r = np.reciprocal(np.add(e, ONE[kind]))  # 1/(1 + e), the same IEEE operations
+            return r, e, r
     xp = np if type(x) is _ndarray else _namespace.of(x)
-    if alpha == 1.0:
-        z = x
-    elif alpha < 1.0 or xp is not np:
+    e = xp.exp(-xp.abs(x))
+    r = 1.0 / (1.0 + e)
+    return xp.where(x >= 0, r, e * r), e, r
+
+
+def _sigmoid_parts_with_gain(x, alpha, out):
+    """`sigmoid_parts` of an array for a gain α ≠ 1: αx, then F(αx; 1)."""
+    if alpha < 1.0 or type(x) is not _ndarray:
         z = x * alpha  # |αx| ≤ |x|: cannot overflow (numpy alone warns at an overflow to ±inf)
     elif alpha > _LARGEST[x.dtype.type]:
         # NOTE: α is inf in x's dtype (float32 past 3.4e38), where 0·α is nan (F = [0, nan, 1] at
@@ -150,22 +165,7 @@ def sigmoid_parts(x, alpha, out=None):
     else:
         with np.errstate(over="ignore"):  # ±inf is harmless: e = 0 there
             z = x * alpha
-    if xp is np:  # numpy's fast path (count_nonzero, 0-d constants, out= buffers): it pays on small arrays
-        kind = z.dtype.type
-        # NOTE: count(αx > floor) == size is min(αx) > floor (nan fails both), one call cheaper.
-        if out is not None:
-            e_out, r_out, mask = out
-            if count_nonzero(np.greater(z, EXP_FLOOR[kind], mask)) == z.size:
-                e = np.exp(np.negative(z, e_out), e_out)
-                r = np.reciprocal(np.add(e, ONE[kind], r_out), r_out)
-                return r, e, r
-        elif count_nonzero(np.greater(z, EXP_FLOOR[kind])) == z.size:
-            e = np.exp(-z)
-            r = np.reciprocal(np.add(e, ONE[kind]))  # 1/(1 + e), the same IEEE operations
-            return r, e, r
-    e = xp.exp(-xp.abs(z))
-    r = 1.0 / (1.0 + e)
-    return xp.where(z >= 0, r, e * r), e, r
+    return sigmoid_parts(z, 1.0, out)
 
 
 def _as_numpy(function, *args):

@@ -747,34 +747,41 @@ class MatMul(Op):
         return numerics.matmul(a, b), None
 
     def backward(self, grad, out, saved, needs, a, b):
-        a_ndim, b_ndim = a.ndim, b.ndim
-        if a_ndim == 1 and b_ndim == 1:
-            return (grad * b if needs[0] else None, grad * a if needs[1] else None)
-        # NOTE: 1-D operands are promoted to matrices (a as a row, b as a
-        # column) and the gradient gets the matching axes; both go away after.
-        xp = np if a_ndim == 2 and b_ndim == 2 else numerics.namespace(grad, a, b)  # matrices use none of it
-        # NOTE: numpy's own spellings stay for numpy (and its tracer): the generated code reads as before
-        if a_ndim == 1:
-            a = a[np.newaxis, :]
-            grad = np.expand_dims(grad, -2) if xp is np else xp.expand_dims(grad, axis=-2)
-        if b_ndim == 1:
-            b = b[:, np.newaxis]
-            grad = np.expand_dims(grad, -1) if xp is np else xp.expand_dims(grad, axis=-1)
-        grad_a = grad_b = None
-        if needs[0]:
-            grad_a = numerics.product(grad, b.T if b.ndim == 2 else _swap_last(xp, b))
-            if a_ndim == 1:
-                kept = grad_a.shape[:-2] + grad_a.shape[-1:]
-                grad_a = grad_a.reshape(kept) if xp is np else xp.reshape(grad_a, kept)
-        if needs[1]:
-            grad_b = numerics.product(a.T if a.ndim == 2 else _swap_last(xp, a), grad)
-            if b_ndim == 1:
-                grad_b = grad_b[..., 0]
-        return grad_a, grad_b
+        if a.ndim != 2 or b.ndim != 2:  # vectors and batches: see `_matmul_gradients_promoted`
+            return _matmul_gradients_promoted(grad, needs, a, b)
+        return (numerics.product(grad, b.T) if needs[0] else None,
+                numerics.product(a.T, grad) if needs[1] else None)
 
     def jvp(self, tangents, out, saved, a, b):
         ta, tb = tangents
         return numerics.matmul(ta, b) + numerics.matmul(a, tb)
+
+
+def _matmul_gradients_promoted(grad, needs, a, b):
+    """`MatMul.backward` for a vector or a batch: 1-D operands are promoted to matrices (a as a
+    row, b as a column) and the gradient gets the matching axes; both go away after."""
+    a_ndim, b_ndim = a.ndim, b.ndim
+    if a_ndim == 1 and b_ndim == 1:
+        return (grad * b if needs[0] else None, grad * a if needs[1] else None)
+    xp = numerics.namespace(grad, a, b)
+    # NOTE: numpy's own spellings stay for numpy (and its tracer): the generated code reads as before
+    if a_ndim == 1:
+        a = a[np.newaxis, :]
+        grad = np.expand_dims(grad, -2) if xp is np else xp.expand_dims(grad, axis=-2)
+    if b_ndim == 1:
+        b = b[:, np.newaxis]
+        grad = np.expand_dims(grad, -1) if xp is np else xp.expand_dims(grad, axis=-1)
+    grad_a = grad_b = None
+    if needs[0]:
+        grad_a = numerics.product(grad, b.T if b.ndim == 2 else _swap_last(xp, b))
+        if a_ndim == 1:
+            kept = grad_a.shape[:-2] + grad_a.shape[-1:]
+            grad_a = grad_a.reshape(kept) if xp is np else xp.reshape(grad_a, kept)
+    if needs[1]:
+        grad_b = numerics.product(a.T if a.ndim == 2 else _swap_last(xp, a), grad)
+        if b_ndim == 1:
+            grad_b = grad_b[..., 0]
+    return grad_a, grad_b
 
 
 def _swap_last(xp, x):

@@ -507,38 +507,49 @@ class Value:
         With ``create_graph=True`` every ``.grad`` left is a Value whose graph
         can be differentiated again (the graph is kept); see docs/higher-order.md.
         """
-        if state.tracing:
-            raise TracingError(
-                f"backward() inside a function being traced (by minigrad.compile or onnx.export), at "
-                f"{modes.user_site()}: the compiled step runs backward itself after the function returns, so a "
-                "backward here would add the gradient twice; return the loss and let the step do it")
-        if not self.requires_grad:
-            raise RuntimeError(
-                "backward: this Value does not require grad (it was made from constants only, "
-                "or under no_grad()), so there is no path to any leaf to differentiate")
+        if state.tracing or not self.requires_grad:
+            raise _cannot_backward(self)
         data = self._data
-        if gradient is None:
-            if self.size != 1:
-                raise ValueError(
-                    f"backward: the root has shape {self.shape}; pass gradient= of that shape, "
-                    "or reduce it to a scalar first (e.g. .sum())")
-            if type(data) is float:
-                seed = 1.0
-            elif type(data) is not _ndarray:
-                seed = namespace.of(data).ones(self.shape, dtype=data.dtype, device=namespace.device(data))
-            else:
-                seed = np.ones(data.shape, dtype=data.dtype) if data.ndim else numerics.ONE[data.dtype.type].copy()
-        else:
-            seed = as_data(gradient, "backward", copy=True)
-            if numerics.shape(seed) != self.shape:
-                raise ValueError(f"backward: gradient has shape {numerics.shape(seed)} but the root has shape "
-                                 f"{self.shape}")
-            namespace.check("backward", (data, seed))
-            seed = _backward.unbroadcast(seed, data)
+        if gradient is None and type(data) is float:
+            seed = 1.0
+        elif gradient is None and type(data) is _ndarray and data.size == 1:
+            seed = np.ones(data.shape, dtype=data.dtype) if data.ndim else numerics.ONE[data.dtype.type].copy()
+        else:  # a gradient given, a root of several elements, or data of another array library
+            seed = _seed(self, gradient)
         if create_graph:
             _backward_with_graph(self, seed)
         else:
             _backward.backward(self, seed, _clock, bool(retain_graph))
+
+
+def _cannot_backward(root):
+    """The error of a backward that cannot run: inside a traced function, or from a root that needs no grad."""
+    if state.tracing:
+        return TracingError(
+            f"backward() inside a function being traced (by minigrad.compile or onnx.export), at "
+            f"{modes.user_site()}: the compiled step runs backward itself after the function returns, so a "
+            "backward here would add the gradient twice; return the loss and let the step do it")
+    return RuntimeError(
+        "backward: this Value does not require grad (it was made from constants only, "
+        "or under no_grad()), so there is no path to any leaf to differentiate")
+
+
+def _seed(root, gradient):
+    """`Value.backward`'s seed where it is not a plain 1: ``gradient`` checked against the root, or,
+    with no gradient, ones in another array library (a root of several elements needs a gradient)."""
+    data = root._data
+    if gradient is None:
+        if root.size != 1:
+            raise ValueError(
+                f"backward: the root has shape {root.shape}; pass gradient= of that shape, "
+                "or reduce it to a scalar first (e.g. .sum())")
+        return namespace.of(data).ones(root.shape, dtype=data.dtype, device=namespace.device(data))
+    seed = as_data(gradient, "backward", copy=True)
+    if numerics.shape(seed) != root.shape:
+        raise ValueError(f"backward: gradient has shape {numerics.shape(seed)} but the root has shape "
+                         f"{root.shape}")
+    namespace.check("backward", (data, seed))
+    return _backward.unbroadcast(seed, data)
 
 
 def _backward_with_graph(root, seed):
@@ -614,8 +625,7 @@ def _apply(op, args, options=TWO_INPUTS):
                 data, saved = function(a._data, b._data), None
             else:
                 data, saved = op.forward(a._data, b._data)
-            # NOTE: numpy reads some libraries' arrays as its own (array_api_strict's on its CPU device): a result
-            # that is not a float, of data of two kinds, is checked after the op (a float result costs no more)
+            # NOTE: numpy takes some libraries' arrays as its own: data of two kinds is checked after the op
             if data.__class__ is not float and a._data.__class__ is not b._data.__class__ and \
                     a._data.__class__ is not float and b._data.__class__ is not float:
                 namespace.check(op.name, (a._data, b._data))
@@ -626,11 +636,7 @@ def _apply(op, args, options=TWO_INPUTS):
             needs_grad = a.requires_grad
         else:
             args = _with_constants(op, args)
-            inputs = [arg._data for arg in args]
-            if any(item.__class__ is not _ndarray and item.__class__ is not float for item in inputs):
-                namespace.check(op.name, inputs)
-            data, saved = op.forward(*inputs, **options)
-            needs_grad = any(arg.requires_grad for arg in args)
+            data, saved, needs_grad = _forward_of_several(op, args, options)
     except (TypeError, RuntimeError, ValueError) as error:
         _explain_failure(op, args, error)
         raise
@@ -639,15 +645,8 @@ def _apply(op, args, options=TWO_INPUTS):
             data = np.asarray(data)  # numpy returns scalars for 0-d operands; a Value holds 0-d arrays
     anomaly = False
     if not modes.plain:  # some thread is inside no_grad() or detect_anomaly(): this thread's flags decide
-        if needs_grad and not state.recording:
-            needs_grad = False
-            if type(data) is _ndarray and data.base is not None:
-                # NOTE: a view of a parameter (w.T) made under no_grad() is a constant from now on:
-                # a copy, so the parameter's in-place steps cannot change it behind a graph's back
-                data = data.copy()
-        anomaly = state.anomaly
-    # NOTE: `_initialize`'s statements, written out: the call would cost a scalar op a tenth of its
-    # time.  (tests/core/test_graph_semantics.py checks that every kind of node has every slot set.)
+        needs_grad, data, anomaly = _under_modes(needs_grad, data)
+    # NOTE: `_initialize` written out (its call costs a scalar op a tenth; a test checks every slot is set)
     out = _new(Value)
     out._data = data
     out.grad = None
@@ -670,6 +669,27 @@ def _apply(op, args, options=TWO_INPUTS):
     if anomaly:
         _check_forward(out, op, args)
     return out
+
+
+def _forward_of_several(op, args, options):
+    """`_apply`'s forward of any other arity, or with options: ``(data, saved, needs_grad)``."""
+    inputs = [arg._data for arg in args]
+    if any(item.__class__ is not _ndarray and item.__class__ is not float for item in inputs):
+        namespace.check(op.name, inputs)
+    data, saved = op.forward(*inputs, **options)
+    return data, saved, any(arg.requires_grad for arg in args)
+
+
+def _under_modes(needs_grad, data):
+    """`_apply`'s recording decision while some thread is inside no_grad() or detect_anomaly(), by
+    this thread's flags: ``(needs_grad, data, anomaly)``."""
+    if needs_grad and not state.recording:
+        needs_grad = False
+        if type(data) is _ndarray and data.base is not None:
+            # NOTE: a view of a parameter (w.T) made under no_grad() is a constant from now on:
+            # a copy, so the parameter's in-place steps cannot change it behind a graph's back
+            data = data.copy()
+    return needs_grad, data, state.anomaly
 
 
 def _explain_failure(op, args, error):

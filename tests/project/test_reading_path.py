@@ -25,7 +25,7 @@ PATH = [
     ("minigrad/core/numerics.py", ["sigmoid_parts", "product"]),
     ("minigrad/core/backward.py", ["backward", "_count_consumers", "_walk", "unbroadcast"]),
 ]
-LIMIT = 570  # the aim is 500 (docs/how-it-works.md says where the rest goes); this stops it growing
+LIMIT = 495  # the path is 485 lines, under the aim of 500 (docs/how-it-works.md): this stops it growing
 
 
 def definitions(path):
