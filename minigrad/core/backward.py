@@ -276,12 +276,8 @@ def gradients(roots: list[Value], seeds: list[Any], inputs: list[Value] | None =
                 parent_grads = differentiable.rule_on_values(node, grad)
             else:
                 parent_grads = node.op.gradients(grad, node)  # type: ignore[union-attr]
-                if anomaly:
-                    _check_backward(node, parent_grads)
-            if node._born < data_clock:
-                for parent in node.parents:
-                    if parent.version > node._born:
-                        _stale(parent, node)
+            if anomaly or node._born < data_clock:
+                _check_node(node, parent_grads, anomaly and not create_graph, data_clock)
             for parent, parent_grad in zip(node.parents, parent_grads):
                 if parent_grad is None or parent not in pending:
                     continue
