@@ -20,21 +20,12 @@ On data of another Array API library (torch, array_api_strict, CuPy) the
 code is of another kind, `_write_rules`: each node's rules called in
 eager's order in that library, with plain assignments (no ``out=``).
 
-What a trace specializes on (a call that differs in any of them traces
-again; the newest `CompiledStep.cache_size` traces are kept):
-
-* each argument's kind (Python float, numpy array, Value, list or tuple of
-  those), shape and dtype, a matrix's memory order (another library's
-  array: its library and device), and for a Value whether it requires grad;
-* arguments of any other hashable type (ints, strings, None, modules), by value;
-* each parameter's (a Value that requires grad and that the function
-  reaches by itself) kind, shape, dtype and memory order, checked on every call;
-* which Values the function reaches, and how it combines them: the graph.
-
-Numbers the function reaches other than its arguments and parameters are
-constants, frozen at the trace (pass data that changes as an argument);
-a constant Value that the caller keeps is read on every call.  Python that
-depends on a traced number (``if x > 0``, ``float(v)``, ``bool(v)``,
+A trace specializes on each argument's kind, shape, dtype and memory order
+(another library's array: its library and device), on other hashable
+arguments by value, on each parameter's kind, shape and dtype (checked every
+call), and on the graph; numbers the function reaches that are neither
+arguments nor parameters are frozen (docs/compile.md says it in full).
+Python that depends on a traced number (``if x > 0``, ``float(v)``,
 ``v.item()``, ``no_grad()``) is refused with `TracingError`, naming the line.
 """
 
@@ -161,15 +152,20 @@ class Trace:
     (``compile``) took.
     """
 
-    def __init__(self, signature, slots, leaves, specs, namespace, source, seconds, outputs, filename):
-        self.signature, self._slots, self._leaves, self._specs = signature, slots, leaves, specs
-        self.source, self.seconds, self._outputs, self._filename = source, seconds, outputs, filename
+    def __init__(self, generation, namespace, source, filename, generating, compiling):
+        slots, done = generation.slots, time.perf_counter()
+        for index, slot in enumerate(slots):  # an argument the loss does not reach gets no gradient
+            slot.requires_grad = index in generation.grad_slots
+        self.signature, self._slots, self._leaves, self._specs = generation.key, slots, generation.leaves, generation.specs
+        self.source, self._filename, self._root_name = source, filename, generation.root_name
+        self.seconds = {"trace": generation.traced_seconds, "generate": compiling - generating,
+                        "compile": done - compiling, "total": done - generation.started}
         self.function = namespace["forward_backward"]
         self.replay = namespace.get("replay")  # the generated fast path, for flat arguments
         self._lock = namespace["BUFFERS_LOCK"]  # NOTE: the one lock of this trace's buffers, also replay's
         self._casts = [(index, slot.cast) for index, slot in enumerate(slots) if slot.cast is not None or
                        slot.kind == "convert"]
-        self._grad_slots = [index for index, slot in enumerate(slots) if slot.requires_grad]
+        self._grad_slots = generation.grad_slots
         self._draws = [slot.draw for slot in slots if slot.kind == "drawn"]
         self.guards = ()  # (object, attribute, value): the trace holds only while each still reads so
 
@@ -283,7 +279,7 @@ class CompiledStep:
                 self.optimizer.step()
         if not self.check and not self._guarded:  # NOTE: the replay checks the arguments, not the guards
             self._fast = entry.replay
-        return leaf(loss, requires_grad=False, name=entry._outputs[0])
+        return leaf(loss, requires_grad=False, name=entry._root_name)
 
     def __get__(self, instance, owner=None):
         """As a method decorator: ``@minigrad.compile`` on a Module's method binds like a method
@@ -735,18 +731,7 @@ def _write(generation):
     source = module_source(generation, final, replay)
     compiling = time.perf_counter()
     filename = compile_source(source, step.__name__, program, namespace)
-    return _finished(generation, namespace, source, root_name, filename, generating, compiling)
-
-
-def _finished(generation, namespace, source, root_name, filename, generating, compiling):
-    """The `Trace` of a written and compiled module (either writer's), with how long each stage took."""
-    done = time.perf_counter()
-    for index, slot in enumerate(generation.slots):  # an argument the loss does not reach gets no gradient
-        slot.requires_grad = index in generation.grad_slots
-    seconds = {"trace": generation.traced_seconds, "generate": compiling - generating, "compile": done - compiling,
-               "total": time.perf_counter() - generation.started}
-    return Trace(generation.key, generation.slots, generation.leaves, generation.specs, namespace, source, seconds,
-                 [root_name], filename)
+    return Trace(generation, namespace, source, filename, generating, compiling)
 
 
 def _enter(program, node, name):
@@ -933,7 +918,7 @@ def _write_rules(generation):
         names[node] = unique(display[node])
         inputs.append(names[node])
     generation.name_leaves()
-    root_name = names.get(root) or unique(display[root])
+    root_name = generation.root_name = names.get(root) or unique(display[root])
     lines = [f"def forward_backward({', '.join(inputs)}):", "    # -- forward " + "-" * 56]
     saved_names, rule_of = {}, {}
     for number, node in enumerate(generation.nodes):
@@ -983,5 +968,5 @@ def _write_rules(generation):
                         'library, called in eager\'s order."""', ""] + lines) + "\n"
     compiling = time.perf_counter()
     filename = compile_source(source, step.__name__, scope, globals_)
-    return _finished(generation, globals_, source, root_name, filename, generating, compiling)
+    return Trace(generation, globals_, source, filename, generating, compiling)
 

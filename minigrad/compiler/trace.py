@@ -21,6 +21,7 @@ equals eager bit for bit.  Anything a rule does that is not one of these
 
 from __future__ import annotations
 
+import functools
 import operator
 
 import numpy as np
@@ -112,6 +113,11 @@ def _keywords(params):
     return [f"{key}={constant_text(value)}" for key, value in params.items()]
 
 
+def _call_text(callee, args, params):
+    """``callee(a, b, key=value)`` from the arguments' texts and the keyword arguments."""
+    return f"{callee}({', '.join([text for text, _ in args] + _keywords(params))})"
+
+
 class Written(str):
     """A static argument already written as Python (a named constant array, say)."""
 
@@ -145,21 +151,15 @@ def float_text(number):
     return text, (UNARY if text.startswith("-") else ATOM)
 
 
-_primitives: dict = {}
+# NOTE: each factory is cached: one Primitive per kind of call, as the writers compare them by identity.
 
-
-def _cached(key, make):
-    primitive = _primitives.get(key)
-    if primitive is None:
-        primitive = _primitives[key] = make()
-    return primitive
-
-
+@functools.cache
 def ufunc_call(ufunc):
     """``np.<ufunc>(args)``: elementwise, into a buffer."""
-    return _cached(("ufunc", ufunc), lambda: Primitive(ufunc.__name__, "ufunc", ufunc, _ufunc_writer(ufunc.__name__)))
+    return Primitive(ufunc.__name__, "ufunc", ufunc, _ufunc_writer(ufunc.__name__))
 
 
+@functools.cache
 def ufunc_reduce(ufunc):
     """``np.<ufunc>.reduce(a, axis, keepdims=...)``, into a buffer of its own."""
     def write(args, params, out):
@@ -167,50 +167,46 @@ def ufunc_reduce(ufunc):
             axis = constant_text(params.get("axis", 0))
             return f"np.{ufunc.__name__}.reduce({args[0][0]}, {axis}{', None' + _out(out) if out else ''})", ATOM
         return f"np.{ufunc.__name__}.reduce({', '.join([args[0][0]] + _keywords(params))}{_out(out, True)})", ATOM
-    return _cached(("reduce", ufunc), lambda: Primitive(f"{ufunc.__name__}.reduce", "out", ufunc.reduce, write))
+    return Primitive(f"{ufunc.__name__}.reduce", "out", ufunc.reduce, write)
 
 
+@functools.cache
 def function_call(function, kind):
     """``np.<function>(args, keywords)``: a view of its first array argument, or a fresh array."""
     name = function.__name__
     qualified = f"np.{name}" if getattr(np, name, None) is function else f"{function.__module__}.{name}"
-
-    def write(args, params, out):
-        return f"{qualified}({', '.join([text for text, _ in args] + _keywords(params))})", ATOM
-    return _cached(("function", function, kind), lambda: Primitive(name, kind, function, write))
+    return Primitive(name, kind, function, lambda args, params, out: (_call_text(qualified, args, params), ATOM))
 
 
+@functools.cache
 def method_call(name, kind):
     """``a.<name>(args)``; ``T`` is the attribute."""
     def write(args, params, out):
         if name == "T":
             return f"{wrap(args[0], ATOM)}.T", ATOM
-        rest = [text for text, _ in args[1:]] + _keywords(params)
-        return f"{wrap(args[0], ATOM)}.{name}({', '.join(rest)})", ATOM
+        return _call_text(f"{wrap(args[0], ATOM)}.{name}", args[1:], params), ATOM
 
     def evaluate(a, *rest, **params):
         return a.T if name == "T" else getattr(a, name)(*rest, **params)
-    return _cached(("method", name, kind), lambda: Primitive(name, kind, evaluate, write))
+    return Primitive(name, kind, evaluate, write)
 
 
+@functools.cache
 def getitem_call(kind):
-    def write(args, params, out):
-        return f"{wrap(args[0], ATOM)}[{params['text']}]", ATOM
-    return _cached(("getitem", kind), lambda: Primitive("getitem", kind, lambda a, index, text: a[index], write))
+    return Primitive("getitem", kind, lambda a, index, text: a[index],
+                     lambda args, params, out: (f"{wrap(args[0], ATOM)}[{params['text']}]", ATOM))
 
 
+@functools.cache
 def helper_call(function, kind, form=None):
     """A named helper of `minigrad.core.numerics`, called by its name (``form``: the one
     numpy call it makes on these arrays, written with an out buffer instead)."""
-    name = (form or function).__name__
-
-    def write(args, params, out):
-        if form is not None:
-            return _ufunc_writer(name)(args, params, out)
-        return f"{name}({', '.join([text for text, _ in args] + _keywords(params))})", ATOM
-    return _cached(("helper", function, kind, form), lambda: Primitive(function.__name__, kind, function, write))
+    write = _ufunc_writer(form.__name__) if form is not None else \
+        lambda args, params, out: (_call_text(function.__name__, args, params), ATOM)
+    return Primitive(function.__name__, kind, function, write)
 
 
+@functools.cache
 def half_squared_norm_call():
     """`numerics.half_squared_norm` of a float64 or float32 array, its one line written out
     (a Python call fewer per SSE): ½ · vdot(E, E) as a 0-d array of E's dtype."""
@@ -219,8 +215,7 @@ def half_squared_norm_call():
         if precedence != ATOM or not text.isidentifier():
             return f"half_squared_norm({text})", ATOM
         return f"np.array(0.5 * vdot({text}, {text}))", ATOM
-    return _cached(("written out", numerics.half_squared_norm),
-                   lambda: Primitive("half_squared_norm_written", "alloc", numerics.half_squared_norm, write))
+    return Primitive("half_squared_norm_written", "alloc", numerics.half_squared_norm, write)
 
 
 class Tracer:
@@ -321,25 +316,7 @@ class Tracer:
         program = next(arg.program for arg in args if isinstance(arg, Tracer))
         return program.record_helper(function, args, kwargs)
 
-    # -- what a rule must not do with a traced number --------------------------------------------------
-
-    def _refused(self, what):
-        raise self.program.refuse(what)
-
-    def __bool__(self):
-        self._refused("a test of a traced number (if, and, or, bool())")
-
-    def __float__(self):
-        self._refused("float() of a traced number")
-
-    def __int__(self):
-        self._refused("int() of a traced number")
-
-    def __index__(self):
-        self._refused("a traced number used as an index or a size")
-
-    def __array__(self, dtype=None, copy=None):
-        self._refused("np.asarray() of a traced value (use the numpy call itself)")
+    # -- what a rule must not do with a traced number: see `_REFUSED`, below the class ---------------
 
     def __iter__(self):
         return (self[position] for position in range(len(self)))
@@ -355,6 +332,19 @@ def _operator_method(name, reflected):
     return lambda self, other: self.program.record(OPERATORS[name], (self, other), {})
 
 
+_REFUSED = {"__bool__": "a test of a traced number (if, and, or, bool())", "__float__": "float() of a traced number",
+            "__int__": "int() of a traced number", "__index__": "a traced number used as an index or a size",
+            "__array__": "np.asarray() of a traced value (use the numpy call itself)"}
+
+
+def _refusal(what):
+    def refuse(self, *args, **kwargs):
+        raise self.program.refuse(what)
+    return refuse
+
+
+for _method, _what in _REFUSED.items():
+    setattr(Tracer, _method, _refusal(_what))
 for _method, _name, *_ in _BINARY:
     setattr(Tracer, f"__{_method}__", _operator_method(_name, False))
     if _name in ("add", "subtract", "multiply", "divide"):  # the comparisons reflect into each other instead
