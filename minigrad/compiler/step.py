@@ -44,7 +44,7 @@ import weakref
 
 import numpy as np
 
-from ..core import namespace
+from ..core import functional, namespace
 from ..core.backward import _one_pass_at_a_time as _gradient_lock
 from ..core.backward import add_gradients as add_gradient, backward_order, topological_order, unbroadcast
 from ..core.modes import TracingError, enable_grad, is_grad_enabled, state, tracing
@@ -337,32 +337,9 @@ class CompiledStep:
     # -- check=True -------------------------------------------------------------------------------
 
     def _compare_with_eager(self, args, kwargs, loss, grads):
-        """Run the function eagerly beside the replay and compare loss and gradients."""
-        copies = {}
-
-        def fresh(argument):
-            if type(argument) is Value:
-                copy = Value(argument._data, name=argument.name, requires_grad=argument.requires_grad)
-                copies[id(argument)] = copy
-                return copy
-            if isinstance(argument, (list, tuple)):
-                return type(argument)(fresh(item) for item in argument)
-            return argument
-
-        eager_args = [fresh(argument) for argument in args]
-        eager_kwargs = {name: fresh(argument) for name, argument in kwargs.items()}
-        targets = [value for value, _ in grads]
-        parameters = [value for value in targets if id(value) not in copies]
-        set_aside = [(value, value.grad) for value in parameters]
-        try:
-            for value in parameters:
-                value.grad = None
-            eager_loss = self.function(*eager_args, **eager_kwargs)
-            eager_loss.backward()
-            eager = [copies[id(value)].grad if id(value) in copies else value.grad for value in targets]
-        finally:
-            for value, grad in set_aside:
-                value.grad = grad
+        """Run the function eagerly beside the replay (``.grad`` untouched) and compare loss and gradients."""
+        eager_loss = self.function(*args, **kwargs)
+        eager = functional.grad(eager_loss, [value for value, _ in grads], allow_unused=True)
         dtype = np.asarray(namespace.to_numpy(loss)).dtype  # another library's numbers: compared on the host
         rtol = 1e-12 if dtype == np.float64 else 1e-5
         _check_close("the loss", loss, eager_loss.data, rtol, self.__name__)
@@ -372,26 +349,21 @@ class CompiledStep:
 
 
 def _check_close(label, got, expected, rtol, name):
+    """``check=True`` for one quantity: the same kind and shape, and |got − expected| ≤ rtol·|expected|."""
+    start = f"compile(check=True) for {name}: {label}"
     if expected is None:
-        raise CompileCheckError(f"compile(check=True) for {name}: {label} exists in the compiled step "
-                                "but eager backward gave none")
+        raise CompileCheckError(f"{start} exists in the compiled step but eager backward gave none")
     got, expected = namespace.to_numpy(got), namespace.to_numpy(expected)
     got_array, expected_array = np.asarray(got, dtype=np.float64), np.asarray(expected, dtype=np.float64)
     if got_array.shape != expected_array.shape or (type(got) is float) != (type(expected) is float):
-        raise CompileCheckError(f"compile(check=True) for {name}: {label} is {type(got).__name__} of shape "
-                                f"{got_array.shape} compiled but {type(expected).__name__} of shape "
-                                f"{expected_array.shape} eager")
-    difference = np.abs(got_array - expected_array)
-    allowed = rtol * np.maximum(np.abs(got_array), np.abs(expected_array)) + 1e-300
-    bad = ~((difference <= allowed) | (np.isnan(got_array) & np.isnan(expected_array))
-            | (got_array == expected_array))
+        raise CompileCheckError(f"{start} is {type(got).__name__} of shape {got_array.shape} compiled but "
+                                f"{type(expected).__name__} of shape {expected_array.shape} eager")
+    bad = ~np.isclose(got_array, expected_array, rtol=rtol, atol=1e-300, equal_nan=True)
     if np.any(bad):
         where = tuple(int(i) for i in np.argwhere(bad)[0])
-        at = f"[{', '.join(map(str, where))}]" if where else ""
         raise CompileCheckError(
-            f"compile(check=True) for {name}: {label}{at} is {got_array[where]!r} compiled but "
-            f"{expected_array[where]!r} eager (allowed relative difference {rtol:g}); step.source shows the "
-            "generated code")
+            f"{start}{list(where) if where else ''} is {got_array[where]!r} compiled but {expected_array[where]!r} "
+            f"eager (allowed relative difference {rtol:g}); step.source shows the generated code")
 
 
 def compile(function=None, *, optimizer=None, check=False, fold=True, cache_size=8):
@@ -489,24 +461,20 @@ def _trace(step, args, kwargs, key, cast=frozenset(), floats=frozenset()):
     needs, raw = {}, set()
     parameters, constants = [], []
     for node in nodes:
-        if not node.parents:
-            index = slot_of.get(id(node))
-            if index is not None:
-                needs[node] = slots[index].requires_grad
-                if slots[index].kind != "value":
-                    raw.add(node)  # a plain number or array in eager mode, not a Value
-            elif node.requires_grad:
-                parameters.append(node)
-                needs[node] = True
-            else:
-                constants.append(node)
-                needs[node] = False
-        else:
+        index = slot_of.get(id(node))
+        if node.parents:
             needs[node] = any(needs[parent] for parent in node.parents)
             if any(parent in raw for parent in node.parents) and all(
                     parent in raw or (not parent.parents and not needs[parent] and id(parent) not in slot_of)
                     for parent in node.parents):
                 raw.add(node)
+        elif index is not None:
+            needs[node] = slots[index].requires_grad
+            if slots[index].kind != "value":
+                raw.add(node)  # a plain number or array in eager mode, not a Value
+        else:
+            needs[node] = node.requires_grad
+            (parameters if node.requires_grad else constants).append(node)
     if not needs[root]:
         raise CompileError(f"{where}: the loss does not depend on any Value that requires grad (only on "
                            "constants and arguments that need no gradient), so there is nothing to differentiate")
@@ -569,14 +537,8 @@ def _refuse_baked_data(nodes, constants, slot_of, where):
     traced = set()
     for node in nodes:
         data = node._data
-        if type(data) is not _ndarray:
-            continue
-        if node.parents or node.requires_grad:
-            traced.add(id(data))
-            if data.base is not None:
-                traced.add(id(data.base))
-        elif id(node) in slot_of:
-            traced.add(id(data))
+        if type(data) is _ndarray and (node.parents or node.requires_grad or id(node) in slot_of):
+            traced.update({id(data), id(data.base)} if data.base is not None else {id(data)})
     for constant in constants:
         data = constant._data
         if type(data) is _ndarray and (id(data) in traced or (data.base is not None and id(data.base) in traced)):
@@ -812,15 +774,15 @@ def _backward(generation, node, grad_of):
                                           *inputs))
     program.rule_names = []
     symbols = _symbols(node, inputs, names[node], names)
+    errors = list(_saved_tracers(generation.saved_of[node])) if "E" in str(node.op.partials) else []
     for position, parent in enumerate(node.parents):
         if not parent.requires_grad:
             continue
         if contributions[position] is None:
             raise CompileError(f"{generation.where}: op '{node.op.name}''s backward rule gave no gradient for "
                                f"input {position}, which needs one")
-        errors = list(_saved_tracers(generation.saved_of[node]))
-        if "E" in str(node.op.partials) and errors:
-            error = errors[position % len(errors)] if len(errors) > 1 else errors[0]
+        if errors:
+            error = errors[position % len(errors)]
             symbols["E"] = error.val.name.removeprefix("minus_") if error.val is not None else "E"  # −E saved: E
         running = grad_of.get(parent)
         program.comment(_chain_comment(node, position, symbols, names, running is not None,
@@ -853,36 +815,26 @@ def _formula_comment(node, symbols):
 def _chain_comment(node, position, symbols, names, adding, grad):
     """∂root/∂parent as the chain rule writes it, from the op's ``partials`` and ``equations``;
     ``grad`` names ∂root/∂node (None at the root, where it is 1)."""
-    op = node.op
+    op, parent = node.op, names[node.parents[position]]
     root_name = names[node] if grad is None else grad.split("/")[0][1:]
     if op.partials and op.passes_gradient(position, node):
         chain = grad or "1"
     elif op.product and op.infix == "@" and len(node.parents) == 2:  # a matrix product: the partner, transposed
         partner = symbols.get("b" if position == 0 else "a", "…")
         chain = (f"{grad or '1'} @ {partner}ᵀ") if position == 0 else f"{partner}ᵀ @ {grad or '1'}"
-    elif op.partials:
-        partial = op.partial(position, node, **symbols)
-        chain = f"{grad} · {partial}" if grad else partial
     else:
-        chain = f"{grad} · ∂{names[node]}/∂{names[node.parents[position]]}" if grad else \
-            f"∂{names[node]}/∂{names[node.parents[position]]}"
+        partial = op.partial(position, node, **symbols) if op.partials else f"∂{names[node]}/∂{parent}"
+        chain = f"{grad} · {partial}" if grad else partial
     equation = op.equation(position, node) if op.partials else None
-    return (f"∂{root_name}/∂{names[node.parents[position]]} {'+=' if adding else '='} {chain}"
-            + (f"  (Eq. {equation})" if equation else ""))
+    return f"∂{root_name}/∂{parent} {'+=' if adding else '='} {chain}" + (f"  (Eq. {equation})" if equation else "")
 
 
 def _symbols(node, inputs, name, names):
     """Names for an op's comment: a, b (its inputs), out, E, and input k for stack."""
-    texts = []
-    for parent, tracer in zip(node.parents, inputs):
-        texts.append(tracer.val.name if tracer.val is not None else str(names.get(parent, "constant")))
-    symbols = {"out": name, "E": "E"}
-    if texts:
-        symbols["a"] = texts[0]
-    if len(texts) > 1:
-        symbols["b"] = texts[1]
-    for index, text in enumerate(texts):
-        symbols[f"input {index}"] = text
+    texts = [tracer.val.name if tracer.val is not None else str(names.get(parent, "constant"))
+             for parent, tracer in zip(node.parents, inputs)]
+    symbols = {"out": name, "E": "E", **dict(zip("ab", texts))}
+    symbols.update((f"input {index}", text) for index, text in enumerate(texts))
     return symbols
 
 
