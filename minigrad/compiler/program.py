@@ -242,9 +242,10 @@ class Program:
             kind = "ufunc" if isinstance(form, np.ufunc) and form is not np.matmul else "out"
             return self.record(helper_call(function, kind, form), args, kwargs)
         value = function(*values, **kwargs)
-        for arg in args:  # NOTE: a helper that hands back its argument itself (as_float of a float) is no call
-            if isinstance(arg, Tracer) and value is arg.value:
-                return arg
+        if function in numerics.FLOAT_PASS_THROUGH and type(value) is float:  # NOTE: as_float of a float: no call
+            for arg in args:
+                if isinstance(arg, Tracer) and value is arg.value:
+                    return arg
         kind = "view" if type(value) is not tuple and self._shares(value, args) else "alloc"
         names = _positional_names(function)
         args, kwargs = list(args), dict(kwargs)

@@ -766,6 +766,11 @@ def check_int_axis(axis, ndim, where):
     return int(axis)
 
 
+#: Helpers that hand back an argument itself for every float (a float's sum is the float): on a
+#: float, generated code makes no call.  Any other helper that hands back its argument does so for
+#: some values only (relu of a positive x, clip inside its bounds), so its call is written.
+FLOAT_PASS_THROUGH = {as_float, total, mean, extremum, expand_reduced}
+
 #: What generated code names the results of a helper that gives several.
 RESULT_NAMES = {sigmoid_parts: ("F", "e", "r")}
 

@@ -1176,3 +1176,28 @@ def test_a_float_sigmoid_written_out_gives_the_helpers_bits_at_the_extremes():
         assert (compiled.item(), compiled_grad) == (eager.item(), w.grad) or np.isnan(eager.item())
         assert np.copysign(1.0, compiled_grad) == np.copysign(1.0, w.grad)
     assert "math.exp(-abs(" in step.latest.source and "sigmoid_parts(" not in step.latest.source.split("def replay")[0]
+
+
+@pytest.mark.parametrize("function, traced_at, called_at", [
+    (lambda x: x.relu(), 2.0, -3.0),                   # relu's float branch hands back x when x > 0
+    (lambda x: x.clip(None, 0.25), 0.0, 0.5),          # clip hands back x inside its bounds
+    (lambda x: x.clip(-0.25, None), 0.0, -0.5),
+    (lambda x: x ** mg.Value(2.0, name="b"), 3.0, 0.0),  # pow's ∂/∂b: ln(a), with a = 0 made 1 (one_where_zero)
+])
+def test_a_float_helper_that_hands_back_its_argument_for_some_values_is_still_called(function, traced_at,
+                                                                                     called_at):
+    # A helper that returned its very argument at the trace (relu(2.0) is the float 2.0 itself) was
+    # taken for no call at all, so a later call outside that range gave the wrong loss and gradient.
+    p = mg.Value(1.5, name="p")
+    step = mg.compile(lambda x: function(x) * p)
+    x = mg.Value(traced_at, requires_grad=True)
+    step(x)
+    x, p.grad = mg.Value(called_at, requires_grad=True), None
+    loss = step(x)
+    compiled = (loss.data, x.grad, p.grad)
+    x_eager, p.grad = mg.Value(called_at, requires_grad=True), None
+    eager_loss = function(x_eager) * p
+    eager_loss.backward()
+    assert compiled == (eager_loss.data, x_eager.grad, p.grad)
+    inner = function(mg.Value(called_at)).data
+    assert compiled[0] == inner * 1.5 and compiled[2] == inner  # ∂(f(x)·p)/∂p = f(x)
