@@ -96,10 +96,8 @@ def module_source(generation, final, replay):
         lines.append("")
     root_name = generation.root_name
     grads = ", ".join(f"∂{root_name}/∂{name}" for name in generation.grad_names)
-    lines.append("")
-    lines.append(f"def forward_backward({', '.join(inputs)}):")
-    lines.append(f'    """{root_name}' + (f" and {grads}." if grads else ".") + '"""')
-    lines.extend(body)
+    lines += ["", f"def forward_backward({', '.join(inputs)}):",
+              f'    """{root_name}' + (f" and {grads}." if grads else ".") + '"""'] + body
     if replay:
         lines.extend(["", ""] + replay)
     return "\n".join(lines) + "\n"
@@ -255,9 +253,8 @@ def compile_source(source, name, program, namespace):
     code = builtins.compile(source, filename, "exec")
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     namespace.update({"__name__": "minigrad_compiled", "ndarray": _ndarray, "Value": Value, "leaf": leaf,
-                      "next_version": next_version,
-                      "FLOAT64": _FLOAT64, "FLOAT32": _FLOAT32, "add_gradient": add_gradients,
-                      "BUFFERS_LOCK": threading.Lock(), "GRADIENT_LOCK": GRADIENT_LOCK})
+                      "next_version": next_version, "add_gradient": add_gradients, "FLOAT64": _FLOAT64,
+                      "FLOAT32": _FLOAT32, "BUFFERS_LOCK": threading.Lock(), "GRADIENT_LOCK": GRADIENT_LOCK})
     for constant, value in program.constants.items():
         if type(value) is _ndarray and value.size > 8:
             namespace[constant] = value
