@@ -1,11 +1,5 @@
-"""The generated module's text: header, buffers, constants, ``forward_backward`` and ``replay``.
-
-`module_source` writes the module from a finished `minigrad.compiler.program.Program`;
-`replay_source` writes the fast path that checks a call's arguments, runs
-``forward_backward``, adds the gradients to ``.grad`` and, when the optimizer
-offers its update (`minigrad.optim.Optimizer.fused_update`), takes its step;
-`compile_source` turns the text into functions.
-"""
+"""The generated module's text (header, buffers, constants, ``forward_backward``) and ``replay``, its
+fast path (docs/compile.md); `compile_source` turns the text into functions."""
 
 from __future__ import annotations
 
@@ -21,7 +15,7 @@ from ..core.backward import _one_pass_at_a_time as GRADIENT_LOCK
 from ..core.backward import add_gradients
 from ..core.value import Value, leaf, next_version
 from .program import Program
-from .trace import BOUND, float_text
+from .trace import BOUND, Tracer, constant_text
 
 __all__ = ["module_source", "replay_source", "compile_source"]
 
@@ -31,35 +25,25 @@ _FLOAT64, _FLOAT32 = np.dtype(np.float64), np.dtype(np.float32)
 
 def _describe(slot, data):
     kind = "Value" if slot.kind == "value" else "number" if type(data) is float else "array"
-    kind = f"{kind} drawn on every call" if slot.kind == "drawn" else kind
-    if type(data) is float:
-        return f"{slot.name} ({kind})"
-    return f"{slot.name} ({kind} {tuple(data.shape)} {(slot.cast and np.dtype(slot.cast).name) or data.dtype.name})"
+    drawn = " drawn on every call" if slot.kind == "drawn" else ""
+    facts = "" if type(data) is float else f" {tuple(data.shape)} {np.dtype(slot.cast or data.dtype).name}"
+    return f"{slot.name} ({kind}{drawn}{facts})"
 
 
-def _helpers(program):
-    """The numerics helpers the statements call by name."""
-    names = set()
-    for statement in program.statements:
-        primitive = statement.primitive
-        if primitive is not None and getattr(numerics, primitive.name, None) is primitive.evaluate:
-            names.add(primitive.name)
-    return sorted(names)
+def _literal(items):
+    """``ndarray.tolist()``'s numbers as Python text (nan and inf as ``math`` names them)."""
+    if type(items) is not list:
+        return constant_text(items)
+    return f"[{', '.join(_literal(item) for item in items)}]"
 
 
 def module_source(generation, final, replay):
     """The whole generated module.  ``generation`` holds the program, the step, the slots and
     the input tracers (`minigrad.compiler.step.Generation`); ``final`` the finished outputs."""
     program = generation.program
-    body = []
-    for statement in program.statements:
-        for line in program.lines_of(statement):
-            body.append("    " + line)
-    loss_text = program.text_of(final[0])[0] if final[0].__class__.__name__ == "Tracer" else final[0].name
-    grad_texts = [program.text_of(item)[0] if item.__class__.__name__ == "Tracer" else item.name
-                  for item in final[1:]]
-    grads_text = ", ".join(grad_texts) + ("," if len(grad_texts) == 1 else "")
-    body.append(f"    return {loss_text}, ({grads_text})")
+    body = ["    " + line for statement in program.statements for line in program.lines_of(statement)]
+    texts = [program.text_of(item)[0] if isinstance(item, Tracer) else item.name for item in final]
+    body.append(f"    return {texts[0]}, ({', '.join(texts[1:])}{',' if len(texts) == 2 else ''})")
     inputs = [tracer.val.name for tracer in generation.input_tracers + generation.leaf_tracers]
     described = ", ".join(_describe(slot, tracer.value) for slot, tracer in
                           zip(generation.slots, generation.input_tracers)) or "no arguments"
@@ -67,7 +51,9 @@ def module_source(generation, final, replay):
     function_name = getattr(step.function, "__qualname__", step.__name__)
     if "<locals>" in function_name:
         function_name = step.__name__
-    helpers = _helpers(program)
+    used = {statement.primitive for statement in program.statements} - {None}
+    helpers = sorted({primitive.name for primitive in used  # the numerics helpers called by name
+                      if getattr(numerics, primitive.name, None) is primitive.evaluate})
     lines = [f'"""minigrad.compile: {function_name}, traced for {described}.',
              "",
              "forward_backward: forward, then backward in the order minigrad.core.backward walks the graph: each",
@@ -98,24 +84,20 @@ def module_source(generation, final, replay):
         for shape, name in program.masks.items():
             lines.append(f"{name} = np.empty({shape!r}, dtype=bool)")
         lines.append("")
-    written = []
-    for name, value in program.constants.items():
-        if type(value) in (float, int):
-            written.append(f"{name} = {float_text(value)[0] if type(value) is float else repr(value)}")
-        elif value.size <= 8:
-            written.append(f"{name} = np.array({_array_literal(value)}, dtype=np.{value.dtype.name})")
-        else:
-            written.append(f"# {name}: a {value.dtype.name} array of shape {value.shape}, frozen at the trace")
-    if written:
+    if program.constants:
         lines.append("# Constants.")
-        lines.extend(written)
+        for name, value in program.constants.items():
+            if type(value) in (float, int):
+                lines.append(f"{name} = {constant_text(value)}")
+            elif value.size <= 8:
+                lines.append(f"{name} = np.array({_literal(value.tolist())}, dtype=np.{value.dtype.name})")
+            else:
+                lines.append(f"# {name}: a {value.dtype.name} array of shape {value.shape}, frozen at the trace")
         lines.append("")
     root_name = generation.root_name
     grads = ", ".join(f"∂{root_name}/∂{name}" for name in generation.grad_names)
-    lines.append("")
-    lines.append(f"def forward_backward({', '.join(inputs)}):")
-    lines.append(f'    """{root_name}' + (f" and {grads}." if grads else ".") + '"""')
-    lines.extend(body)
+    lines += ["", f"def forward_backward({', '.join(inputs)}):",
+              f'    """{root_name}' + (f" and {grads}." if grads else ".") + '"""'] + body
     if replay:
         lines.extend(["", ""] + replay)
     return "\n".join(lines) + "\n"
@@ -124,8 +106,7 @@ def module_source(generation, final, replay):
 def replay_source(generation, namespace):
     """``replay(*arguments)``: one call of the step, for arguments that fit this trace
     (None when they, or a parameter, do not).  Fills ``namespace`` with what it reads."""
-    program, slots, leaves, specs = generation.program, generation.slots, generation.leaves, generation.specs
-    spec_names = {_FLOAT64: "FLOAT64", _FLOAT32: "FLOAT32"}
+    program, slots = generation.program, generation.slots
     # NOTE: replay has a scope of its own: it may reuse forward_backward's names, not the module's globals.
     scope = Program(fold=True)
     scope.identifiers |= set(program.constants) | set(program.masks.values()) | {
@@ -139,50 +120,47 @@ def replay_source(generation, namespace):
     if slots:
         lines.append(f"    {', '.join(names)}{',' if len(names) == 1 else ''} = arguments")
 
+    def refuse(condition):
+        lines.extend([f"    if {condition}:", "        return None"])
+
     def test(name, data):
         if type(data) is float:
             return f"type({name}) is not float"
+        dtype = data.dtype.name.upper()
+        if data.dtype not in (_FLOAT64, _FLOAT32):  # integer labels
+            namespace[dtype] = data.dtype
         strides = f" or {name}.strides != {data.strides!r}" if data.ndim > 1 else ""
-        if data.dtype not in spec_names:  # integer labels
-            spec_names[data.dtype] = data.dtype.name.upper()
-            namespace[spec_names[data.dtype]] = data.dtype
-        return (f"type({name}) is not ndarray or {name}.dtype is not {spec_names[data.dtype]} "
+        return (f"type({name}) is not ndarray or {name}.dtype is not {dtype} "
                 f"or {name}.shape != {data.shape!r}{strides}")
 
-    datas, targets = [], []
+    datas = []
     for slot, name, tracer in zip(slots, names, generation.input_tracers):
-        data = tracer.value
+        data = name
         if slot.kind == "value":
-            payload = scope.unique(f"{name}_data")
-            lines.append(f"    if type({name}) is not Value or {name}.requires_grad is not {slot.requires_grad}:")
-            lines.append("        return None")
-            lines.append(f"    {payload} = {name}._data")
-            lines.append(f"    if {test(payload, data)}:")
-            datas.append(payload)
-        else:
-            lines.append(f"    if {test(name, data)}:")
-            datas.append(name)
-        lines.append("        return None")
-    for index in generation.grad_slots:
-        targets.append(names[index])
-    parameters, read = [], {}
+            refuse(f"type({name}) is not Value or {name}.requires_grad is not {slot.requires_grad}")
+            data = scope.unique(f"{name}_data")
+            lines.append(f"    {data} = {name}._data")
+        refuse(test(data, tracer.value))
+        datas.append(data)
     optimizer = generation.step.optimizer
-    written = _fused_parameters(optimizer, leaves)
-    for (name, value, grad), spec in zip(leaves, specs):
+    reached = {id(value) for _, value, grad in generation.leaves if grad}
+    written = set()  # what replay's update writes: every parameter, when the function reaches them all
+    if optimizer is not None and optimizer.fused_update() is not None and len(optimizer.params) <= 16 and \
+            all(id(parameter) in reached for parameter in optimizer.params):
+        written = {id(parameter) for parameter in optimizer.params}
+    parameters, read = [], {}
+    for name, value, grad in generation.leaves:
         holder = scope.unique(f"{name}_value")
         namespace[holder] = value
         data = scope.unique(name)
         lines.append(f"    {data} = {holder}._data")
         example = value._data
+        check = test(data, example)
         if id(value) in written:  # NOTE: data this replay's update wrote last call fits; the test is skipped
             if type(example) is _ndarray:  # but not whether it may still be written (flags can change in place)
-                lines.append(f"    if {holder}._version != STAMP and ({test(data, example)}) "
-                             f"or not {data}.flags.writeable:")
-            else:
-                lines.append(f"    if {holder}._version != STAMP and {test(data, example)}:")
-        else:
-            lines.append(f"    if {test(data, example)}:")
-        lines.append("        return None")
+                check = f"({check}) or not {data}.flags.writeable"
+            check = f"{holder}._version != STAMP and {check}"
+        refuse(check)
         datas.append(data)
         if grad:
             parameters.append(holder)
@@ -195,20 +173,21 @@ def replay_source(generation, namespace):
               "        BUFFERS_LOCK.release()",
               "    GRADIENT_LOCK.acquire()  # backward's lock: leaves shared with other threads add up exactly",
               "    try:"]
+    targets = [names[index] for index in generation.grad_slots]
     everything = targets + parameters
     if len(everything) <= 16:
-        for number, holder in enumerate(everything):
-            lines += [f"        earlier = {holder}.grad",
-                      f"        {holder}.grad = grads[{number}] if earlier is None else "
-                      f"add_gradient(earlier, grads[{number}])"]
+        additions = [("        ", holder, f"grads[{number}]") for number, holder in enumerate(everything)]
     else:
         namespace["PARAMETERS"] = tuple(namespace[holder] for holder in parameters)
-        lines += [f"        for value, grad in zip({f'({chr(44).join(targets)},) + ' if targets else ''}PARAMETERS, "
-                  "grads):",
-                  "            earlier = value.grad",
-                  "            value.grad = grad if earlier is None else add_gradient(earlier, grad)"]
+        first = f"({','.join(targets)},) + " if targets else ""
+        lines.append(f"        for value, grad in zip({first}PARAMETERS, grads):")
+        additions = [("            ", "value", "grad")]
+    for indent, holder, grad in additions:
+        lines += [f"{indent}earlier = {holder}.grad",
+                  f"{indent}{holder}.grad = {grad} if earlier is None else add_gradient(earlier, {grad})"]
     if optimizer is not None:
-        lines += _update_source(optimizer, read, written, generation.root_name, namespace, scope)
+        covered = [read[id(parameter)] for parameter in optimizer.params] if written else []
+        lines += _update_source(optimizer, covered, generation.root_name, namespace, scope)
     lines += ["    finally:",
               "        GRADIENT_LOCK.release()",
               f"    return leaf(loss, False, {generation.root_name!r})"]
@@ -218,27 +197,14 @@ def replay_source(generation, namespace):
     return lines
 
 
-def _fused_parameters(optimizer, leaves):
-    """The ids of the parameters whose update replay writes out: every parameter of an optimizer
-    that offers its update (`Optimizer.fused_update`), when the function reaches them all
-    (as Values it finds itself, not as arguments)."""
-    reached = {id(value) for _, value, grad in leaves if grad}
-    if optimizer is None or optimizer.fused_update() is None or len(optimizer.params) > 16 or \
-            not all(id(parameter) in reached for parameter in optimizer.params):
-        return set()
-    return {id(parameter) for parameter in optimizer.params}
-
-
-def _update_source(optimizer, read, written, root_name, namespace, scope):
-    """The lines of replay that take the optimizer's step after the gradients are added: the
-    update the optimizer offers, written out in place for the parameters this trace reaches
-    (the same arithmetic as its ``step()``, so the same new weights, bit for bit); anything
-    else calls ``optimizer.step()``."""
+def _update_source(optimizer, covered, root_name, namespace, scope):
+    """The lines of replay that take the optimizer's step once the gradients are added: its
+    ``fused_update`` written out for the ``(holder, data, example)`` of each parameter it
+    ``covered`` (the same arithmetic as its ``step()``), else ``optimizer.step()``."""
     namespace["OPTIMIZER"] = optimizer
-    if not written:
+    if not covered:
         return ["        OPTIMIZER.step()  # the optimizer's own step, on the .grad just added to"]
     array_update, number_update, guard = optimizer.fused_update()
-    covered = [read[id(parameter)] for parameter in optimizer.params]
     rates = sorted({example.dtype.name for _, _, example in covered if type(example) is _ndarray})
     namespace["RATE"] = [optimizer.lr]
     for dtype in rates:
@@ -277,12 +243,6 @@ def _update_source(optimizer, read, written, root_name, namespace, scope):
     return lines
 
 
-def _array_literal(value):
-    if value.ndim == 0:
-        return float_text(float(value))[0] if value.dtype.kind == "f" else repr(value.item())
-    return "[" + ", ".join(_array_literal(item) for item in value) + "]"
-
-
 _module_numbers = itertools.count(1)
 
 
@@ -293,9 +253,8 @@ def compile_source(source, name, program, namespace):
     code = builtins.compile(source, filename, "exec")
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     namespace.update({"__name__": "minigrad_compiled", "ndarray": _ndarray, "Value": Value, "leaf": leaf,
-                      "next_version": next_version,
-                      "FLOAT64": _FLOAT64, "FLOAT32": _FLOAT32, "add_gradient": add_gradients,
-                      "BUFFERS_LOCK": threading.Lock(), "GRADIENT_LOCK": GRADIENT_LOCK})
+                      "next_version": next_version, "add_gradient": add_gradients, "FLOAT64": _FLOAT64,
+                      "FLOAT32": _FLOAT32, "BUFFERS_LOCK": threading.Lock(), "GRADIENT_LOCK": GRADIENT_LOCK})
     for constant, value in program.constants.items():
         if type(value) is _ndarray and value.size > 8:
             namespace[constant] = value
