@@ -11,6 +11,7 @@ written inline; `lines_of` writes each statement as Python.
 from __future__ import annotations
 
 import collections
+import functools
 import inspect
 import keyword
 import re
@@ -18,8 +19,8 @@ import re
 import numpy as np
 
 from ..core import numerics
-from .trace import (ATOM, OPERATORS, CompileError, Tracer, Written, constant_text, evaluate, float_text,
-                    function_call, getitem_call, half_squared_norm_call, helper_call, values_of)
+from .trace import (ATOM, OPERATORS, CompileError, Tracer, evaluate, float_text, function_call, getitem_call,
+                    half_squared_norm_call, helper_call, values_of)
 
 __all__ = ["Program", "identifier"]
 
@@ -48,6 +49,10 @@ def identifier(text):
     return name
 
 
+class _Written(str):
+    """A static argument already written as Python (an index, between its brackets)."""
+
+
 class _Storage:
     """The memory behind array values: one buffer, shared by a value and its views.
 
@@ -55,22 +60,13 @@ class _Storage:
     strides): a buffer keeps it, since the order in which numpy adds up a
     reduction (and so its last bits) follows the memory order."""
 
-    __slots__ = ("shape", "dtype", "layout", "template", "vals", "buffer", "fresh", "end")
+    __slots__ = ("shape", "dtype", "layout", "kind", "template", "vals", "buffer", "fresh", "end")
 
     def __init__(self, value, fresh=False):
-        self.shape, self.dtype, self.layout, self.template = value.shape, value.dtype, _layout(value), value
+        self.layout = "C" if value.flags.c_contiguous else "F" if value.flags.f_contiguous else value.strides
+        self.shape, self.dtype, self.template = value.shape, value.dtype, value
+        self.kind = (self.shape, self.dtype, self.layout)  # buffers of one kind are interchangeable
         self.vals, self.buffer, self.fresh, self.end = [], None, fresh, -1
-
-    @property
-    def kind(self):
-        return self.shape, self.dtype, self.layout
-
-
-def _layout(array):
-    """"C", "F", or the strides of an array in neither order (what a buffer must copy)."""
-    if array.flags.c_contiguous:
-        return "C"
-    return "F" if array.flags.f_contiguous else array.strides
 
 
 class _Val:
@@ -175,13 +171,9 @@ class Program:
             value = bool(value)
         elif isinstance(value, np.generic):
             value = np.asarray(value)
-        elif isinstance(value, np.floating):
-            value = float(value)
         tracer = Tracer(self, None, (), {}, value)
-        if name is None and not self.fold and type(value) is float:
-            name = self.named_numbers.get(value)
-        if name is not None and not self.fold:
-            tracer.literal_name = name
+        if not self.fold:
+            tracer.literal_name = self.named_numbers.get(value) if name is None and type(value) is float else name
         return tracer
 
     def external(self, name, value):
@@ -245,7 +237,7 @@ class Program:
         for arg in args:  # NOTE: a helper that hands back its argument itself (as_float of a float) is no call
             if isinstance(arg, Tracer) and value is arg.value:
                 return arg
-        kind = "view" if type(value) is not tuple and self._shares(value, args) else "alloc"
+        kind = "view" if self._shares(value, args) else "alloc"
         names = _positional_names(function)
         args, kwargs = list(args), dict(kwargs)
         # NOTE: on floats, options stay positional: keywords would cost a scalar sigmoid half its time
@@ -257,22 +249,19 @@ class Program:
         return self.record(helper_call(function, kind), args, kwargs, value)
 
     def record_getitem(self, tracer, index):
+        """``tracer[index]``, the index as Python writes it between brackets (`numerics.format_index`,
+        with arrays as named constants of the generated module)."""
         value = tracer.value[index]
         kind = "view" if self._shares(value, [tracer]) else "alloc"
-        return self.record(getitem_call(kind), [tracer], {"index": index, "text": self.index_text(index)}, value)
+        text = numerics.format_index(index, lambda array: self.constant_name(array, "index"))
+        if type(index) is tuple and len(index) == 1:
+            text += ","
+        return self.record(getitem_call(kind), [tracer], {"index": index, "text": _Written(text)}, value)
 
     @staticmethod
     def _shares(value, args):
         return type(value) is _ndarray and any(
             type(tracer.value) is _ndarray and np.may_share_memory(value, tracer.value) for tracer in _tracers(args))
-
-    def index_text(self, index):
-        """An index as Python writes it between brackets (`numerics.format_index`, with arrays
-        as named constants of the generated module)."""
-        text = numerics.format_index(index, lambda array: self.constant_name(array, "index"))
-        if type(index) is tuple and len(index) == 1:
-            text += ","
-        return text
 
     def _unpack(self, primitive, args, params, values):
         """A call with several results (`numerics.sigmoid_parts`), written at once as one statement;
@@ -286,7 +275,7 @@ class Program:
         storages = {}
         vals = []
         for position, (name, value) in enumerate(zip(names, values)):
-            value = np.asarray(value) if isinstance(value, np.generic) else value
+            value = _as_value(value)
             storage = None
             if type(value) is _ndarray and position not in aliases:
                 storage = storages.get(id(value))
@@ -378,27 +367,23 @@ class Program:
         final = []
         for tracer, name in outputs:
             val = self.materialize(tracer)
-            if val is None and not tracer.is_float:  # a constant output: a fresh copy each call
+            if val is None and type(tracer.value) is not float:  # a constant output: a fresh copy each call
                 val = self.materialize(self.record(function_call(np.array, "alloc"), [tracer], {}))
             if val is not None and type(val.value) is _ndarray:
-                statement = val.statement
-                alone = val.storage is not None and val.storage.vals == [val]
-                single = len(statement.targets) == 1
+                statement, storage = val.statement, val.storage
+                alone = val.direct and storage is not None and storage.vals == [val]
                 # NOTE: numpy gives a 0-d result as a scalar unless it has a buffer to write into
-                if val.direct and alone and single and not val.storage.fresh \
+                if alone and not storage.fresh and len(statement.targets) == 1 \
                         and statement.primitive.kind in ("ufunc", "out"):
                     statement.fresh = True
-                    val.storage.fresh = True
-                elif not (val.direct and alone and val.storage.fresh):
+                    storage.fresh = True
+                elif not (alone and storage.fresh):
                     # NOTE: a view, a buffer shared with another value, or an input: the caller gets a copy
                     renamed = val.name == name
                     if renamed:
                         val.name = self.temporary()
-                    copy = self.record(function_call(np.array, "alloc"), [Tracer(self, None, (), {}, val.value,
-                                                                                 val=val)], {})
-                    val = self.materialize(copy, name)
-                    if renamed:
-                        val.name = name
+                    val = self.materialize(self.record(function_call(np.array, "alloc"), [tracer], {}), name,
+                                           exact=renamed)
             final.append(val if val is not None else tracer)
         end = len(self.statements)
         for index, statement in enumerate(self.statements):
@@ -469,23 +454,17 @@ class Program:
                 written_next = index
 
     def _inlinable(self, statement, outputs, written_next, host):
-        if written_next is None or statement.comment is not None or len(statement.targets) != 1:
+        if len(statement.targets) != 1:  # a comment, or a call with several results
             return False
-        val, primitive = statement.targets[0], statement.primitive
-        if val.uses != 1 or id(val) in outputs:
+        val = statement.targets[0]
+        # NOTE: a value used once (and no output) has a user; with no line written below, none is its host
+        if val.uses != 1 or id(val) in outputs or host[val.user] != written_next:
             return False
-        consumer = val.user
-        if consumer is None or host.get(consumer) != written_next:
+        following = self.statements[val.user]
+        argument = any(isinstance(arg, Tracer) and arg.val is val for arg in following.args)  # not in a list
+        if len(following.targets) != 1 or not argument:
             return False
-        following = self.statements[consumer]
-        if len(following.targets) != 1:
-            return False
-        positions = [k for k, arg in enumerate(following.args) if isinstance(arg, Tracer) and arg.val is val]
-        if not positions:
-            return False
-        if type(val.value) is float:
-            return True
-        return primitive.kind == "view" and type(val.value) is _ndarray
+        return type(val.value) is float or (statement.primitive.kind == "view" and type(val.value) is _ndarray)
 
     # -- writing ------------------------------------------------------------------------------------------
 
@@ -522,27 +501,38 @@ class Program:
         return self.constant_name(value, "constant"), ATOM
 
     def _params_of(self, statement):
-        """A statement's keyword arguments, with the arrays in them written as named constants
-        (and the buffers given as ``out`` by their names)."""
-        params = statement.params
-        if "out" in params and type(params["out"]) is tuple and params["out"] and type(params["out"][0]) is tuple:
-            vals, mask = params["out"]
-            names = ", ".join([self.buffer_name(val.storage) for val in vals] + [mask])
-            params = dict(params, out=Written(f"({names})"))
-        if not any(_holds_array(value) for value in params.values()):
-            return params
-        return {key: Written(self.static_text(value)) if _holds_array(value) else value
-                for key, value in params.items()}
+        """A statement's keyword arguments as Python writes them (the buffers given as ``out`` by
+        their names)."""
+        texts = {}
+        for key, value in statement.params.items():
+            if key == "out" and type(value) is tuple and value and type(value[0]) is tuple:
+                vals, mask = value
+                texts[key] = f"({', '.join([self.buffer_name(val.storage) for val in vals] + [mask])})"
+            else:
+                texts[key] = self.static_text(value)
+        return texts
 
     def static_text(self, value):
-        """A static argument (an axis, a shape, an index) as Python writes it; arrays in it are
-        named constants of the generated module."""
+        """A static argument (an axis, a shape, None, a slice, a dtype) as Python writes it; arrays
+        in it are named constants of the generated module."""
+        if isinstance(value, _Written):
+            return str(value)
         if isinstance(value, _ndarray):
             return self.constant_name(value, "index")
-        if type(value) is tuple:
+        if type(value) is float:
+            return float_text(value)[0]
+        if isinstance(value, np.dtype):
+            return f"np.{value.name}"
+        if isinstance(value, type) and issubclass(value, np.generic):
+            return f"np.{value.__name__}"
+        if isinstance(value, tuple):
             items = [self.static_text(item) for item in value]
             return f"({', '.join(items)}{',' if len(items) == 1 else ''})"
-        return constant_text(value)
+        if isinstance(value, slice):
+            return f"slice({value.start!r}, {value.stop!r}, {value.step!r})"
+        if isinstance(value, np.integer):
+            return repr(int(value))
+        return repr(value)
 
     def _named_constant(self, tracer):
         name = tracer.literal_name
@@ -626,21 +616,11 @@ class Program:
                 f"    {value.name}, {e.name}, {r.name} = {helper}"]
 
 
-_signatures: dict = {}
-
-
+@functools.cache
 def _positional_names(function):
     """The names of a helper's parameters that may be passed by position (none past a ``*args``)."""
-    names = _signatures.get(function)
-    if names is None:
-        parameters = inspect.signature(function).parameters.values()
-        names = _signatures[function] = [parameter.name for parameter in parameters
-                                          if parameter.kind == parameter.POSITIONAL_OR_KEYWORD]
-    return names
-
-
-def _holds_array(value):
-    return isinstance(value, _ndarray) or (type(value) is tuple and any(_holds_array(item) for item in value))
+    parameters = inspect.signature(function).parameters.values()
+    return tuple(parameter.name for parameter in parameters if parameter.kind == parameter.POSITIONAL_OR_KEYWORD)
 
 
 def _is_option(arg):

@@ -49,7 +49,8 @@ class Primitive:
     ``"alloc"`` (makes a fresh array, or a float), ``"view"`` (shares its first
     array argument's memory).  ``write(args, params, out)`` returns ``(text,
     precedence)`` for an array result and ``write_float(args, params)`` for a
-    Python float; arguments come as ``(text, precedence)``.
+    Python float; arguments come as ``(text, precedence)``, keyword arguments
+    as their texts (`Program.static_text`).
     """
 
     def __init__(self, name, kind, evaluate, write, write_float=None):
@@ -110,36 +111,12 @@ OPERATORS["negative"] = Primitive("negative", "ufunc", operator.neg, _ufunc_writ
 
 
 def _keywords(params):
-    return [f"{key}={constant_text(value)}" for key, value in params.items()]
+    return [f"{key}={text}" for key, text in params.items()]
 
 
 def _call_text(callee, args, params):
     """``callee(a, b, key=value)`` from the arguments' texts and the keyword arguments."""
     return f"{callee}({', '.join([text for text, _ in args] + _keywords(params))})"
-
-
-class Written(str):
-    """A static argument already written as Python (a named constant array, say)."""
-
-
-def constant_text(value):
-    """A static argument as Python writes it (numbers, tuples, None, slices, dtypes)."""
-    if isinstance(value, Written):
-        return str(value)
-    if type(value) is float:
-        return float_text(value)[0]
-    if isinstance(value, np.dtype):
-        return f"np.{value.name}"
-    if isinstance(value, type) and issubclass(value, np.generic):
-        return f"np.{value.__name__}"
-    if isinstance(value, tuple):
-        items = [constant_text(item) for item in value]
-        return f"({', '.join(items)}{',' if len(items) == 1 else ''})"
-    if isinstance(value, slice):
-        return f"slice({value.start!r}, {value.stop!r}, {value.step!r})"
-    if isinstance(value, np.integer):
-        return repr(int(value))
-    return repr(value)
 
 
 def float_text(number):
@@ -164,7 +141,7 @@ def ufunc_reduce(ufunc):
     """``np.<ufunc>.reduce(a, axis, keepdims=...)``, into a buffer of its own."""
     def write(args, params, out):
         if set(params) <= {"axis"}:  # NOTE: positional (a, axis, dtype, out): keywords cost numpy a parse
-            axis = constant_text(params.get("axis", 0))
+            axis = params.get("axis", "0")
             return f"np.{ufunc.__name__}.reduce({args[0][0]}, {axis}{', None' + _out(out) if out else ''})", ATOM
         return f"np.{ufunc.__name__}.reduce({', '.join([args[0][0]] + _keywords(params))}{_out(out, True)})", ATOM
     return Primitive(f"{ufunc.__name__}.reduce", "out", ufunc.reduce, write)
