@@ -72,11 +72,11 @@ class _Storage:
 class _Val:
     """One named value of the program (a local variable of the generated function)."""
 
-    __slots__ = ("name", "value", "storage", "external", "direct", "statement", "last", "uses", "inline", "user")
+    __slots__ = ("name", "value", "storage", "external", "direct", "statement", "last", "uses", "inline")
 
     def __init__(self, name, value, storage=None, external=False, direct=True):
         self.name, self.value, self.storage, self.external, self.direct = name, value, storage, external, direct
-        self.statement, self.last, self.uses, self.inline, self.user = None, -1, 0, False, None
+        self.statement, self.last, self.uses, self.inline = None, -1, 0, False
         if storage is not None:
             storage.vals.append(self)
 
@@ -121,7 +121,7 @@ class Program:
         self.identifiers = set(RESERVED)
         self._counts = {}  # stem -> the last suffix given
         self.constants = {}      # module-level name -> object (arrays, named numbers)
-        self._constant_ids = {}  # id(array) -> name
+        self._constant_names = {}  # id(array), or (stem, number) -> name
         self.buffers = []        # the storages given buf0, buf1, ...
         self._temporaries = 0
         self.masks = {}          # shape -> the name of a boolean buffer (the sigmoid's test)
@@ -147,14 +147,13 @@ class Program:
         self._temporaries += 1
         return self.unique(f"t{self._temporaries}")
 
-    def constant_name(self, array, stem, upper=True):
-        """A module-level name for a constant array (one per array)."""
-        if id(array) in self._constant_ids:
-            return self._constant_ids[id(array)]
-        name = self.unique(stem.upper() if upper else stem)
-        self.constants[name] = array
-        self._constant_ids[id(array)] = name
-        return name
+    def constant_name(self, value, stem, upper=True):
+        """A module-level name for a constant: one per array, one per number and ``stem``."""
+        key = (stem, value) if type(value) is float else id(value)
+        if key not in self._constant_names:
+            self._constant_names[key] = name = self.unique(stem.upper() if upper else stem)
+            self.constants[name] = value
+        return self._constant_names[key]
 
     def refuse(self, what):
         op = f" of op '{self.context}'" if self.context else ""
@@ -285,8 +284,9 @@ class Program:
         for position, other in aliases.items():  # NOTE: it may be that result (F is r), so it holds its buffer
             vals[position].storage, vals[position].direct = vals[other].storage, False
             vals[other].storage.vals.append(vals[position])
-        if buffered:
-            params = dict(params, out=(tuple(vals[k] for k in buffered), self.mask(args[0].shape)))
+        if buffered:  # a boolean buffer of x's shape, one per shape: calls use it only while they run
+            mask = self.masks.setdefault(args[0].shape, f"mask{len(self.masks)}")
+            params = dict(params, out=(tuple(vals[k] for k in buffered), mask))
         statement = _Statement(primitive, vals, args, params)
         for val in vals:
             val.statement = statement
@@ -305,9 +305,7 @@ class Program:
         if primitive.name == "multiply" and len(tracers) == 2:
             for constant, other in (tracers, tracers[::-1]):
                 if not constant.is_constant or constant.literal_name or np.size(constant.value) != 1 \
-                        or type(constant.value) is bool:
-                    continue
-                if not _same_kind(value, other.value):
+                        or type(constant.value) is bool or not _same_kind(value, other.value):
                     continue
                 number = float(np.asarray(constant.value).reshape(-1)[0])
                 if number == 1.0:
@@ -391,7 +389,6 @@ class Program:
                 if arg.val is not None:
                     arg.val.last = index
                     arg.val.uses += 1
-                    arg.val.user = index
         for item in final:
             if isinstance(item, _Val):
                 item.last = end
@@ -457,10 +454,10 @@ class Program:
         if len(statement.targets) != 1:  # a comment, or a call with several results
             return False
         val = statement.targets[0]
-        # NOTE: a value used once (and no output) has a user; with no line written below, none is its host
-        if val.uses != 1 or id(val) in outputs or host[val.user] != written_next:
+        # used once, no output: its last use is its one user, which must be the next line written (if any)
+        if val.uses != 1 or id(val) in outputs or host[val.last] != written_next:
             return False
-        following = self.statements[val.user]
+        following = self.statements[val.last]
         argument = any(isinstance(arg, Tracer) and arg.val is val for arg in following.args)  # not in a list
         if len(following.targets) != 1 or not argument:
             return False
@@ -470,12 +467,6 @@ class Program:
 
     def buffer_name(self, storage):
         return f"buf{storage.buffer}"
-
-    def mask(self, shape):
-        """A boolean buffer of ``shape`` (one per shape: calls use it only while they run)."""
-        if shape not in self.masks:
-            self.masks[shape] = f"mask{len(self.masks)}"
-        return self.masks[shape]
 
     def text_of(self, arg):
         """``(text, precedence)`` of an argument: a name, an inlined expression, a constant,
@@ -492,7 +483,7 @@ class Program:
                 return self._expression(val.statement)
             return val.name, ATOM
         if arg.literal_name is not None:
-            return self._named_constant(arg), ATOM
+            return self.constant_name(arg.value, arg.literal_name, upper=False), ATOM
         value = arg.value
         if type(value) is float:
             return float_text(value)
@@ -533,16 +524,6 @@ class Program:
         if isinstance(value, np.integer):
             return repr(int(value))
         return repr(value)
-
-    def _named_constant(self, tracer):
-        name = tracer.literal_name
-        for existing, value in self.constants.items():
-            if (existing == name or existing.startswith(f"{name}__")) and _same_kind(value, tracer.value) \
-                    and np.array_equal(value, tracer.value):
-                return existing
-        name = self.unique(name)
-        self.constants[name] = tracer.value
-        return name
 
     def _expression(self, statement):
         target = statement.targets[0]
