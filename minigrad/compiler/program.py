@@ -19,19 +19,18 @@ import re
 import numpy as np
 
 from ..core import numerics
-from .trace import (ATOM, OPERATORS, CompileError, Tracer, evaluate, float_text, function_call, getitem_call,
-                    half_squared_norm_call, helper_call, values_of)
+from .trace import (ATOM, BOUND, OPERATORS, CompileError, Tracer, evaluate, float_text, function_call,
+                    getitem_call, half_squared_norm_call, helper_call, values_of)
 
 __all__ = ["Program", "identifier"]
 
 _ndarray = np.ndarray
 
-# Names the generated module defines or imports; values never take them.
-RESERVED = {"np", "math", "fsum", "forward_backward", "replay", "abs", "float", "None", "True", "False",
-            "arguments", "ndarray", "leaf", "add_gradient", "BUFFERS_LOCK", "GRADIENT_LOCK", "FLOAT32",
-            "FLOAT64", "Value", "grads", "earlier", "value", "grad", "len", "type", "zip", "OPTIMIZER", "RATE",
-            "LR64", "LR32", "lr", "version", "next_version", "STAMP", "numerics", "slice", "Ellipsis",
-            "add", "subtract", "multiply", "divide", "negative", "greater", "less", "equal", "dot", "vdot"} | \
+# Names the generated module defines or imports; values never take them (nor keywords: see `identifier`).
+RESERVED = {"np", "math", "fsum", "forward_backward", "replay", "abs", "float", "arguments", "ndarray", "leaf",
+            "add_gradient", "BUFFERS_LOCK", "GRADIENT_LOCK", "FLOAT32", "FLOAT64", "Value", "grads", "earlier",
+            "value", "grad", "len", "type", "zip", "OPTIMIZER", "RATE", "LR64", "LR32", "lr", "version",
+            "next_version", "STAMP", "numerics", "slice", "Ellipsis"} | set(BOUND) | \
     {name for name in dir(numerics) if not name.startswith("_")}
 
 

@@ -211,11 +211,6 @@ class Tracer:
     # -- what rules may ask ---------------------------------------------------------------------
 
     @property
-    def is_float(self):
-        """True for a Python float (the scalar path)."""
-        return type(self.value) is float
-
-    @property
     def shape(self):
         return () if type(self.value) in (float, int, bool) else self.value.shape
 

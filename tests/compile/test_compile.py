@@ -1176,3 +1176,16 @@ def test_a_float_sigmoid_written_out_gives_the_helpers_bits_at_the_extremes():
         assert (compiled.item(), compiled_grad) == (eager.item(), w.grad) or np.isnan(eager.item())
         assert np.copysign(1.0, compiled_grad) == np.copysign(1.0, w.grad)
     assert "math.exp(-abs(" in step.latest.source and "sigmoid_parts(" not in step.latest.source.split("def replay")[0]
+
+
+def test_a_value_named_as_a_ufunc_the_module_imports_takes_another_name():
+    """The generated module imports numpy's common ufuncs by name (``reciprocal``, for the sigmoid's
+    common case): a Value called so is renamed there, and the step gives σ and σ(1 − σ)."""
+    w = mg.Value(np.array([0.5, -1.0, 2.0]), name="reciprocal")
+    step = mg.compile(lambda: w.sigmoid().sum())
+    sigma = 1.0 / (1.0 + np.exp(-w.data))
+    for _ in range(2):  # the trace, then the replay
+        w.grad = None
+        assert step().data == pytest.approx(sigma.sum(), rel=1e-15)
+        np.testing.assert_allclose(w.grad, sigma * (1.0 - sigma), rtol=1e-14)
+    assert "def forward_backward(reciprocal__2):" in step.source
