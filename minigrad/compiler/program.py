@@ -19,8 +19,8 @@ import re
 import numpy as np
 
 from ..core import numerics
-from .trace import (ATOM, BOUND, OPERATORS, CompileError, Tracer, evaluate, float_text, function_call,
-                    getitem_call, half_squared_norm_call, helper_call, values_of)
+from .trace import (ATOM, BOUND, OPERATORS, CompileError, Tracer, float_text, function_call, getitem_call,
+                    half_squared_norm_call, helper_call, values_of)
 
 __all__ = ["Program", "identifier"]
 
@@ -197,8 +197,8 @@ class Program:
         """``primitive(*args, **params)``, evaluated now (unless its ``value`` is given): a new
         tracer (or a tuple of them)."""
         args = [self.lift(arg) for arg in args]
-        if value is None:
-            value = evaluate(primitive, args, params)
+        if value is None:  # what the rule's own call gives, numpy scalars included
+            value = primitive.evaluate(*[values_of(arg) for arg in args], **params)
         if type(value) is tuple:
             return self._unpack(primitive, args, params, value)
         scalar = isinstance(value, np.generic)
@@ -237,7 +237,7 @@ class Program:
                 return arg
         kind = "view" if self._shares(value, args) else "alloc"
         names = _positional_names(function)
-        args, kwargs = list(args), dict(kwargs)
+        args = list(args)
         # NOTE: on floats, options stay positional: keywords would cost a scalar sigmoid half its time
         scalar = type(value) is float or (type(value) is tuple and type(value[0]) is float)
         while not scalar and 1 < len(args) <= len(names) and _is_option(args[-1]):
@@ -413,18 +413,16 @@ class Program:
                 for arg in _tracers(statement.args):
                     storage = arg.val.storage if arg.val is not None else None
                     if storage is not None and storage.end == index and arg.val.direct and storage.buffer is not None \
-                            and id(storage) not in released and all(storage is not other for other in dying):
+                            and id(storage) not in released and storage not in dying:
                         dying.append(storage)
             for storage in needs:
                 match = next((old for old in dying if old.kind == storage.kind), None)
                 if match is not None:
-                    dying = [old for old in dying if old is not match]
+                    dying.remove(match)
                     released.add(id(match))
                     storage.buffer = match.buffer
-                    continue
-                pool = free[storage.kind]
-                if pool:
-                    storage.buffer = pool.pop()
+                elif free[storage.kind]:
+                    storage.buffer = free[storage.kind].pop()
                 else:
                     self.buffers.append(storage)
                     storage.buffer = len(self.buffers) - 1

@@ -1,22 +1,12 @@
 """The tracer: a stand-in for an op's data that records what the op's rules do with it.
 
-`minigrad.compile` runs each op's own forward and backward rule (`minigrad.core.ops`)
-once more, with a `Tracer` in place of every array and float.  A rule is
-ordinary numpy code, so everything it does with a tracer reaches one of four
-doors, and each records one call:
-
-* Python's operators (``+ − * /``, unary ``−``, comparisons, ``[index]``);
-* numpy's ufuncs (``np.exp(t)``, ``np.add.reduce(t, axis)``), through ``__array_ufunc__``;
-* numpy's functions (``np.expand_dims``, ``np.moveaxis``, ``np.stack``, ...), through
-  ``__array_function__``, and the array methods ``reshape``, ``swapaxes``, ``astype``, ``T``;
-* the named helpers of `minigrad.core.numerics`, which hand a call with a stand-in
-  to ``__minigrad_helper__`` (see `minigrad.core.numerics`).
-
-Each call is evaluated at once, on the trace's numbers, by the very function
-the rule called, so a tracer knows its value (type, shape, dtype) exactly; the
-generated code makes the same call on the same numbers, which is why compiled
-equals eager bit for bit.  Anything a rule does that is not one of these
-(``float(t)``, ``if t > 0``, ``np.asarray(t)``) is refused with `CompileError`.
+`minigrad.compile` runs each op's own forward and backward rule (`minigrad.core.ops`) once more,
+with a `Tracer` in place of every array and float.  Whatever a rule does with a tracer reaches one
+of four doors (Python's operators; ``__array_ufunc__``; ``__array_function__`` and the array
+methods; ``__minigrad_helper__``, see "How the tracer works" in docs/compile.md), and each records
+one call, evaluated at once, on the trace's numbers, by the very function the rule called: the
+generated code makes the same call on the same numbers, which is why compiled equals eager bit for
+bit.  Anything else (``float(t)``, ``if t > 0``, ``np.asarray(t)``) is refused with `CompileError`.
 """
 
 from __future__ import annotations
@@ -330,8 +320,3 @@ def values_of(argument):
     if type(argument) in (list, tuple):
         return type(argument)(values_of(item) for item in argument)
     return argument
-
-
-def evaluate(primitive, args, params):
-    """The call on the values: what the rule's own call gives (numpy scalars included)."""
-    return primitive.evaluate(*[values_of(arg) for arg in args], **params)
