@@ -3,9 +3,8 @@
 `Program.record` is where every call a tracer sees lands (see `minigrad.compiler.trace`):
 it evaluates the call on the trace's numbers and returns a new tracer.  Nothing is
 written until a value is needed (`materialize`), so a gradient that a rule computes
-but no input needs is never written.  `finish` then finds where each value is last
-used, gives array values buffers (reused once a value is dead), and marks what is
-written inline; `lines_of` writes each statement as Python.
+but no input needs is never written; `finish` gives array values their buffers, and
+`lines_of` writes each statement as Python.
 """
 
 from __future__ import annotations
@@ -92,9 +91,7 @@ class _Statement:
 
 def _same_kind(a, b):
     """Same Python type, and for arrays the same shape and dtype."""
-    if type(a) is not type(b):
-        return False
-    return type(a) is not _ndarray or (a.shape == b.shape and a.dtype == b.dtype)
+    return type(a) is type(b) and (type(a) is not _ndarray or (a.shape == b.shape and a.dtype == b.dtype))
 
 
 def _tracers(args):
@@ -332,23 +329,19 @@ class Program:
             return None
         for arg in _tracers(tracer.args):
             self.materialize(arg)
-        value = tracer.value
+        value, kind = tracer.value, tracer.primitive.kind
         label = name or tracer.label
         val = _Val(name if exact else self.unique(label) if label else self.temporary(), value)
-        kind = tracer.primitive.kind
-        if type(value) is _ndarray:
-            if kind == "view":
-                base = next((arg.val for arg in _tracers(tracer.args) if arg.val is not None
-                             and type(arg.value) is _ndarray and np.may_share_memory(value, arg.value)), None)
-                if base is None or base.external:
-                    val.external = True
-                else:
-                    val.storage = base.storage
-                    base.storage.vals.append(val)
-                val.direct = False
-            else:
-                val.storage = _Storage(value, fresh=(kind == "alloc"))
-                val.storage.vals.append(val)
+        if type(value) is _ndarray and kind == "view":
+            base = next((arg.val for arg in _tracers(tracer.args) if arg.val is not None
+                         and type(arg.value) is _ndarray and np.may_share_memory(value, arg.value)), None)
+            val.external, val.direct = base is None or base.external, False
+            if not val.external:
+                val.storage = base.storage
+                base.storage.vals.append(val)
+        elif type(value) is _ndarray:
+            val.storage = _Storage(value, fresh=(kind == "alloc"))
+            val.storage.vals.append(val)
         statement = _Statement(tracer.primitive, [val], tracer.args, tracer.params, scalar=tracer.scalar)
         val.statement = statement
         self.statements.append(statement)
@@ -382,7 +375,6 @@ class Program:
                     val = self.materialize(self.record(function_call(np.array, "alloc"), [tracer], {}), name,
                                            exact=renamed)
             final.append(val if val is not None else tracer)
-        end = len(self.statements)
         for index, statement in enumerate(self.statements):
             for arg in _tracers(statement.args):
                 if arg.val is not None:
@@ -390,7 +382,7 @@ class Program:
                     arg.val.uses += 1
         for item in final:
             if isinstance(item, _Val):
-                item.last = end
+                item.last = len(self.statements)
                 item.uses += 1
         for index, statement in enumerate(self.statements):
             for val in statement.targets:
@@ -528,9 +520,8 @@ class Program:
         primitive = statement.primitive
         if type(target.value) is not _ndarray:
             return primitive.write_float(args, self._params_of(statement))
-        out = None
-        if primitive.kind in ("ufunc", "out") and not statement.fresh and target.storage is not None \
-                and target.storage.buffer is not None and target.direct:
+        out = None  # a ufunc's or a product's storage is its own, given a buffer unless it is fresh
+        if primitive.kind in ("ufunc", "out") and target.storage.buffer is not None:
             out = self.buffer_name(target.storage)
         text, precedence = primitive.write(args, self._params_of(statement), out)
         if out is None and statement.scalar:
@@ -560,22 +551,20 @@ class Program:
         float, its three lines (αx is x); on an array with buffers, its common case, the same
         numpy calls on the same buffers, and the helper itself when some x is at or below the
         floor.  None where that does not apply."""
-        (x_text, precedence), x = args[0], statement.args[0]
+        x_text, x = args[0][0], statement.args[0]
         params = statement.params
+        value, e, r = statement.targets
         if type(x.value) is float:  # the float case: α passed by position
-            value, e, r = statement.targets
             alpha = statement.args[1] if len(statement.args) > 1 else None
-            if precedence != ATOM or not x_text.isidentifier() or not isinstance(alpha, Tracer) \
-                    or alpha.val is not None or alpha.literal_name or alpha.value != 1.0 or type(alpha.value) is not float:
+            if not x_text.isidentifier() or not isinstance(alpha, Tracer) or alpha.val is not None \
+                    or alpha.literal_name or alpha.value != 1.0 or type(alpha.value) is not float:
                 return None
             return [f"{e.name} = math.exp(-abs({x_text}))",
                     f"{r.name} = 1.0 / (1.0 + {e.name})",
                     f"{value.name} = {r.name} if {x_text} >= 0.0 else {e.name} * {r.name}"]
-        if params.get("alpha") != 1.0 or "out" not in params or type(params["out"]) is not tuple \
-                or precedence != ATOM or not x_text.isidentifier() or type(x.value) is not _ndarray \
-                or x.value.dtype.type not in numerics.EXP_FLOOR:
+        if params.get("alpha") != 1.0 or type(params.get("out")) is not tuple or not x_text.isidentifier() \
+                or type(x.value) is not _ndarray or x.value.dtype.type not in numerics.EXP_FLOOR:
             return None
-        value, e, r = statement.targets
         (e_out, r_out), mask = params["out"]
         if e_out is not e or r_out is not r or value.storage is not r.storage or e.storage.buffer is None \
                 or r.storage.buffer is None:
@@ -602,8 +591,7 @@ def _positional_names(function):
 
 
 def _is_option(arg):
-    return not isinstance(arg, (Tracer, _ndarray)) and not (type(arg) in (list, tuple) and any(
-        True for _ in _tracers(arg)))
+    return not isinstance(arg, _ndarray) and not any(True for _ in _tracers([arg]))
 
 
 def _as_value(value):

@@ -262,12 +262,10 @@ class Tracer:
             raise self.program.refuse(f"np.{ufunc.__name__} with out= or where=")
         if method == "__call__":
             return self.program.record(ufunc_call(ufunc), inputs, kwargs)
-        if method == "reduce":
-            array, *rest = inputs
-            params = dict(kwargs)
-            if rest:
-                params["axis"] = rest[0]
-            return self.program.record(ufunc_reduce(ufunc), (array,), params)
+        if method == "reduce":  # np.add.reduce(t, axis, ...): kwargs is this call's own dict
+            if len(inputs) > 1:
+                kwargs["axis"] = inputs[1]
+            return self.program.record(ufunc_reduce(ufunc), inputs[:1], kwargs)
         raise self.program.refuse(f"np.{ufunc.__name__}.{method}")
 
     def __array_function__(self, func, types, args, kwargs):
