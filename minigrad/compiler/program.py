@@ -430,8 +430,7 @@ class Program:
         written inline in between are transparent), is written inside that statement."""
         host = {}  # statement index -> index of the statement whose line it is written in
         written_next = None
-        for index in range(len(self.statements) - 1, -1, -1):
-            statement = self.statements[index]
+        for index, statement in reversed(list(enumerate(self.statements))):
             if self._inlinable(statement, outputs, written_next, host):
                 statement.targets[0].inline = True
                 host[index] = written_next
