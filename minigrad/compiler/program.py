@@ -3,14 +3,14 @@
 `Program.record` is where every call a tracer sees lands (see `minigrad.compiler.trace`):
 it evaluates the call on the trace's numbers and returns a new tracer.  Nothing is
 written until a value is needed (`materialize`), so a gradient that a rule computes
-but no input needs is never written.  `finish` then finds where each value is last
-used, gives array values buffers (reused once a value is dead), and marks what is
-written inline; `lines_of` writes each statement as Python.
+but no input needs is never written; `finish` gives array values their buffers, and
+`lines_of` writes each statement as Python.
 """
 
 from __future__ import annotations
 
 import collections
+import functools
 import inspect
 import keyword
 import re
@@ -18,19 +18,18 @@ import re
 import numpy as np
 
 from ..core import numerics
-from .trace import (ATOM, OPERATORS, CompileError, Tracer, Written, constant_text, evaluate, float_text,
-                    function_call, getitem_call, half_squared_norm_call, helper_call, values_of)
+from .trace import (ATOM, BOUND, OPERATORS, CompileError, Tracer, float_text, function_call, getitem_call,
+                    half_squared_norm_call, helper_call, values_of)
 
 __all__ = ["Program", "identifier"]
 
 _ndarray = np.ndarray
 
-# Names the generated module defines or imports; values never take them.
-RESERVED = {"np", "math", "fsum", "forward_backward", "replay", "abs", "float", "None", "True", "False",
-            "arguments", "ndarray", "leaf", "add_gradient", "BUFFERS_LOCK", "GRADIENT_LOCK", "FLOAT32",
-            "FLOAT64", "Value", "grads", "earlier", "value", "grad", "len", "type", "zip", "OPTIMIZER", "RATE",
-            "LR64", "LR32", "lr", "version", "next_version", "STAMP", "numerics", "slice", "Ellipsis",
-            "add", "subtract", "multiply", "divide", "negative", "greater", "less", "equal", "dot", "vdot"} | \
+# Names the generated module defines or imports; values never take them (nor keywords: see `identifier`).
+RESERVED = {"np", "math", "fsum", "forward_backward", "replay", "abs", "float", "arguments", "ndarray", "leaf",
+            "add_gradient", "BUFFERS_LOCK", "GRADIENT_LOCK", "FLOAT32", "FLOAT64", "Value", "grads", "earlier",
+            "value", "grad", "len", "type", "zip", "OPTIMIZER", "RATE", "LR64", "LR32", "lr", "version",
+            "next_version", "STAMP", "numerics", "slice", "Ellipsis"} | set(BOUND) | \
     {name for name in dir(numerics) if not name.startswith("_")}
 
 
@@ -48,6 +47,10 @@ def identifier(text):
     return name
 
 
+class _Written(str):
+    """A static argument already written as Python (an index, between its brackets)."""
+
+
 class _Storage:
     """The memory behind array values: one buffer, shared by a value and its views.
 
@@ -55,32 +58,23 @@ class _Storage:
     strides): a buffer keeps it, since the order in which numpy adds up a
     reduction (and so its last bits) follows the memory order."""
 
-    __slots__ = ("shape", "dtype", "layout", "template", "vals", "buffer", "fresh", "end")
+    __slots__ = ("shape", "dtype", "layout", "kind", "template", "vals", "buffer", "fresh", "end")
 
     def __init__(self, value, fresh=False):
-        self.shape, self.dtype, self.layout, self.template = value.shape, value.dtype, _layout(value), value
+        self.layout = "C" if value.flags.c_contiguous else "F" if value.flags.f_contiguous else value.strides
+        self.shape, self.dtype, self.template = value.shape, value.dtype, value
+        self.kind = (self.shape, self.dtype, self.layout)  # buffers of one kind are interchangeable
         self.vals, self.buffer, self.fresh, self.end = [], None, fresh, -1
-
-    @property
-    def kind(self):
-        return self.shape, self.dtype, self.layout
-
-
-def _layout(array):
-    """"C", "F", or the strides of an array in neither order (what a buffer must copy)."""
-    if array.flags.c_contiguous:
-        return "C"
-    return "F" if array.flags.f_contiguous else array.strides
 
 
 class _Val:
     """One named value of the program (a local variable of the generated function)."""
 
-    __slots__ = ("name", "value", "storage", "external", "direct", "statement", "last", "uses", "inline", "user")
+    __slots__ = ("name", "value", "storage", "external", "direct", "statement", "last", "uses", "inline")
 
     def __init__(self, name, value, storage=None, external=False, direct=True):
         self.name, self.value, self.storage, self.external, self.direct = name, value, storage, external, direct
-        self.statement, self.last, self.uses, self.inline, self.user = None, -1, 0, False, None
+        self.statement, self.last, self.uses, self.inline = None, -1, 0, False
         if storage is not None:
             storage.vals.append(self)
 
@@ -97,9 +91,7 @@ class _Statement:
 
 def _same_kind(a, b):
     """Same Python type, and for arrays the same shape and dtype."""
-    if type(a) is not type(b):
-        return False
-    return type(a) is not _ndarray or (a.shape == b.shape and a.dtype == b.dtype)
+    return type(a) is type(b) and (type(a) is not _ndarray or (a.shape == b.shape and a.dtype == b.dtype))
 
 
 def _tracers(args):
@@ -125,7 +117,7 @@ class Program:
         self.identifiers = set(RESERVED)
         self._counts = {}  # stem -> the last suffix given
         self.constants = {}      # module-level name -> object (arrays, named numbers)
-        self._constant_ids = {}  # id(array) -> name
+        self._constant_names = {}  # id(array), or (stem, number) -> name
         self.buffers = []        # the storages given buf0, buf1, ...
         self._temporaries = 0
         self.masks = {}          # shape -> the name of a boolean buffer (the sigmoid's test)
@@ -151,14 +143,13 @@ class Program:
         self._temporaries += 1
         return self.unique(f"t{self._temporaries}")
 
-    def constant_name(self, array, stem, upper=True):
-        """A module-level name for a constant array (one per array)."""
-        if id(array) in self._constant_ids:
-            return self._constant_ids[id(array)]
-        name = self.unique(stem.upper() if upper else stem)
-        self.constants[name] = array
-        self._constant_ids[id(array)] = name
-        return name
+    def constant_name(self, value, stem, upper=True):
+        """A module-level name for a constant: one per array, one per number and ``stem``."""
+        key = (stem, value) if type(value) is float else id(value)
+        if key not in self._constant_names:
+            self._constant_names[key] = name = self.unique(stem.upper() if upper else stem)
+            self.constants[name] = value
+        return self._constant_names[key]
 
     def refuse(self, what):
         op = f" of op '{self.context}'" if self.context else ""
@@ -175,13 +166,9 @@ class Program:
             value = bool(value)
         elif isinstance(value, np.generic):
             value = np.asarray(value)
-        elif isinstance(value, np.floating):
-            value = float(value)
         tracer = Tracer(self, None, (), {}, value)
-        if name is None and not self.fold and type(value) is float:
-            name = self.named_numbers.get(value)
-        if name is not None and not self.fold:
-            tracer.literal_name = name
+        if not self.fold:
+            tracer.literal_name = self.named_numbers.get(value) if name is None and type(value) is float else name
         return tracer
 
     def external(self, name, value):
@@ -207,8 +194,8 @@ class Program:
         """``primitive(*args, **params)``, evaluated now (unless its ``value`` is given): a new
         tracer (or a tuple of them)."""
         args = [self.lift(arg) for arg in args]
-        if value is None:
-            value = evaluate(primitive, args, params)
+        if value is None:  # what the rule's own call gives, numpy scalars included
+            value = primitive.evaluate(*[values_of(arg) for arg in args], **params)
         if type(value) is tuple:
             return self._unpack(primitive, args, params, value)
         scalar = isinstance(value, np.generic)
@@ -246,9 +233,9 @@ class Program:
             for arg in args:
                 if isinstance(arg, Tracer) and value is arg.value:
                     return arg
-        kind = "view" if type(value) is not tuple and self._shares(value, args) else "alloc"
+        kind = "view" if self._shares(value, args) else "alloc"
         names = _positional_names(function)
-        args, kwargs = list(args), dict(kwargs)
+        args = list(args)
         # NOTE: on floats, options stay positional: keywords would cost a scalar sigmoid half its time
         scalar = type(value) is float or (type(value) is tuple and type(value[0]) is float)
         while not scalar and 1 < len(args) <= len(names) and _is_option(args[-1]):
@@ -258,22 +245,19 @@ class Program:
         return self.record(helper_call(function, kind), args, kwargs, value)
 
     def record_getitem(self, tracer, index):
+        """``tracer[index]``, the index as Python writes it between brackets (`numerics.format_index`,
+        with arrays as named constants of the generated module)."""
         value = tracer.value[index]
         kind = "view" if self._shares(value, [tracer]) else "alloc"
-        return self.record(getitem_call(kind), [tracer], {"index": index, "text": self.index_text(index)}, value)
+        text = numerics.format_index(index, lambda array: self.constant_name(array, "index"))
+        if type(index) is tuple and len(index) == 1:
+            text += ","
+        return self.record(getitem_call(kind), [tracer], {"index": index, "text": _Written(text)}, value)
 
     @staticmethod
     def _shares(value, args):
         return type(value) is _ndarray and any(
             type(tracer.value) is _ndarray and np.may_share_memory(value, tracer.value) for tracer in _tracers(args))
-
-    def index_text(self, index):
-        """An index as Python writes it between brackets (`numerics.format_index`, with arrays
-        as named constants of the generated module)."""
-        text = numerics.format_index(index, lambda array: self.constant_name(array, "index"))
-        if type(index) is tuple and len(index) == 1:
-            text += ","
-        return text
 
     def _unpack(self, primitive, args, params, values):
         """A call with several results (`numerics.sigmoid_parts`), written at once as one statement;
@@ -287,7 +271,7 @@ class Program:
         storages = {}
         vals = []
         for position, (name, value) in enumerate(zip(names, values)):
-            value = np.asarray(value) if isinstance(value, np.generic) else value
+            value = _as_value(value)
             storage = None
             if type(value) is _ndarray and position not in aliases:
                 storage = storages.get(id(value))
@@ -297,8 +281,9 @@ class Program:
         for position, other in aliases.items():  # NOTE: it may be that result (F is r), so it holds its buffer
             vals[position].storage, vals[position].direct = vals[other].storage, False
             vals[other].storage.vals.append(vals[position])
-        if buffered:
-            params = dict(params, out=(tuple(vals[k] for k in buffered), self.mask(args[0].shape)))
+        if buffered:  # a boolean buffer of x's shape, one per shape: calls use it only while they run
+            mask = self.masks.setdefault(args[0].shape, f"mask{len(self.masks)}")
+            params = dict(params, out=(tuple(vals[k] for k in buffered), mask))
         statement = _Statement(primitive, vals, args, params)
         for val in vals:
             val.statement = statement
@@ -317,9 +302,7 @@ class Program:
         if primitive.name == "multiply" and len(tracers) == 2:
             for constant, other in (tracers, tracers[::-1]):
                 if not constant.is_constant or constant.literal_name or np.size(constant.value) != 1 \
-                        or type(constant.value) is bool:
-                    continue
-                if not _same_kind(value, other.value):
+                        or type(constant.value) is bool or not _same_kind(value, other.value):
                     continue
                 number = float(np.asarray(constant.value).reshape(-1)[0])
                 if number == 1.0:
@@ -347,23 +330,19 @@ class Program:
             return None
         for arg in _tracers(tracer.args):
             self.materialize(arg)
-        value = tracer.value
+        value, kind = tracer.value, tracer.primitive.kind
         label = name or tracer.label
         val = _Val(name if exact else self.unique(label) if label else self.temporary(), value)
-        kind = tracer.primitive.kind
-        if type(value) is _ndarray:
-            if kind == "view":
-                base = next((arg.val for arg in _tracers(tracer.args) if arg.val is not None
-                             and type(arg.value) is _ndarray and np.may_share_memory(value, arg.value)), None)
-                if base is None or base.external:
-                    val.external = True
-                else:
-                    val.storage = base.storage
-                    base.storage.vals.append(val)
-                val.direct = False
-            else:
-                val.storage = _Storage(value, fresh=(kind == "alloc"))
-                val.storage.vals.append(val)
+        if type(value) is _ndarray and kind == "view":
+            base = next((arg.val for arg in _tracers(tracer.args) if arg.val is not None
+                         and type(arg.value) is _ndarray and np.may_share_memory(value, arg.value)), None)
+            val.external, val.direct = base is None or base.external, False
+            if not val.external:
+                val.storage = base.storage
+                base.storage.vals.append(val)
+        elif type(value) is _ndarray:
+            val.storage = _Storage(value, fresh=(kind == "alloc"))
+            val.storage.vals.append(val)
         statement = _Statement(tracer.primitive, [val], tracer.args, tracer.params, scalar=tracer.scalar)
         val.statement = statement
         self.statements.append(statement)
@@ -379,38 +358,32 @@ class Program:
         final = []
         for tracer, name in outputs:
             val = self.materialize(tracer)
-            if val is None and not tracer.is_float:  # a constant output: a fresh copy each call
+            if val is None and type(tracer.value) is not float:  # a constant output: a fresh copy each call
                 val = self.materialize(self.record(function_call(np.array, "alloc"), [tracer], {}))
             if val is not None and type(val.value) is _ndarray:
-                statement = val.statement
-                alone = val.storage is not None and val.storage.vals == [val]
-                single = len(statement.targets) == 1
+                statement, storage = val.statement, val.storage
+                alone = val.direct and storage is not None and storage.vals == [val]
                 # NOTE: numpy gives a 0-d result as a scalar unless it has a buffer to write into
-                if val.direct and alone and single and not val.storage.fresh \
+                if alone and not storage.fresh and len(statement.targets) == 1 \
                         and statement.primitive.kind in ("ufunc", "out"):
                     statement.fresh = True
-                    val.storage.fresh = True
-                elif not (val.direct and alone and val.storage.fresh):
+                    storage.fresh = True
+                elif not (alone and storage.fresh):
                     # NOTE: a view, a buffer shared with another value, or an input: the caller gets a copy
                     renamed = val.name == name
                     if renamed:
                         val.name = self.temporary()
-                    copy = self.record(function_call(np.array, "alloc"), [Tracer(self, None, (), {}, val.value,
-                                                                                 val=val)], {})
-                    val = self.materialize(copy, name)
-                    if renamed:
-                        val.name = name
+                    val = self.materialize(self.record(function_call(np.array, "alloc"), [tracer], {}), name,
+                                           exact=renamed)
             final.append(val if val is not None else tracer)
-        end = len(self.statements)
         for index, statement in enumerate(self.statements):
             for arg in _tracers(statement.args):
                 if arg.val is not None:
                     arg.val.last = index
                     arg.val.uses += 1
-                    arg.val.user = index
         for item in final:
             if isinstance(item, _Val):
-                item.last = end
+                item.last = len(self.statements)
                 item.uses += 1
         for index, statement in enumerate(self.statements):
             for val in statement.targets:
@@ -433,18 +406,16 @@ class Program:
                 for arg in _tracers(statement.args):
                     storage = arg.val.storage if arg.val is not None else None
                     if storage is not None and storage.end == index and arg.val.direct and storage.buffer is not None \
-                            and id(storage) not in released and all(storage is not other for other in dying):
+                            and id(storage) not in released and storage not in dying:
                         dying.append(storage)
             for storage in needs:
                 match = next((old for old in dying if old.kind == storage.kind), None)
                 if match is not None:
-                    dying = [old for old in dying if old is not match]
+                    dying.remove(match)
                     released.add(id(match))
                     storage.buffer = match.buffer
-                    continue
-                pool = free[storage.kind]
-                if pool:
-                    storage.buffer = pool.pop()
+                elif free[storage.kind]:
+                    storage.buffer = free[storage.kind].pop()
                 else:
                     self.buffers.append(storage)
                     storage.buffer = len(self.buffers) - 1
@@ -460,8 +431,7 @@ class Program:
         written inline in between are transparent), is written inside that statement."""
         host = {}  # statement index -> index of the statement whose line it is written in
         written_next = None
-        for index in range(len(self.statements) - 1, -1, -1):
-            statement = self.statements[index]
+        for index, statement in reversed(list(enumerate(self.statements))):
             if self._inlinable(statement, outputs, written_next, host):
                 statement.targets[0].inline = True
                 host[index] = written_next
@@ -470,34 +440,22 @@ class Program:
                 written_next = index
 
     def _inlinable(self, statement, outputs, written_next, host):
-        if written_next is None or statement.comment is not None or len(statement.targets) != 1:
+        if len(statement.targets) != 1:  # a comment, or a call with several results
             return False
-        val, primitive = statement.targets[0], statement.primitive
-        if val.uses != 1 or id(val) in outputs:
+        val = statement.targets[0]
+        # used once, no output: its last use is its one user, which must be the next line written (if any)
+        if val.uses != 1 or id(val) in outputs or host[val.last] != written_next:
             return False
-        consumer = val.user
-        if consumer is None or host.get(consumer) != written_next:
+        following = self.statements[val.last]
+        argument = any(isinstance(arg, Tracer) and arg.val is val for arg in following.args)  # not in a list
+        if len(following.targets) != 1 or not argument:
             return False
-        following = self.statements[consumer]
-        if len(following.targets) != 1:
-            return False
-        positions = [k for k, arg in enumerate(following.args) if isinstance(arg, Tracer) and arg.val is val]
-        if not positions:
-            return False
-        if type(val.value) is float:
-            return True
-        return primitive.kind == "view" and type(val.value) is _ndarray
+        return type(val.value) is float or (statement.primitive.kind == "view" and type(val.value) is _ndarray)
 
     # -- writing ------------------------------------------------------------------------------------------
 
     def buffer_name(self, storage):
         return f"buf{storage.buffer}"
-
-    def mask(self, shape):
-        """A boolean buffer of ``shape`` (one per shape: calls use it only while they run)."""
-        if shape not in self.masks:
-            self.masks[shape] = f"mask{len(self.masks)}"
-        return self.masks[shape]
 
     def text_of(self, arg):
         """``(text, precedence)`` of an argument: a name, an inlined expression, a constant,
@@ -514,7 +472,7 @@ class Program:
                 return self._expression(val.statement)
             return val.name, ATOM
         if arg.literal_name is not None:
-            return self._named_constant(arg), ATOM
+            return self.constant_name(arg.value, arg.literal_name, upper=False), ATOM
         value = arg.value
         if type(value) is float:
             return float_text(value)
@@ -523,37 +481,38 @@ class Program:
         return self.constant_name(value, "constant"), ATOM
 
     def _params_of(self, statement):
-        """A statement's keyword arguments, with the arrays in them written as named constants
-        (and the buffers given as ``out`` by their names)."""
-        params = statement.params
-        if "out" in params and type(params["out"]) is tuple and params["out"] and type(params["out"][0]) is tuple:
-            vals, mask = params["out"]
-            names = ", ".join([self.buffer_name(val.storage) for val in vals] + [mask])
-            params = dict(params, out=Written(f"({names})"))
-        if not any(_holds_array(value) for value in params.values()):
-            return params
-        return {key: Written(self.static_text(value)) if _holds_array(value) else value
-                for key, value in params.items()}
+        """A statement's keyword arguments as Python writes them (the buffers given as ``out`` by
+        their names)."""
+        texts = {}
+        for key, value in statement.params.items():
+            if key == "out" and type(value) is tuple and value and type(value[0]) is tuple:
+                vals, mask = value
+                texts[key] = f"({', '.join([self.buffer_name(val.storage) for val in vals] + [mask])})"
+            else:
+                texts[key] = self.static_text(value)
+        return texts
 
     def static_text(self, value):
-        """A static argument (an axis, a shape, an index) as Python writes it; arrays in it are
-        named constants of the generated module."""
+        """A static argument (an axis, a shape, None, a slice, a dtype) as Python writes it; arrays
+        in it are named constants of the generated module."""
+        if isinstance(value, _Written):
+            return str(value)
         if isinstance(value, _ndarray):
             return self.constant_name(value, "index")
-        if type(value) is tuple:
+        if type(value) is float:
+            return float_text(value)[0]
+        if isinstance(value, np.dtype):
+            return f"np.{value.name}"
+        if isinstance(value, type) and issubclass(value, np.generic):
+            return f"np.{value.__name__}"
+        if isinstance(value, tuple):
             items = [self.static_text(item) for item in value]
             return f"({', '.join(items)}{',' if len(items) == 1 else ''})"
-        return constant_text(value)
-
-    def _named_constant(self, tracer):
-        name = tracer.literal_name
-        for existing, value in self.constants.items():
-            if (existing == name or existing.startswith(f"{name}__")) and _same_kind(value, tracer.value) \
-                    and np.array_equal(value, tracer.value):
-                return existing
-        name = self.unique(name)
-        self.constants[name] = tracer.value
-        return name
+        if isinstance(value, slice):
+            return f"slice({value.start!r}, {value.stop!r}, {value.step!r})"
+        if isinstance(value, np.integer):
+            return repr(int(value))
+        return repr(value)
 
     def _expression(self, statement):
         target = statement.targets[0]
@@ -561,9 +520,8 @@ class Program:
         primitive = statement.primitive
         if type(target.value) is not _ndarray:
             return primitive.write_float(args, self._params_of(statement))
-        out = None
-        if primitive.kind in ("ufunc", "out") and not statement.fresh and target.storage is not None \
-                and target.storage.buffer is not None and target.direct:
+        out = None  # a ufunc's or a product's storage is its own, given a buffer unless it is fresh
+        if primitive.kind in ("ufunc", "out") and target.storage.buffer is not None:
             out = self.buffer_name(target.storage)
         text, precedence = primitive.write(args, self._params_of(statement), out)
         if out is None and statement.scalar:
@@ -593,22 +551,20 @@ class Program:
         float, its three lines (αx is x); on an array with buffers, its common case, the same
         numpy calls on the same buffers, and the helper itself when some x is at or below the
         floor.  None where that does not apply."""
-        (x_text, precedence), x = args[0], statement.args[0]
+        x_text, x = args[0][0], statement.args[0]
         params = statement.params
+        value, e, r = statement.targets
         if type(x.value) is float:  # the float case: α passed by position
-            value, e, r = statement.targets
             alpha = statement.args[1] if len(statement.args) > 1 else None
-            if precedence != ATOM or not x_text.isidentifier() or not isinstance(alpha, Tracer) \
-                    or alpha.val is not None or alpha.literal_name or alpha.value != 1.0 or type(alpha.value) is not float:
+            if not x_text.isidentifier() or not isinstance(alpha, Tracer) or alpha.val is not None \
+                    or alpha.literal_name or alpha.value != 1.0 or type(alpha.value) is not float:
                 return None
             return [f"{e.name} = math.exp(-abs({x_text}))",
                     f"{r.name} = 1.0 / (1.0 + {e.name})",
                     f"{value.name} = {r.name} if {x_text} >= 0.0 else {e.name} * {r.name}"]
-        if params.get("alpha") != 1.0 or "out" not in params or type(params["out"]) is not tuple \
-                or precedence != ATOM or not x_text.isidentifier() or type(x.value) is not _ndarray \
-                or x.value.dtype.type not in numerics.EXP_FLOOR:
+        if params.get("alpha") != 1.0 or type(params.get("out")) is not tuple or not x_text.isidentifier() \
+                or type(x.value) is not _ndarray or x.value.dtype.type not in numerics.EXP_FLOOR:
             return None
-        value, e, r = statement.targets
         (e_out, r_out), mask = params["out"]
         if e_out is not e or r_out is not r or value.storage is not r.storage or e.storage.buffer is None \
                 or r.storage.buffer is None:
@@ -627,26 +583,15 @@ class Program:
                 f"    {value.name}, {e.name}, {r.name} = {helper}"]
 
 
-_signatures: dict = {}
-
-
+@functools.cache
 def _positional_names(function):
     """The names of a helper's parameters that may be passed by position (none past a ``*args``)."""
-    names = _signatures.get(function)
-    if names is None:
-        parameters = inspect.signature(function).parameters.values()
-        names = _signatures[function] = [parameter.name for parameter in parameters
-                                          if parameter.kind == parameter.POSITIONAL_OR_KEYWORD]
-    return names
-
-
-def _holds_array(value):
-    return isinstance(value, _ndarray) or (type(value) is tuple and any(_holds_array(item) for item in value))
+    parameters = inspect.signature(function).parameters.values()
+    return tuple(parameter.name for parameter in parameters if parameter.kind == parameter.POSITIONAL_OR_KEYWORD)
 
 
 def _is_option(arg):
-    return not isinstance(arg, (Tracer, _ndarray)) and not (type(arg) in (list, tuple) and any(
-        True for _ in _tracers(arg)))
+    return not isinstance(arg, _ndarray) and not any(True for _ in _tracers([arg]))
 
 
 def _as_value(value):

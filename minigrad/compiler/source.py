@@ -15,7 +15,7 @@ from ..core.backward import _one_pass_at_a_time as GRADIENT_LOCK
 from ..core.backward import add_gradients
 from ..core.value import Value, leaf, next_version
 from .program import Program
-from .trace import BOUND, Tracer, constant_text
+from .trace import BOUND, Tracer
 
 __all__ = ["module_source", "replay_source", "compile_source"]
 
@@ -30,11 +30,11 @@ def _describe(slot, data):
     return f"{slot.name} ({kind}{drawn}{facts})"
 
 
-def _literal(items):
+def _literal(items, program):
     """``ndarray.tolist()``'s numbers as Python text (nan and inf as ``math`` names them)."""
     if type(items) is not list:
-        return constant_text(items)
-    return f"[{', '.join(_literal(item) for item in items)}]"
+        return program.static_text(items)
+    return f"[{', '.join(_literal(item, program) for item in items)}]"
 
 
 def module_source(generation, final, replay):
@@ -88,9 +88,9 @@ def module_source(generation, final, replay):
         lines.append("# Constants.")
         for name, value in program.constants.items():
             if type(value) in (float, int):
-                lines.append(f"{name} = {constant_text(value)}")
+                lines.append(f"{name} = {program.static_text(value)}")
             elif value.size <= 8:
-                lines.append(f"{name} = np.array({_literal(value.tolist())}, dtype=np.{value.dtype.name})")
+                lines.append(f"{name} = np.array({_literal(value.tolist(), program)}, dtype=np.{value.dtype.name})")
             else:
                 lines.append(f"# {name}: a {value.dtype.name} array of shape {value.shape}, frozen at the trace")
         lines.append("")

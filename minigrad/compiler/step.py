@@ -156,7 +156,8 @@ class Trace:
         slots, done = generation.slots, time.perf_counter()
         for index, slot in enumerate(slots):  # an argument the loss does not reach gets no gradient
             slot.requires_grad = index in generation.grad_slots
-        self.signature, self._slots, self._leaves, self._specs = generation.key, slots, generation.leaves, generation.specs
+        self.signature, self._slots = generation.key, slots
+        self._leaves, self._specs = generation.leaves, generation.specs
         self.source, self._filename, self._root_name = source, filename, generation.root_name
         self.seconds = {"trace": generation.traced_seconds, "generate": compiling - generating,
                         "compile": done - compiling, "total": done - generation.started}
@@ -617,7 +618,8 @@ class Generation:
 
     def name_leaves(self):
         """The leaf inputs (parameters, then live constants) by their names in the code."""
-        self.leaves = [(self.names[node], value, node.requires_grad) for node, value in self.parameter_pairs + self.live]
+        self.leaves = [(self.names[node], value, node.requires_grad)
+                       for node, value in self.parameter_pairs + self.live]
 
 
 def _generate(generation):

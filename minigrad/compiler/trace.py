@@ -1,22 +1,12 @@
 """The tracer: a stand-in for an op's data that records what the op's rules do with it.
 
-`minigrad.compile` runs each op's own forward and backward rule (`minigrad.core.ops`)
-once more, with a `Tracer` in place of every array and float.  A rule is
-ordinary numpy code, so everything it does with a tracer reaches one of four
-doors, and each records one call:
-
-* Python's operators (``+ − * /``, unary ``−``, comparisons, ``[index]``);
-* numpy's ufuncs (``np.exp(t)``, ``np.add.reduce(t, axis)``), through ``__array_ufunc__``;
-* numpy's functions (``np.expand_dims``, ``np.moveaxis``, ``np.stack``, ...), through
-  ``__array_function__``, and the array methods ``reshape``, ``swapaxes``, ``astype``, ``T``;
-* the named helpers of `minigrad.core.numerics`, which hand a call with a stand-in
-  to ``__minigrad_helper__`` (see `minigrad.core.numerics`).
-
-Each call is evaluated at once, on the trace's numbers, by the very function
-the rule called, so a tracer knows its value (type, shape, dtype) exactly; the
-generated code makes the same call on the same numbers, which is why compiled
-equals eager bit for bit.  Anything a rule does that is not one of these
-(``float(t)``, ``if t > 0``, ``np.asarray(t)``) is refused with `CompileError`.
+`minigrad.compile` runs each op's own forward and backward rule (`minigrad.core.ops`) once more,
+with a `Tracer` in place of every array and float.  Whatever a rule does with a tracer reaches one
+of four doors (Python's operators; ``__array_ufunc__``; ``__array_function__`` and the array
+methods; ``__minigrad_helper__``, see "How the tracer works" in docs/compile.md), and each records
+one call, evaluated at once, on the trace's numbers, by the very function the rule called: the
+generated code makes the same call on the same numbers, which is why compiled equals eager bit for
+bit.  Anything else (``float(t)``, ``if t > 0``, ``np.asarray(t)``) is refused with `CompileError`.
 """
 
 from __future__ import annotations
@@ -49,7 +39,8 @@ class Primitive:
     ``"alloc"`` (makes a fresh array, or a float), ``"view"`` (shares its first
     array argument's memory).  ``write(args, params, out)`` returns ``(text,
     precedence)`` for an array result and ``write_float(args, params)`` for a
-    Python float; arguments come as ``(text, precedence)``.
+    Python float; arguments come as ``(text, precedence)``, keyword arguments
+    as their texts (`Program.static_text`).
     """
 
     def __init__(self, name, kind, evaluate, write, write_float=None):
@@ -110,36 +101,12 @@ OPERATORS["negative"] = Primitive("negative", "ufunc", operator.neg, _ufunc_writ
 
 
 def _keywords(params):
-    return [f"{key}={constant_text(value)}" for key, value in params.items()]
+    return [f"{key}={text}" for key, text in params.items()]
 
 
 def _call_text(callee, args, params):
     """``callee(a, b, key=value)`` from the arguments' texts and the keyword arguments."""
     return f"{callee}({', '.join([text for text, _ in args] + _keywords(params))})"
-
-
-class Written(str):
-    """A static argument already written as Python (a named constant array, say)."""
-
-
-def constant_text(value):
-    """A static argument as Python writes it (numbers, tuples, None, slices, dtypes)."""
-    if isinstance(value, Written):
-        return str(value)
-    if type(value) is float:
-        return float_text(value)[0]
-    if isinstance(value, np.dtype):
-        return f"np.{value.name}"
-    if isinstance(value, type) and issubclass(value, np.generic):
-        return f"np.{value.__name__}"
-    if isinstance(value, tuple):
-        items = [constant_text(item) for item in value]
-        return f"({', '.join(items)}{',' if len(items) == 1 else ''})"
-    if isinstance(value, slice):
-        return f"slice({value.start!r}, {value.stop!r}, {value.step!r})"
-    if isinstance(value, np.integer):
-        return repr(int(value))
-    return repr(value)
 
 
 def float_text(number):
@@ -164,7 +131,7 @@ def ufunc_reduce(ufunc):
     """``np.<ufunc>.reduce(a, axis, keepdims=...)``, into a buffer of its own."""
     def write(args, params, out):
         if set(params) <= {"axis"}:  # NOTE: positional (a, axis, dtype, out): keywords cost numpy a parse
-            axis = constant_text(params.get("axis", 0))
+            axis = params.get("axis", "0")
             return f"np.{ufunc.__name__}.reduce({args[0][0]}, {axis}{', None' + _out(out) if out else ''})", ATOM
         return f"np.{ufunc.__name__}.reduce({', '.join([args[0][0]] + _keywords(params))}{_out(out, True)})", ATOM
     return Primitive(f"{ufunc.__name__}.reduce", "out", ufunc.reduce, write)
@@ -234,11 +201,6 @@ class Tracer:
     # -- what rules may ask ---------------------------------------------------------------------
 
     @property
-    def is_float(self):
-        """True for a Python float (the scalar path)."""
-        return type(self.value) is float
-
-    @property
     def shape(self):
         return () if type(self.value) in (float, int, bool) else self.value.shape
 
@@ -300,12 +262,10 @@ class Tracer:
             raise self.program.refuse(f"np.{ufunc.__name__} with out= or where=")
         if method == "__call__":
             return self.program.record(ufunc_call(ufunc), inputs, kwargs)
-        if method == "reduce":
-            array, *rest = inputs
-            params = dict(kwargs)
-            if rest:
-                params["axis"] = rest[0]
-            return self.program.record(ufunc_reduce(ufunc), (array,), params)
+        if method == "reduce":  # np.add.reduce(t, axis, ...): kwargs is this call's own dict
+            if len(inputs) > 1:
+                kwargs["axis"] = inputs[1]
+            return self.program.record(ufunc_reduce(ufunc), inputs[:1], kwargs)
         raise self.program.refuse(f"np.{ufunc.__name__}.{method}")
 
     def __array_function__(self, func, types, args, kwargs):
@@ -358,8 +318,3 @@ def values_of(argument):
     if type(argument) in (list, tuple):
         return type(argument)(values_of(item) for item in argument)
     return argument
-
-
-def evaluate(primitive, args, params):
-    """The call on the values: what the rule's own call gives (numpy scalars included)."""
-    return primitive.evaluate(*[values_of(arg) for arg in args], **params)

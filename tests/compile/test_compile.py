@@ -1201,3 +1201,16 @@ def test_a_float_helper_that_hands_back_its_argument_for_some_values_is_still_ca
     assert compiled == (eager_loss.data, x_eager.grad, p.grad)
     inner = function(mg.Value(called_at)).data
     assert compiled[0] == inner * 1.5 and compiled[2] == inner  # ∂(f(x)·p)/∂p = f(x)
+
+
+def test_a_value_named_as_a_ufunc_the_module_imports_takes_another_name():
+    """The generated module imports numpy's common ufuncs by name (``reciprocal``, for the sigmoid's
+    common case): a Value called so is renamed there, and the step gives σ and σ(1 − σ)."""
+    w = mg.Value(np.array([0.5, -1.0, 2.0]), name="reciprocal")
+    step = mg.compile(lambda: w.sigmoid().sum())
+    sigma = 1.0 / (1.0 + np.exp(-w.data))
+    for _ in range(2):  # the trace, then the replay
+        w.grad = None
+        assert step().data == pytest.approx(sigma.sum(), rel=1e-15)
+        np.testing.assert_allclose(w.grad, sigma * (1.0 - sigma), rtol=1e-14)
+    assert "def forward_backward(reciprocal__2):" in step.source
