@@ -173,18 +173,6 @@ def helper_call(function, kind, form=None):
     return Primitive(function.__name__, kind, function, write)
 
 
-@functools.cache
-def half_squared_norm_call():
-    """`numerics.half_squared_norm` of a float64 or float32 array, its one line written out
-    (a Python call fewer per SSE): ½ · vdot(E, E) as a 0-d array of E's dtype."""
-    def write(args, params, out):
-        (text, precedence), = args
-        if precedence != ATOM or not text.isidentifier():
-            return f"half_squared_norm({text})", ATOM
-        return f"np.array(0.5 * vdot({text}, {text}))", ATOM
-    return Primitive("half_squared_norm_written", "alloc", numerics.half_squared_norm, write)
-
-
 class Tracer:
     """A value of the generated program, standing in for an array or a float while the ops'
     rules run: a program value, a constant, or a recorded call of other tracers.  ``value``
