@@ -20,13 +20,8 @@ On data of another Array API library (torch, array_api_strict, CuPy) the
 code is of another kind, `_write_rules`: each node's rules called in
 eager's order in that library, with plain assignments (no ``out=``).
 
-A trace specializes on each argument's kind, shape, dtype and memory order
-(another library's array: its library and device), on other hashable
-arguments by value, on each parameter's kind, shape and dtype (checked every
-call), and on the graph; numbers the function reaches that are neither
-arguments nor parameters are frozen (docs/compile.md says it in full).
-Python that depends on a traced number (``if x > 0``, ``float(v)``,
-``v.item()``, ``no_grad()``) is refused with `TracingError`, naming the line.
+What a trace specializes on, what it freezes and what it refuses with
+`TracingError`: docs/compile.md.
 """
 
 from __future__ import annotations
@@ -114,7 +109,7 @@ def _spec(data):
 def _signature(argument, key, data, where):
     """Append ``argument``'s part of the cache key to ``key`` and its traced entries to ``data``."""
     kind = type(argument)
-    if kind is _ndarray or kind is float:
+    if kind is _ndarray or kind is float or namespace.is_foreign(argument):
         key.append(_spec(argument))
         data.append(argument)
     elif kind is Value:
@@ -127,11 +122,6 @@ def _signature(argument, key, data, where):
         key.append(None)
     elif isinstance(argument, (np.floating, np.ndarray)):  # numpy scalars, array subclasses: as eager reads them
         _signature(as_data(argument, where), key, data, where)
-    elif isinstance(argument, (bool, int, str, bytes, type(None), np.integer, np.bool_)):
-        key.append(("static", kind, argument))
-    elif namespace.is_foreign(argument):
-        key.append(_spec(argument))
-        data.append(argument)
     else:
         try:
             hash(argument)
@@ -154,8 +144,6 @@ class Trace:
 
     def __init__(self, generation, namespace, source, filename, generating, compiling):
         slots, done = generation.slots, time.perf_counter()
-        for index, slot in enumerate(slots):  # an argument the loss does not reach gets no gradient
-            slot.requires_grad = index in generation.grad_slots
         self.signature, self._slots = generation.key, slots
         self._leaves, self._specs = generation.leaves, generation.specs
         self.source, self._filename, self._root_name = source, filename, generation.root_name
@@ -199,13 +187,9 @@ _EXACT_UNDER_CAST = {"reshape", "transpose", "getitem", "stack", "neg"}
 
 
 class CompiledStep:
-    """A function compiled by `compile`: call it as the function itself.
+    """A function compiled by `compile`: call it as the function itself (see `compile`).
 
-    Each call returns the loss as a Value that needs no gradient (backward
-    has already run: every leaf that requires grad and that the function
-    reached holds ``.grad``, added to what it held, as after
-    ``loss.backward()``).  Gradient arrays are handed over, never reused:
-    each call's are new, so gradients the caller keeps stay as they were.
+    Gradient arrays are handed over, never reused: each call's are new.
     """
 
     def __init__(self, function, check=False, fold=True, cache_size=8, optimizer=None):
@@ -251,8 +235,7 @@ class CompiledStep:
     def trace(self, *args, **kwargs):
         """Trace for these arguments (or reuse the trace that fits them) without
         running the step; returns the `Trace` (its ``source`` is the generated code)."""
-        key, data = self._key(args, kwargs)
-        return self._entry(key, data, args, kwargs)
+        return self._entry(self._key(args, kwargs)[0], args, kwargs)
 
     def __call__(self, *args, **kwargs):
         if state.tracing:
@@ -264,10 +247,10 @@ class CompiledStep:
             if loss is not None:
                 return loss
         key, data = self._key(args, kwargs)
-        entry = self._entry(key, data, args, kwargs)
+        entry = self._entry(key, args, kwargs)
         result = entry.run(data)
         if result is None:  # a parameter changed its kind, shape or dtype: trace again
-            entry = self._entry(key, data, args, kwargs, stale=entry)
+            entry = self._entry(key, args, kwargs, stale=entry)
             result = entry.run(data)
         loss, grads = result
         if self.check:
@@ -304,7 +287,7 @@ class CompiledStep:
             key.append(tuple(getattr(owner, attribute) for owner, attribute in self._guarded))
         return tuple(key), data
 
-    def _entry(self, key, data, args, kwargs, stale=None):
+    def _entry(self, key, args, kwargs, stale=None):
         with self._lock:
             entry = self._cache.get(key)
             if entry is not None and entry is not stale:
@@ -371,11 +354,11 @@ def compile(function=None, *, optimizer=None, check=False, fold=True, cache_size
     """Compile ``function`` (which returns a one-element Value) into a `CompiledStep`.
 
     Each call of the result runs forward and backward as generated numpy
-    code: the loss comes back as a Value, and every Value that requires
-    grad and that the function reaches (arguments, or parameters through a
-    closure or a module) gets ``.grad``, exactly as ``loss.backward()``
-    would leave it.  The first call with a new signature traces (see the
-    module's docstring for what a trace specializes on).
+    code: the loss comes back as a Value that needs no gradient, and every
+    Value that requires grad and that the function reaches (arguments, or
+    parameters through a closure or a module) gets ``.grad``, exactly as
+    ``loss.backward()`` would leave it.  The first call with a new signature
+    traces (docs/compile.md says what a trace specializes on).
 
     ``check=True`` also runs the function eagerly on every call and raises
     `CompileCheckError` on any difference beyond rounding (1e-12 relative in
@@ -385,11 +368,8 @@ def compile(function=None, *, optimizer=None, check=False, fold=True, cache_size
     Usable as a decorator, with or without arguments.
 
     ``optimizer`` (a `minigrad.optim.Optimizer`): each call also takes its
-    step once the gradients are added, as ``optimizer.step()`` would, and
-    with the same numbers.  Plain SGD over the parameters the function
-    reaches is written into the generated code (the update of the
-    chapter's online training, ``w ← w − η ∂SSE/∂w``); other optimizers,
-    and SGD with momentum, run their own ``step()``.
+    step once the gradients are added, with ``optimizer.step()``'s numbers
+    (plain SGD, ``w ← w − η ∂SSE/∂w``, is written into the generated code).
     """
     if function is None:
         return lambda function: CompiledStep(function, check, fold, cache_size, optimizer)
@@ -417,9 +397,8 @@ def _trace(step, args, kwargs, key, cast=frozenset(), floats=frozenset()):
             data, slot = argument, _Slot(name, "integer")
         elif kind is _ndarray:
             data, slot = as_data(argument, where), _Slot(name, "convert")
-        elif isinstance(argument, (np.floating, np.ndarray)):
-            data = as_data(argument, where)
-            slot = _Slot(name, "float" if type(data) is float else "array")
+        elif isinstance(argument, (np.floating, np.ndarray)):  # numpy scalars, array subclasses
+            return wrap(as_data(argument, where), name)
         elif namespace.is_foreign(argument):
             data, slot = argument, _Slot(name, "array")
         else:
@@ -489,7 +468,11 @@ def _trace(step, args, kwargs, key, cast=frozenset(), floats=frozenset()):
 
     # -- names (the chapter's where the graph is the chapter's network) ----------------------------
     given = {wrapper: slot.name for wrapper, slot in zip(wrappers, slots)}
-    module_names = _module_parameter_names(step.function)
+    # The Module a bound method belongs to (or that is the function): anything with named_parameters()
+    # (the compiler does not import minigrad.nn).
+    owner = step.function.__self__ if inspect.ismethod(step.function) else step.function
+    named = getattr(owner, "named_parameters", None)
+    module_names = {id(value): name for name, value in named()} if callable(named) else {}
     for number, parameter in enumerate(parameters):
         given[parameter] = parameter.name or module_names.get(id(parameter)) or f"parameter{number}"
     display = graph_names(root, given)
@@ -515,16 +498,6 @@ def _trace(step, args, kwargs, key, cast=frozenset(), floats=frozenset()):
     trace = _write_rules(generation) if foreign else _generate(generation)
     trace.guards = tuple(traced.guards)
     return trace
-
-
-def _module_parameter_names(function):
-    """{id(Value): name} from the Module a bound method belongs to (or that is the function):
-    anything with ``named_parameters()`` (the compiler does not import `minigrad.nn`)."""
-    owner = function.__self__ if inspect.ismethod(function) else function
-    named = getattr(owner, "named_parameters", None)
-    if callable(named):
-        return {id(value): name for name, value in named()}
-    return {}
 
 
 def _refuse_baked_data(nodes, constants, slot_of, where):
