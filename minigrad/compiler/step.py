@@ -27,6 +27,7 @@ What a trace specializes on, what it freezes and what it refuses with
 from __future__ import annotations
 
 import collections
+import contextlib
 import gc
 import inspect
 import linecache
@@ -204,7 +205,7 @@ class CompiledStep:
         self.function, self.check, self.fold, self.cache_size = function, bool(check), bool(fold), cache_size
         self.traces = 0          # how many times the function has been traced
         self._cache = collections.OrderedDict()
-        self._guarded = []  # (object, attribute) that some trace depends on: their values are in the key
+        self._guarded = {}  # (id, attribute) -> the object some trace depends on: the values are in the key
         self._latest = None
         self._fast = None
         self._lock = threading.Lock()
@@ -284,7 +285,7 @@ class CompiledStep:
             key.append(name)
             _signature(kwargs[name], key, data, where)
         if self._guarded:  # a module's training flag: a trace in train mode does not serve eval mode
-            key.append(tuple(getattr(owner, attribute) for owner, attribute in self._guarded))
+            key.append(tuple(getattr(owner, attribute) for (_, attribute), owner in self._guarded.items()))
         return tuple(key), data
 
     def _entry(self, key, args, kwargs, stale=None):
@@ -299,8 +300,7 @@ class CompiledStep:
             self.traces += 1
             guarded = len(self._guarded)
             for owner, attribute, _ in entry.guards:  # a module read for the first time: its flag joins the key
-                if not any(known is owner and name == attribute for known, name in self._guarded):
-                    self._guarded.append((owner, attribute))
+                self._guarded.setdefault((id(owner), attribute), owner)
             if len(self._guarded) > guarded:
                 self._fast = None
                 key = self._key(args, kwargs)[0]
@@ -389,18 +389,14 @@ def _trace(step, args, kwargs, key, cast=frozenset(), floats=frozenset()):
             return kind(wrap(item, f"{name}_{index}") for index, item in enumerate(argument))
         if kind is Value:
             data, slot = argument._data, _Slot(argument.name or name, "value", argument.requires_grad)
-        elif kind is float:
-            data, slot = argument, _Slot(name, "float")
-        elif kind is _ndarray and (argument.dtype == _FLOAT64 or argument.dtype == _FLOAT32):
-            data, slot = argument, _Slot(name, "array")
         elif kind is _ndarray and argument.dtype.kind in "iu" and len(slots) not in floats:  # integer labels
             data, slot = argument, _Slot(name, "integer")
-        elif kind is _ndarray:
+        elif kind is _ndarray and argument.dtype != _FLOAT64 and argument.dtype != _FLOAT32:
             data, slot = as_data(argument, where), _Slot(name, "convert")
+        elif kind is float or kind is _ndarray or namespace.is_foreign(argument):
+            data, slot = argument, _Slot(name, "float" if kind is float else "array")
         elif isinstance(argument, (np.floating, np.ndarray)):  # numpy scalars, array subclasses
             return wrap(as_data(argument, where), name)
-        elif namespace.is_foreign(argument):
-            data, slot = argument, _Slot(name, "array")
         else:
             return argument  # static: the trace is specialized on it
         if len(slots) in cast:
@@ -412,12 +408,10 @@ def _trace(step, args, kwargs, key, cast=frozenset(), floats=frozenset()):
 
     traced_args = [wrap(argument, name) for argument, name in zip(args, positional_names)]
     traced_kwargs = {name: wrap(kwargs[name], name) for name in sorted(kwargs)}
-    with tracing(draws=True) as traced, np.errstate(all="ignore"):  # two libraries meeting: eager's MixedArraysError
-        if is_grad_enabled():
-            root = step.function(*traced_args, **traced_kwargs)
-        else:
-            with enable_grad():
-                root = step.function(*traced_args, **traced_kwargs)
+    recording = contextlib.nullcontext() if is_grad_enabled() else enable_grad()
+    # two libraries meeting: eager's MixedArraysError
+    with tracing(draws=True) as traced, recording, np.errstate(all="ignore"):
+        root = step.function(*traced_args, **traced_kwargs)
     # NOTE: traced_options keeps the options of the nodes recorded just now (weakly), for the copy below
     del traced_args, traced_kwargs
     if traced.drawn and step.check:
@@ -426,12 +420,9 @@ def _trace(step, args, kwargs, key, cast=frozenset(), floats=frozenset()):
     for number, (mask, draw) in enumerate(traced.drawn):  # random inputs: drawn by the step on every call
         slots.append(_Slot(mask.name if len(traced.drawn) == 1 else f"{mask.name}{number}", "drawn", draw=draw))
         wrappers.append(mask)
-    if type(root) is not Value:
-        raise CompileError(f"{where}: the function must return a one-element Value (the loss), "
-                           f"got {type(root).__name__}")
-    if root.size != 1:
-        raise CompileError(f"{where}: the function must return a one-element Value (the loss), got shape "
-                           f"{root.shape}; reduce it first (e.g. .sum())")
+    if type(root) is not Value or root.size != 1:
+        got = f"shape {root.shape}; reduce it first (e.g. .sum())" if type(root) is Value else type(root).__name__
+        raise CompileError(f"{where}: the function must return a one-element Value (the loss), got {got}")
     traced_seconds = time.perf_counter() - started
 
     # -- what each leaf is, and which nodes need a gradient ---------------------------------------
@@ -533,8 +524,7 @@ def _dtype_casts(nodes, raw, slot_of, slots, where):
         float32 = first is not None and type(first._data) is _ndarray and first._data.dtype == _FLOAT32
         for parent in node.parents:
             if parent in raw and type(parent._data) is _ndarray and parent._data.dtype == _FLOAT64:
-                sources = _raw_sources(parent, slot_of, float32, where)
-                (casts if float32 else kept).update(sources)
+                (casts if float32 else kept).update(_raw_sources(parent, slot_of, float32, where))
     clash = casts & kept
     if clash:
         names = ", ".join(slots[index].name for index in sorted(clash))
@@ -549,11 +539,9 @@ def _raw_sources(node, slot_of, casting, where):
     sources, stack = set(), [node]
     while stack:
         item = stack.pop()
-        if not item.parents:
-            if id(item) in slot_of:
-                sources.add(slot_of[id(item)])
-            continue
-        if casting and item.op.name not in _EXACT_UNDER_CAST:
+        if id(item) in slot_of:  # an argument (a leaf)
+            sources.add(slot_of[id(item)])
+        elif item.parents and casting and item.op.name not in _EXACT_UNDER_CAST:
             raise CompileError(f"{where}: arguments combined by '{item.op.name}' meet a float32 Value; eager mode "
                                "computes that in float64 and rounds after, which a trace cannot repeat. Pass "
                                "float32 arrays")
