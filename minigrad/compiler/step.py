@@ -91,14 +91,14 @@ class _Slot:
 
     __slots__ = ("name", "kind", "requires_grad", "cast", "draw")
 
-    def __init__(self, name, kind, requires_grad=False, cast=None, draw=None):
-        self.name, self.kind, self.requires_grad, self.cast = name, kind, requires_grad, cast
+    def __init__(self, name, kind, requires_grad=False, draw=None):
+        self.name, self.kind, self.requires_grad = name, kind, requires_grad
+        self.cast = None  # np.float32: a float64 array eager mode casts, cast on every call
         self.draw = draw  # kind "drawn": makes this input afresh on every call (a dropout mask)
 
 
 def _spec(data):
-    """What a trace specializes on in one piece of data: float; an array's shape, dtype and (a
-    matrix's) strides; another library's array's library, shape, dtype and device."""
+    """What a trace specializes on in one piece of data (its part of the cache key)."""
     if type(data) is float:
         return float
     if type(data) is _ndarray:
@@ -354,11 +354,9 @@ def compile(function=None, *, optimizer=None, check=False, fold=True, cache_size
     """Compile ``function`` (which returns a one-element Value) into a `CompiledStep`.
 
     Each call of the result runs forward and backward as generated numpy
-    code: the loss comes back as a Value that needs no gradient, and every
-    Value that requires grad and that the function reaches (arguments, or
-    parameters through a closure or a module) gets ``.grad``, exactly as
-    ``loss.backward()`` would leave it.  The first call with a new signature
-    traces (docs/compile.md says what a trace specializes on).
+    code, returns the loss as a Value that needs no gradient, and leaves
+    ``.grad`` exactly as ``loss.backward()`` would (docs/compile.md: what a
+    call does, and what a trace specializes on).
 
     ``check=True`` also runs the function eagerly on every call and raises
     `CompileCheckError` on any difference beyond rounding (1e-12 relative in
