@@ -167,8 +167,7 @@ class Trace:
         """Replay on the traced entries ``data`` (arrays, floats, Values): ``(loss, [(Value, grad), ...])``,
         or None when a parameter no longer fits the trace."""
         inputs = [item._data if type(item) is Value else item for item in data]
-        if self._draws:  # dropout masks, drawn in the order eager mode draws them
-            inputs += [draw() for draw in self._draws]
+        inputs += [draw() for draw in self._draws]  # dropout masks, drawn in eager mode's order
         for index, dtype in self._casts:
             inputs[index] = as_data(inputs[index], "compile") if dtype is None else \
                 np.asarray(inputs[index], dtype=dtype)
