@@ -20,18 +20,14 @@ On data of another Array API library (torch, array_api_strict, CuPy) the
 code is of another kind, `_write_rules`: each node's rules called in
 eager's order in that library, with plain assignments (no ``out=``).
 
-A trace specializes on each argument's kind, shape, dtype and memory order
-(another library's array: its library and device), on other hashable
-arguments by value, on each parameter's kind, shape and dtype (checked every
-call), and on the graph; numbers the function reaches that are neither
-arguments nor parameters are frozen (docs/compile.md says it in full).
-Python that depends on a traced number (``if x > 0``, ``float(v)``,
-``v.item()``, ``no_grad()``) is refused with `TracingError`, naming the line.
+What a trace specializes on, what it freezes and what it refuses with
+`TracingError`: docs/compile.md.
 """
 
 from __future__ import annotations
 
 import collections
+import contextlib
 import gc
 import inspect
 import linecache
@@ -95,14 +91,14 @@ class _Slot:
 
     __slots__ = ("name", "kind", "requires_grad", "cast", "draw")
 
-    def __init__(self, name, kind, requires_grad=False, cast=None, draw=None):
-        self.name, self.kind, self.requires_grad, self.cast = name, kind, requires_grad, cast
+    def __init__(self, name, kind, requires_grad=False, draw=None):
+        self.name, self.kind, self.requires_grad = name, kind, requires_grad
+        self.cast = None  # np.float32: a float64 array eager mode casts, cast on every call
         self.draw = draw  # kind "drawn": makes this input afresh on every call (a dropout mask)
 
 
 def _spec(data):
-    """What a trace specializes on in one piece of data: float; an array's shape, dtype and (a
-    matrix's) strides; another library's array's library, shape, dtype and device."""
+    """What a trace specializes on in one piece of data (its part of the cache key)."""
     if type(data) is float:
         return float
     if type(data) is _ndarray:
@@ -114,7 +110,7 @@ def _spec(data):
 def _signature(argument, key, data, where):
     """Append ``argument``'s part of the cache key to ``key`` and its traced entries to ``data``."""
     kind = type(argument)
-    if kind is _ndarray or kind is float:
+    if kind is _ndarray or kind is float or namespace.is_foreign(argument):
         key.append(_spec(argument))
         data.append(argument)
     elif kind is Value:
@@ -127,11 +123,6 @@ def _signature(argument, key, data, where):
         key.append(None)
     elif isinstance(argument, (np.floating, np.ndarray)):  # numpy scalars, array subclasses: as eager reads them
         _signature(as_data(argument, where), key, data, where)
-    elif isinstance(argument, (bool, int, str, bytes, type(None), np.integer, np.bool_)):
-        key.append(("static", kind, argument))
-    elif namespace.is_foreign(argument):
-        key.append(_spec(argument))
-        data.append(argument)
     else:
         try:
             hash(argument)
@@ -154,8 +145,6 @@ class Trace:
 
     def __init__(self, generation, namespace, source, filename, generating, compiling):
         slots, done = generation.slots, time.perf_counter()
-        for index, slot in enumerate(slots):  # an argument the loss does not reach gets no gradient
-            slot.requires_grad = index in generation.grad_slots
         self.signature, self._slots = generation.key, slots
         self._leaves, self._specs = generation.leaves, generation.specs
         self.source, self._filename, self._root_name = source, filename, generation.root_name
@@ -178,8 +167,7 @@ class Trace:
         """Replay on the traced entries ``data`` (arrays, floats, Values): ``(loss, [(Value, grad), ...])``,
         or None when a parameter no longer fits the trace."""
         inputs = [item._data if type(item) is Value else item for item in data]
-        if self._draws:  # dropout masks, drawn in the order eager mode draws them
-            inputs += [draw() for draw in self._draws]
+        inputs += [draw() for draw in self._draws]  # dropout masks, drawn in eager mode's order
         for index, dtype in self._casts:
             inputs[index] = as_data(inputs[index], "compile") if dtype is None else \
                 np.asarray(inputs[index], dtype=dtype)
@@ -199,13 +187,9 @@ _EXACT_UNDER_CAST = {"reshape", "transpose", "getitem", "stack", "neg"}
 
 
 class CompiledStep:
-    """A function compiled by `compile`: call it as the function itself.
+    """A function compiled by `compile`: call it as the function itself (see `compile`).
 
-    Each call returns the loss as a Value that needs no gradient (backward
-    has already run: every leaf that requires grad and that the function
-    reached holds ``.grad``, added to what it held, as after
-    ``loss.backward()``).  Gradient arrays are handed over, never reused:
-    each call's are new, so gradients the caller keeps stay as they were.
+    Gradient arrays are handed over, never reused: each call's are new.
     """
 
     def __init__(self, function, check=False, fold=True, cache_size=8, optimizer=None):
@@ -220,7 +204,7 @@ class CompiledStep:
         self.function, self.check, self.fold, self.cache_size = function, bool(check), bool(fold), cache_size
         self.traces = 0          # how many times the function has been traced
         self._cache = collections.OrderedDict()
-        self._guarded = []  # (object, attribute) that some trace depends on: their values are in the key
+        self._guarded = {}  # (id, attribute) -> the object some trace depends on: the values are in the key
         self._latest = None
         self._fast = None
         self._lock = threading.Lock()
@@ -251,8 +235,7 @@ class CompiledStep:
     def trace(self, *args, **kwargs):
         """Trace for these arguments (or reuse the trace that fits them) without
         running the step; returns the `Trace` (its ``source`` is the generated code)."""
-        key, data = self._key(args, kwargs)
-        return self._entry(key, data, args, kwargs)
+        return self._entry(self._key(args, kwargs)[0], args, kwargs)
 
     def __call__(self, *args, **kwargs):
         if state.tracing:
@@ -264,10 +247,10 @@ class CompiledStep:
             if loss is not None:
                 return loss
         key, data = self._key(args, kwargs)
-        entry = self._entry(key, data, args, kwargs)
+        entry = self._entry(key, args, kwargs)
         result = entry.run(data)
         if result is None:  # a parameter changed its kind, shape or dtype: trace again
-            entry = self._entry(key, data, args, kwargs, stale=entry)
+            entry = self._entry(key, args, kwargs, stale=entry)
             result = entry.run(data)
         loss, grads = result
         if self.check:
@@ -301,10 +284,10 @@ class CompiledStep:
             key.append(name)
             _signature(kwargs[name], key, data, where)
         if self._guarded:  # a module's training flag: a trace in train mode does not serve eval mode
-            key.append(tuple(getattr(owner, attribute) for owner, attribute in self._guarded))
+            key.append(tuple(getattr(owner, attribute) for (_, attribute), owner in self._guarded.items()))
         return tuple(key), data
 
-    def _entry(self, key, data, args, kwargs, stale=None):
+    def _entry(self, key, args, kwargs, stale=None):
         with self._lock:
             entry = self._cache.get(key)
             if entry is not None and entry is not stale:
@@ -316,8 +299,7 @@ class CompiledStep:
             self.traces += 1
             guarded = len(self._guarded)
             for owner, attribute, _ in entry.guards:  # a module read for the first time: its flag joins the key
-                if not any(known is owner and name == attribute for known, name in self._guarded):
-                    self._guarded.append((owner, attribute))
+                self._guarded.setdefault((id(owner), attribute), owner)
             if len(self._guarded) > guarded:
                 self._fast = None
                 key = self._key(args, kwargs)[0]
@@ -371,11 +353,9 @@ def compile(function=None, *, optimizer=None, check=False, fold=True, cache_size
     """Compile ``function`` (which returns a one-element Value) into a `CompiledStep`.
 
     Each call of the result runs forward and backward as generated numpy
-    code: the loss comes back as a Value, and every Value that requires
-    grad and that the function reaches (arguments, or parameters through a
-    closure or a module) gets ``.grad``, exactly as ``loss.backward()``
-    would leave it.  The first call with a new signature traces (see the
-    module's docstring for what a trace specializes on).
+    code, returns the loss as a Value that needs no gradient, and leaves
+    ``.grad`` exactly as ``loss.backward()`` would (docs/compile.md: what a
+    call does, and what a trace specializes on).
 
     ``check=True`` also runs the function eagerly on every call and raises
     `CompileCheckError` on any difference beyond rounding (1e-12 relative in
@@ -385,11 +365,8 @@ def compile(function=None, *, optimizer=None, check=False, fold=True, cache_size
     Usable as a decorator, with or without arguments.
 
     ``optimizer`` (a `minigrad.optim.Optimizer`): each call also takes its
-    step once the gradients are added, as ``optimizer.step()`` would, and
-    with the same numbers.  Plain SGD over the parameters the function
-    reaches is written into the generated code (the update of the
-    chapter's online training, ``w ← w − η ∂SSE/∂w``); other optimizers,
-    and SGD with momentum, run their own ``step()``.
+    step once the gradients are added, with ``optimizer.step()``'s numbers
+    (plain SGD, ``w ← w − η ∂SSE/∂w``, is written into the generated code).
     """
     if function is None:
         return lambda function: CompiledStep(function, check, fold, cache_size, optimizer)
@@ -409,19 +386,14 @@ def _trace(step, args, kwargs, key, cast=frozenset(), floats=frozenset()):
             return kind(wrap(item, f"{name}_{index}") for index, item in enumerate(argument))
         if kind is Value:
             data, slot = argument._data, _Slot(argument.name or name, "value", argument.requires_grad)
-        elif kind is float:
-            data, slot = argument, _Slot(name, "float")
-        elif kind is _ndarray and (argument.dtype == _FLOAT64 or argument.dtype == _FLOAT32):
-            data, slot = argument, _Slot(name, "array")
         elif kind is _ndarray and argument.dtype.kind in "iu" and len(slots) not in floats:  # integer labels
             data, slot = argument, _Slot(name, "integer")
-        elif kind is _ndarray:
+        elif kind is _ndarray and argument.dtype != _FLOAT64 and argument.dtype != _FLOAT32:
             data, slot = as_data(argument, where), _Slot(name, "convert")
-        elif isinstance(argument, (np.floating, np.ndarray)):
-            data = as_data(argument, where)
-            slot = _Slot(name, "float" if type(data) is float else "array")
-        elif namespace.is_foreign(argument):
-            data, slot = argument, _Slot(name, "array")
+        elif kind is float or kind is _ndarray or namespace.is_foreign(argument):
+            data, slot = argument, _Slot(name, "float" if kind is float else "array")
+        elif isinstance(argument, (np.floating, np.ndarray)):  # numpy scalars, array subclasses
+            return wrap(as_data(argument, where), name)
         else:
             return argument  # static: the trace is specialized on it
         if len(slots) in cast:
@@ -433,12 +405,10 @@ def _trace(step, args, kwargs, key, cast=frozenset(), floats=frozenset()):
 
     traced_args = [wrap(argument, name) for argument, name in zip(args, positional_names)]
     traced_kwargs = {name: wrap(kwargs[name], name) for name in sorted(kwargs)}
-    with tracing(draws=True) as traced, np.errstate(all="ignore"):  # two libraries meeting: eager's MixedArraysError
-        if is_grad_enabled():
-            root = step.function(*traced_args, **traced_kwargs)
-        else:
-            with enable_grad():
-                root = step.function(*traced_args, **traced_kwargs)
+    recording = contextlib.nullcontext() if is_grad_enabled() else enable_grad()
+    # two libraries meeting: eager's MixedArraysError
+    with tracing(draws=True) as traced, recording, np.errstate(all="ignore"):
+        root = step.function(*traced_args, **traced_kwargs)
     # NOTE: traced_options keeps the options of the nodes recorded just now (weakly), for the copy below
     del traced_args, traced_kwargs
     if traced.drawn and step.check:
@@ -447,12 +417,9 @@ def _trace(step, args, kwargs, key, cast=frozenset(), floats=frozenset()):
     for number, (mask, draw) in enumerate(traced.drawn):  # random inputs: drawn by the step on every call
         slots.append(_Slot(mask.name if len(traced.drawn) == 1 else f"{mask.name}{number}", "drawn", draw=draw))
         wrappers.append(mask)
-    if type(root) is not Value:
-        raise CompileError(f"{where}: the function must return a one-element Value (the loss), "
-                           f"got {type(root).__name__}")
-    if root.size != 1:
-        raise CompileError(f"{where}: the function must return a one-element Value (the loss), got shape "
-                           f"{root.shape}; reduce it first (e.g. .sum())")
+    if type(root) is not Value or root.size != 1:
+        got = f"shape {root.shape}; reduce it first (e.g. .sum())" if type(root) is Value else type(root).__name__
+        raise CompileError(f"{where}: the function must return a one-element Value (the loss), got {got}")
     traced_seconds = time.perf_counter() - started
 
     # -- what each leaf is, and which nodes need a gradient ---------------------------------------
@@ -489,7 +456,11 @@ def _trace(step, args, kwargs, key, cast=frozenset(), floats=frozenset()):
 
     # -- names (the chapter's where the graph is the chapter's network) ----------------------------
     given = {wrapper: slot.name for wrapper, slot in zip(wrappers, slots)}
-    module_names = _module_parameter_names(step.function)
+    # The Module a bound method belongs to (or that is the function): anything with named_parameters()
+    # (the compiler does not import minigrad.nn).
+    owner = step.function.__self__ if inspect.ismethod(step.function) else step.function
+    named = getattr(owner, "named_parameters", None)
+    module_names = {id(value): name for name, value in named()} if callable(named) else {}
     for number, parameter in enumerate(parameters):
         given[parameter] = parameter.name or module_names.get(id(parameter)) or f"parameter{number}"
     display = graph_names(root, given)
@@ -515,16 +486,6 @@ def _trace(step, args, kwargs, key, cast=frozenset(), floats=frozenset()):
     trace = _write_rules(generation) if foreign else _generate(generation)
     trace.guards = tuple(traced.guards)
     return trace
-
-
-def _module_parameter_names(function):
-    """{id(Value): name} from the Module a bound method belongs to (or that is the function):
-    anything with ``named_parameters()`` (the compiler does not import `minigrad.nn`)."""
-    owner = function.__self__ if inspect.ismethod(function) else function
-    named = getattr(owner, "named_parameters", None)
-    if callable(named):
-        return {id(value): name for name, value in named()}
-    return {}
 
 
 def _refuse_baked_data(nodes, constants, slot_of, where):
@@ -560,8 +521,7 @@ def _dtype_casts(nodes, raw, slot_of, slots, where):
         float32 = first is not None and type(first._data) is _ndarray and first._data.dtype == _FLOAT32
         for parent in node.parents:
             if parent in raw and type(parent._data) is _ndarray and parent._data.dtype == _FLOAT64:
-                sources = _raw_sources(parent, slot_of, float32, where)
-                (casts if float32 else kept).update(sources)
+                (casts if float32 else kept).update(_raw_sources(parent, slot_of, float32, where))
     clash = casts & kept
     if clash:
         names = ", ".join(slots[index].name for index in sorted(clash))
@@ -576,11 +536,9 @@ def _raw_sources(node, slot_of, casting, where):
     sources, stack = set(), [node]
     while stack:
         item = stack.pop()
-        if not item.parents:
-            if id(item) in slot_of:
-                sources.add(slot_of[id(item)])
-            continue
-        if casting and item.op.name not in _EXACT_UNDER_CAST:
+        if id(item) in slot_of:  # an argument (a leaf)
+            sources.add(slot_of[id(item)])
+        elif item.parents and casting and item.op.name not in _EXACT_UNDER_CAST:
             raise CompileError(f"{where}: arguments combined by '{item.op.name}' meet a float32 Value; eager mode "
                                "computes that in float64 and rounds after, which a trace cannot repeat. Pass "
                                "float32 arrays")
