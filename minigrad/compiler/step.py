@@ -598,7 +598,7 @@ def _generate(generation):
 
 def _write(generation):
     generating = time.perf_counter()
-    step, program, where, root = generation.step, generation.program, generation.where, generation.root
+    step, program, root = generation.step, generation.program, generation.root
     generation.root_name = identifier(generation.display[root])
     names, tracer_of = generation.names, generation.tracer_of
 
@@ -635,17 +635,14 @@ def _write(generation):
     if type(seed) is _ndarray:
         program.constant_name(seed, seed_name, upper=False)  # ∂root/∂root, by that name where it is read
     grad_of = {root: program.constant(seed, seed_name)}
-    order = backward_order(root)
-    for node in order:
+    for node in backward_order(root):
         _backward(generation, node, grad_of)
 
     # -- outputs: the loss and the gradients of the leaves that require grad ----------------------------
-    grad_leaves = generation.grad_leaves
-    generation.grad_names = [names[node] for node in grad_leaves]
     root_name = generation.root_name
-    outputs = [(tracer_of[root], root_name)] + \
-        [(grad_of[node], f"d{root_name}_d{names[node]}") for node in grad_leaves]
-    final = program.finish(outputs)
+    generation.grad_names = [names[node] for node in generation.grad_leaves]
+    final = program.finish([(tracer_of[root], root_name)] +
+                           [(grad_of[node], f"d{root_name}_d{names[node]}") for node in generation.grad_leaves])
     namespace = {}
     plain = len(generation.key) == len(generation.slots) and all(
         slot.kind in ("float", "array", "integer", "value") and slot.cast is None for slot in generation.slots)
