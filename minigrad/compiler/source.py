@@ -68,7 +68,7 @@ def module_source(generation, final, replay):
              "import numpy as np",
              f"from numpy import {', '.join(name for name in BOUND if name not in ('dot', 'vdot'))}",
              "",
-             "from minigrad.core.numerics import dot, vdot  # numpy's C functions, without their wrappers"]
+             "from minigrad.core.numerics import count_nonzero, dot, vdot  # numpy's C functions, without their wrappers"]
     if helpers:
         lines.append(f"from minigrad.core.numerics import {', '.join(helpers)}  # the ops' named helpers")
     lines.append("")

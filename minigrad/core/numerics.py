@@ -739,14 +739,15 @@ def mean_square(error):
 
 def half_squared_norm(error):
     """½ Σ error², a 0-d array of error's dtype (a float for a float): the chapter's SSE."""
-    if type(error) is float:
+    kind = type(error)
+    if kind is _ndarray:  # NOTE: tested first: generated code calls this once a step
+        return np.asarray(0.5 * vdot(error, error), dtype=error.dtype)
+    if kind is float:
         return 0.5 * error * error
-    if type(error) is not _ndarray and _stand_in(error):
+    if _stand_in(error):
         return _hand_over(half_squared_norm, error)
-    if type(error) is not _ndarray:
-        flat = _namespace.of(error).reshape(error, (-1,))
-        return 0.5 * _namespace.of(error).vecdot(flat, flat)
-    return np.asarray(0.5 * vdot(error, error), dtype=error.dtype)
+    flat = _namespace.of(error).reshape(error, (-1,))
+    return 0.5 * _namespace.of(error).vecdot(flat, flat)
 
 
 def half_sum_of_squares(*errors):
