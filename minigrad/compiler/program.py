@@ -125,6 +125,7 @@ class Program:
         self.stem = "value"      # the name of its output, for the names of what it computes
         self.named_numbers = {}
         self.rule_names = []     # what the running rule's next values are called (Op.backward_names)
+        self.helpers = set()     # numerics helpers the written lines call besides those recorded
 
     # -- names ----------------------------------------------------------------------------------
 
@@ -545,12 +546,11 @@ class Program:
         return [f"{targets[0].name} = {text}"]
 
     def _sigmoid_lines(self, statement, args):
-        """`numerics.sigmoid_parts` with α = 1 written out (no Python call per sigmoid): on a
-        float, its three lines (αx is x); on an array with buffers, its common case, the same
-        numpy calls on the same buffers, and the helper itself when some x is at or below the
-        floor.  None where that does not apply."""
+        """`numerics.sigmoid_parts` with α = 1 without its tests: on a float, its three lines (αx
+        is x: no Python call per scalar sigmoid); on an array with buffers, a call of the helper's
+        common case, `numerics.sigmoid_parts_into`, with the buffers and x's dtype's constants.
+        None where that does not apply."""
         x_text, x = args[0][0], statement.args[0]
-        params = statement.params
         value, e, r = statement.targets
         if type(x.value) is float:  # the float case: α passed by position
             alpha = statement.args[1] if len(statement.args) > 1 else None
@@ -560,25 +560,16 @@ class Program:
             return [f"{e.name} = math.exp(-abs({x_text}))",
                     f"{r.name} = 1.0 / (1.0 + {e.name})",
                     f"{value.name} = {r.name} if {x_text} >= 0.0 else {e.name} * {r.name}"]
-        if params.get("alpha") != 1.0 or type(params.get("out")) is not tuple or not x_text.isidentifier() \
+        params = statement.params
+        if params.get("alpha") != 1.0 or type(params.get("out")) is not tuple \
                 or type(x.value) is not _ndarray or x.value.dtype.type not in numerics.EXP_FLOOR:
             return None
-        (e_out, r_out), mask = params["out"]
-        if e_out is not e or r_out is not r or value.storage is not r.storage or e.storage.buffer is None \
-                or r.storage.buffer is None:
-            return None
-        kind = x.value.dtype.type
+        kind, (_, mask) = x.value.dtype.type, params["out"]
         floor = self.constant_name(numerics.EXP_FLOOR[kind], f"floor{np.dtype(kind).itemsize * 8}")
         one = self.constant_name(numerics.ONE[kind], f"one{np.dtype(kind).itemsize * 8}")
-        e_buffer, r_buffer = self.buffer_name(e.storage), self.buffer_name(r.storage)
-        helper, _ = statement.primitive.write(args, self._params_of(statement), None)
-        return [f"if count_nonzero(greater({x_text}, {floor}, {mask})) == {x.value.size}:  "
-                f"# x > {float(numerics.EXP_FLOOR[kind]):g} everywhere: exp(−x) cannot overflow, F = r",
-                f"    {e.name} = np.exp(negative({x_text}, {e_buffer}), {e_buffer})",
-                f"    {r.name} = reciprocal(add({e.name}, {one}, {r_buffer}), {r_buffer})",
-                f"    {value.name} = {r.name}",
-                "else:  # F = r or e·r by the sign of x, with e = exp(−|x|)",
-                f"    {value.name}, {e.name}, {r.name} = {helper}"]
+        self.helpers.add("sigmoid_parts_into")
+        return [f"{value.name}, {e.name}, {r.name} = sigmoid_parts_into({x_text}, {self.buffer_name(e.storage)}, "
+                f"{self.buffer_name(r.storage)}, {mask}, {floor}, {one})"]
 
 
 @functools.cache

@@ -53,7 +53,7 @@ def module_source(generation, final, replay):
         function_name = step.__name__
     used = {statement.primitive for statement in program.statements} - {None}
     helpers = sorted({primitive.name for primitive in used  # the numerics helpers called by name
-                      if getattr(numerics, primitive.name, None) is primitive.evaluate})
+                      if getattr(numerics, primitive.name, None) is primitive.evaluate} | program.helpers)
     lines = [f'"""minigrad.compile: {function_name}, traced for {described}.',
              "",
              "forward_backward: forward, then backward in the order minigrad.core.backward walks the graph: each",
@@ -68,7 +68,7 @@ def module_source(generation, final, replay):
              "import numpy as np",
              f"from numpy import {', '.join(name for name in BOUND if name not in ('dot', 'vdot'))}",
              "",
-             "from minigrad.core.numerics import count_nonzero, dot, vdot  # numpy's C functions, without their wrappers"]
+             "from minigrad.core.numerics import dot, vdot  # numpy's C functions, without their wrappers"]
     if helpers:
         lines.append(f"from minigrad.core.numerics import {', '.join(helpers)}  # the ops' named helpers")
     lines.append("")

@@ -37,7 +37,7 @@ from . import namespace as _namespace
 _EXP_FLOOR = {np.float64: -700.0, np.float32: -85.0}
 # The same floors, and 1, as 0-d arrays of each dtype: a ufunc takes them without
 # converting a Python float on every call (the same IEEE operations).  Public: generated
-# code writes sigmoid_parts' common case out with them (minigrad.compiler.program).
+# code passes them to sigmoid_parts_into.
 EXP_FLOOR = {dtype: np.array(floor, dtype=dtype) for dtype, floor in _EXP_FLOOR.items()}
 # The largest finite float of each dtype: a gain above it is inf once it meets the data.
 _LARGEST = {np.float64: float(np.finfo(np.float64).max), np.float32: float(np.finfo(np.float32).max)}
@@ -120,7 +120,7 @@ def sigmoid_parts(x, alpha, out=None):
     no subtraction (no cancellation in saturation).
 
     ``out`` (arrays only): buffers ``(e, r, mask)`` of x's shape (mask boolean) that
-    the common case writes into, with the same IEEE operations (generated code passes them).
+    the common case writes into (`sigmoid_parts_into`).
     """
     if x.__class__ is float:
         z = alpha * x  # a float product overflows to ±inf silently, which is harmless here
@@ -131,20 +131,33 @@ def sigmoid_parts(x, alpha, out=None):
         return _hand_over(sigmoid_parts, x, alpha)
     if alpha != 1.0:  # F(x; α) = F(αx; 1): scaled first, with αx's edge cases
         return _sigmoid_parts_with_gain(x, alpha, out)
-    if type(x) is _ndarray:  # numpy's fast path (count_nonzero, 0-d constants, out= buffers): it pays on small arrays
-        # NOTE: where x > −ln(largest float) everywhere, exp(−x) cannot overflow and F = r: no sign split
-        # (count(x > floor) == size is min(x) > floor, nan failing both, one call cheaper).
+    if type(x) is _ndarray:
         kind = x.dtype.type
-        if out is not None:
-            e_out, r_out, mask = out
-            if count_nonzero(np.greater(x, EXP_FLOOR[kind], mask)) == x.size:
-                e = np.exp(np.negative(x, e_out), e_out)
-                r = np.reciprocal(np.add(e, ONE[kind], r_out), r_out)
-                return r, e, r
-        elif count_nonzero(np.greater(x, EXP_FLOOR[kind])) == x.size:
-            e = np.exp(-x)
-            r = np.reciprocal(np.add(e, ONE[kind]))  # 1/(1 + e), the same IEEE operations
-            return r, e, r
+        e_out, r_out, mask = out or (None, None, None)
+        return sigmoid_parts_into(x, e_out, r_out, mask, EXP_FLOOR[kind], ONE[kind])
+    return _sigmoid_parts_by_sign(x)
+
+
+# NOTE: one global lookup each, not np's attribute too: a compiled step calls sigmoid_parts_into per layer
+_exp, _negative, _add, _reciprocal, _greater = np.exp, np.negative, np.add, np.reciprocal, np.greater
+
+
+def sigmoid_parts_into(x, e_out, r_out, mask, floor, one):
+    """`sigmoid_parts` (α = 1) of a float64 or float32 array, into the buffers ``e_out``,
+    ``r_out`` and ``mask`` (None: new arrays); ``floor`` and ``one`` are x's dtype's
+    `EXP_FLOOR` and `ONE`.  Generated code calls it with its own buffers and constants
+    (`sigmoid_parts`' keywords and tests would cost a small step 2–3% per layer)."""
+    # NOTE: where x > −ln(largest float) everywhere, exp(−x) cannot overflow and F = r: no sign split
+    # (count(x > floor) == size is min(x) > floor, nan failing both, one call cheaper).
+    if count_nonzero(_greater(x, floor, mask)) == x.size:
+        e = _exp(_negative(x, e_out), e_out)
+        r = _reciprocal(_add(e, one, r_out), r_out)
+        return r, e, r
+    return _sigmoid_parts_by_sign(x)
+
+
+def _sigmoid_parts_by_sign(x):
+    """`sigmoid_parts` (α = 1) where exp(−x) may overflow, or of another library's array."""
     xp = np if type(x) is _ndarray else _namespace.of(x)
     e = xp.exp(-xp.abs(x))
     r = 1.0 / (1.0 + e)
