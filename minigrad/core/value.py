@@ -749,6 +749,12 @@ def _with_constants(op, args):
                 elif op.reads_inputs:
                     other = other.copy()
                 return (leaf(other), value) if value is b else (value, leaf(other))
+    return _constants_among(op, args)
+
+
+def _constants_among(op, args):
+    """`_with_constants` of any arguments: each number or array a constant, float32 where the
+    first Value is."""
     float32 = False
     for arg in args:
         if type(arg) is Value:
@@ -928,6 +934,11 @@ def as_data(x, where="Value", copy=False):
         return x
     if kind is _ndarray and (x.dtype is _FLOAT64 or x.dtype is _FLOAT32):  # the common case, decided first
         return x.copy() if copy else x
+    return _as_data_converted(x, where, copy)
+
+
+def _as_data_converted(x, where, copy):
+    """`as_data` of anything but a float or a float64/float32 ndarray: converted, or refused."""
     if isinstance(x, (bool, np.bool_)):
         raise TypeError(f"{where}: got a boolean ({x!r}); use 0.0/1.0 if a number is meant")
     if isinstance(x, Value):
