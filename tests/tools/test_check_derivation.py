@@ -824,6 +824,7 @@ def test_the_notebook_ships_its_exercises_unsolved():
     assert all(not cell.get("outputs") for cell in notebook["cells"] if cell["cell_type"] == "code")
 
 
+@pytest.mark.slow
 def test_the_notebook_runs_with_the_reference_solutions(tmp_path):
     """Each exercise cell is replaced by an import of its reference solution; every check must then say right."""
     nbformat = pytest.importorskip("nbformat")
