@@ -23,7 +23,6 @@ from .trace import (ATOM, BOUND, OPERATORS, CompileError, Tracer, float_text, fu
 
 __all__ = ["Program", "identifier"]
 
-_ndarray = np.ndarray
 
 # Names the generated module defines or imports; values never take them (nor keywords: see `identifier`).
 RESERVED = {"np", "math", "fsum", "forward_backward", "replay", "abs", "float", "arguments", "ndarray", "leaf",
@@ -91,7 +90,7 @@ class _Statement:
 
 def _same_kind(a, b):
     """Same Python type, and for arrays the same shape and dtype."""
-    return type(a) is type(b) and (type(a) is not _ndarray or (a.shape == b.shape and a.dtype == b.dtype))
+    return type(a) is type(b) and (type(a) is not np.ndarray or (a.shape == b.shape and a.dtype == b.dtype))
 
 
 def _tracers(args):
@@ -184,7 +183,7 @@ class Program:
             return arg
         if type(arg) in (list, tuple) and any(True for _ in _tracers(arg)):
             return type(arg)(self.lift(item) for item in arg)
-        if isinstance(arg, (float, np.floating, _ndarray)) or (isinstance(arg, (int, np.integer))
+        if isinstance(arg, (float, np.floating, np.ndarray)) or (isinstance(arg, (int, np.integer))
                                                                and not isinstance(arg, bool)):
             return self.constant(arg)
         return arg
@@ -255,8 +254,8 @@ class Program:
 
     @staticmethod
     def _shares(value, args):
-        return type(value) is _ndarray and any(
-            type(tracer.value) is _ndarray and np.may_share_memory(value, tracer.value) for tracer in _tracers(args))
+        return type(value) is np.ndarray and any(
+            type(tracer.value) is np.ndarray and np.may_share_memory(value, tracer.value) for tracer in _tracers(args))
 
     def _unpack(self, primitive, args, params, values):
         """A call with several results (`numerics.sigmoid_parts`), written at once as one statement;
@@ -265,14 +264,14 @@ class Program:
             self.materialize(arg)
         names = numerics.RESULT_NAMES.get(primitive.evaluate) or [f"part{k}" for k in range(len(values))]
         buffered, aliases = numerics.OUT_BUFFERS.get(primitive.evaluate, ((), {}))
-        if not all(type(values[k]) is _ndarray for k in buffered):
+        if not all(type(values[k]) is np.ndarray for k in buffered):
             buffered, aliases = (), {}
         storages = {}
         vals = []
         for position, (name, value) in enumerate(zip(names, values)):
             value = _as_value(value)
             storage = None
-            if type(value) is _ndarray and position not in aliases:
+            if type(value) is np.ndarray and position not in aliases:
                 storage = storages.get(id(value))
                 if storage is None:
                     storage = storages[id(value)] = _Storage(value, fresh=position not in buffered)
@@ -332,14 +331,14 @@ class Program:
         value, kind = tracer.value, tracer.primitive.kind
         label = name or tracer.label
         val = _Val(name if exact else self.unique(label) if label else self.temporary(), value)
-        if type(value) is _ndarray and kind == "view":
+        if type(value) is np.ndarray and kind == "view":
             base = next((arg.val for arg in _tracers(tracer.args) if arg.val is not None
-                         and type(arg.value) is _ndarray and np.may_share_memory(value, arg.value)), None)
+                         and type(arg.value) is np.ndarray and np.may_share_memory(value, arg.value)), None)
             val.external, val.direct = base is None or base.external, False
             if not val.external:
                 val.storage = base.storage
                 base.storage.vals.append(val)
-        elif type(value) is _ndarray:
+        elif type(value) is np.ndarray:
             val.storage = _Storage(value, fresh=(kind == "alloc"))
             val.storage.vals.append(val)
         statement = _Statement(tracer.primitive, [val], tracer.args, tracer.params, scalar=tracer.scalar)
@@ -359,7 +358,7 @@ class Program:
             val = self.materialize(tracer)
             if val is None and type(tracer.value) is not float:  # a constant output: a fresh copy each call
                 val = self.materialize(self.record(function_call(np.array, "alloc"), [tracer], {}))
-            if val is not None and type(val.value) is _ndarray:
+            if val is not None and type(val.value) is np.ndarray:
                 statement, storage = val.statement, val.storage
                 alone = val.direct and storage is not None and storage.vals == [val]
                 # NOTE: numpy gives a 0-d result as a scalar unless it has a buffer to write into
@@ -449,7 +448,7 @@ class Program:
         argument = any(isinstance(arg, Tracer) and arg.val is val for arg in following.args)  # not in a list
         if len(following.targets) != 1 or not argument:
             return False
-        return type(val.value) is float or (statement.primitive.kind == "view" and type(val.value) is _ndarray)
+        return type(val.value) is float or (statement.primitive.kind == "view" and type(val.value) is np.ndarray)
 
     # -- writing ------------------------------------------------------------------------------------------
 
@@ -496,7 +495,7 @@ class Program:
         in it are named constants of the generated module."""
         if isinstance(value, _Written):
             return str(value)
-        if isinstance(value, _ndarray):
+        if isinstance(value, np.ndarray):
             return self.constant_name(value, "index")
         if type(value) is float:
             return float_text(value)[0]
@@ -517,7 +516,7 @@ class Program:
         target = statement.targets[0]
         args = [self.text_of(arg) for arg in statement.args]
         primitive = statement.primitive
-        if type(target.value) is not _ndarray:
+        if type(target.value) is not np.ndarray:
             return primitive.write_float(args, self._params_of(statement))
         out = None  # a ufunc's or a product's storage is its own, given a buffer unless it is fresh
         if primitive.kind in ("ufunc", "out") and target.storage.buffer is not None:
@@ -562,7 +561,7 @@ class Program:
                     f"{value.name} = {r.name} if {x_text} >= 0.0 else {e.name} * {r.name}"]
         params = statement.params
         if params.get("alpha") != 1.0 or type(params.get("out")) is not tuple \
-                or type(x.value) is not _ndarray or x.value.dtype.type not in numerics.EXP_FLOOR:
+                or type(x.value) is not np.ndarray or x.value.dtype.type not in numerics.EXP_FLOOR:
             return None
         kind, (_, mask) = x.value.dtype.type, params["out"]
         floor = self.constant_name(numerics.EXP_FLOOR[kind], f"floor{np.dtype(kind).itemsize * 8}")
@@ -580,7 +579,7 @@ def _positional_names(function):
 
 
 def _is_option(arg):
-    return not isinstance(arg, _ndarray) and not any(True for _ in _tracers([arg]))
+    return not isinstance(arg, np.ndarray) and not any(True for _ in _tracers([arg]))
 
 
 def _as_value(value):

@@ -19,8 +19,7 @@ from .trace import BOUND, Tracer
 
 __all__ = ["module_source", "replay_source", "compile_source"]
 
-_ndarray = np.ndarray
-_FLOAT64, _FLOAT32 = np.dtype(np.float64), np.dtype(np.float32)
+_FLOAT64, _FLOAT32 = np.dtype(np.float64), np.dtype(np.float32)  # what generated code tests dtypes against with `is`
 
 
 def _describe(slot, data):
@@ -157,7 +156,7 @@ def replay_source(generation, namespace):
         example = value._data
         check = test(data, example)
         if id(value) in written:  # NOTE: data this replay's update wrote last call fits; the test is skipped
-            if type(example) is _ndarray:  # but not whether it may still be written (flags can change in place)
+            if type(example) is np.ndarray:  # but not whether it may still be written (flags can change in place)
                 check = f"({check}) or not {data}.flags.writeable"
             check = f"{holder}._version != STAMP and {check}"
         refuse(check)
@@ -205,7 +204,7 @@ def _update_source(optimizer, covered, root_name, namespace, scope):
     if not covered:
         return ["        OPTIMIZER.step()  # the optimizer's own step, on the .grad just added to"]
     array_update, number_update, guard = optimizer.fused_update()
-    rates = sorted({example.dtype.name for _, _, example in covered if type(example) is _ndarray})
+    rates = sorted({example.dtype.name for _, _, example in covered if type(example) is np.ndarray})
     namespace["RATE"] = [optimizer.lr]
     for dtype in rates:
         namespace[f"LR{dtype[-2:]}"] = np.array(optimizer.lr, dtype=dtype)
@@ -252,11 +251,11 @@ def compile_source(source, name, program, namespace):
     filename = f"<minigrad.compile {name} #{next(_module_numbers)}>"
     code = builtins.compile(source, filename, "exec")
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    namespace.update({"__name__": "minigrad_compiled", "ndarray": _ndarray, "Value": Value, "leaf": leaf,
+    namespace.update({"__name__": "minigrad_compiled", "ndarray": np.ndarray, "Value": Value, "leaf": leaf,
                       "next_version": next_version, "add_gradient": add_gradients, "FLOAT64": _FLOAT64,
                       "FLOAT32": _FLOAT32, "BUFFERS_LOCK": threading.Lock(), "GRADIENT_LOCK": GRADIENT_LOCK})
     for constant, value in program.constants.items():
-        if type(value) is _ndarray and value.size > 8:
+        if type(value) is np.ndarray and value.size > 8:
             namespace[constant] = value
     for number, storage in enumerate(program.buffers):
         if storage.layout not in ("C", "F"):

@@ -20,7 +20,6 @@ from ..core import numerics
 
 __all__ = ["Tracer", "Primitive", "CompileError"]
 
-_ndarray = np.ndarray
 _FLOAT64 = np.dtype(np.float64)
 
 # Precedence of Python's operators, for parentheses in float expressions.

@@ -28,7 +28,7 @@ __all__ = ["of", "is_foreign", "check", "device", "describe", "to_numpy", "move"
 
 #: The top-level modules of array libraries that may not define ``__array_namespace__`` on their arrays.
 _LIBRARIES = frozenset({"torch", "cupy", "jax", "jaxlib", "dask", "sparse", "ndonnx", "array_api_strict"})
-_ndarray = np.ndarray
+_ndarray = np.ndarray  # NOTE: one global lookup: is_foreign asks it of every rule's data
 _namespaces: dict = {}  # array type -> its namespace (array_namespace asks a lot for each call)
 _foreign_types: dict = {}  # type -> is_foreign's answer
 

@@ -54,7 +54,7 @@ except ImportError:  # pragma: no cover - another numpy layout: the public funct
     count_nonzero, dot, vdot = np.count_nonzero, np.dot, np.vdot
 
 
-_ndarray = np.ndarray
+_ndarray = np.ndarray  # NOTE: one global lookup in each helper's type test, run by every eager op
 
 
 def _stand_in(*args):
