@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
+from ..core import checks
 from ..core.creation import as_generator
 
 __all__ = ["batches"]
@@ -31,11 +31,8 @@ def batches(inputs: Any, targets: Any = None, batch_size: int = 32, *, shuffle: 
         if targets.ndim == 0 or len(targets) != len(inputs):
             raise ValueError(f"batches: inputs have {len(inputs)} rows but targets have shape {targets.shape}; "
                              "give one target row (or label) per pattern")
-    if isinstance(batch_size, (bool, np.bool_)) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
-        raise ValueError(f"batches: batch_size must be a positive integer, got {batch_size!r}")
-    for name, flag in (("shuffle", shuffle), ("drop_last", drop_last)):
-        if not isinstance(flag, (bool, np.bool_)):
-            raise TypeError(f"batches: {name} must be True or False, got {flag!r}")
+    batch_size = checks.integer(batch_size, "batch_size", "batches", minimum=1)
+    shuffle, drop_last = checks.flag(shuffle, "shuffle", "batches"), checks.flag(drop_last, "drop_last", "batches")
     if shuffle:
         order = as_generator(seed, "batches").permutation(len(inputs))
     else:

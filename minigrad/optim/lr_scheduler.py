@@ -19,27 +19,11 @@ so the rates agree with ``torch.optim.lr_scheduler`` to rounding.
 from __future__ import annotations
 
 import math
-import numbers
 
+from ..core import checks
 from .optimizers import Optimizer
 
 __all__ = ["LRScheduler", "StepLR", "ExponentialLR", "CosineAnnealingLR", "OneCycleLR"]
-
-
-def _positive_int(value, name, where):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{where}: {name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
-def _real(value, name, where, low=-math.inf, high=math.inf, low_open=False):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-        raise ValueError(f"{where}: {name} must be a finite real number, got {value!r}")
-    value = float(value)
-    if value < low or (low_open and value == low) or value > high:
-        bounds = f"{'(' if low_open else '['}{low:g}, {high:g}]"
-        raise ValueError(f"{where}: {name} must be in {bounds}, got {value!r}")
-    return value
 
 
 class LRScheduler:
@@ -102,8 +86,8 @@ class StepLR(LRScheduler):
     """lr ← lr · gamma every ``step_size`` epochs:  lr_t = base_lr · gamma^⌊t / step_size⌋."""
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
-        self.step_size = _positive_int(step_size, "step_size", "StepLR")
-        self.gamma = _real(gamma, "gamma", "StepLR", low=0.0, low_open=True)
+        self.step_size = checks.integer(step_size, "step_size", "StepLR", minimum=1)
+        self.gamma = checks.positive_real(gamma, "gamma", "StepLR")
         super().__init__(optimizer)
 
     def get_lr(self):
@@ -117,7 +101,7 @@ class ExponentialLR(LRScheduler):
     """lr ← lr · gamma every epoch:  lr_t = base_lr · gammaᵗ."""
 
     def __init__(self, optimizer: Optimizer, gamma: float) -> None:
-        self.gamma = _real(gamma, "gamma", "ExponentialLR", low=0.0, low_open=True)
+        self.gamma = checks.positive_real(gamma, "gamma", "ExponentialLR")
         super().__init__(optimizer)
 
     def get_lr(self):
@@ -137,8 +121,8 @@ class CosineAnnealingLR(LRScheduler):
     """
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0) -> None:  # noqa: N803 - torch's name
-        self.T_max = _positive_int(T_max, "T_max", "CosineAnnealingLR")
-        self.eta_min = _real(eta_min, "eta_min", "CosineAnnealingLR", low=0.0)
+        self.T_max = checks.integer(T_max, "T_max", "CosineAnnealingLR", minimum=1)
+        self.eta_min = checks.non_negative_real(eta_min, "eta_min", "CosineAnnealingLR")
         super().__init__(optimizer)
 
     def get_lr(self):
@@ -173,18 +157,18 @@ class OneCycleLR(LRScheduler):
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"{where}: optimizer must be a minigrad.optim.Optimizer, got {type(optimizer).__name__}")
         if total_steps is not None:
-            self.total_steps = _positive_int(total_steps, "total_steps", where)
+            self.total_steps = checks.integer(total_steps, "total_steps", where, minimum=1)
         elif epochs is not None and steps_per_epoch is not None:
-            self.total_steps = _positive_int(epochs, "epochs", where) * _positive_int(steps_per_epoch,
-                                                                                       "steps_per_epoch", where)
+            self.total_steps = checks.integer(epochs, "epochs", where, minimum=1) * checks.integer(
+                steps_per_epoch, "steps_per_epoch", where, minimum=1)
         else:
             raise ValueError(f"{where}: give total_steps, or both epochs and steps_per_epoch")
-        pct_start = _real(pct_start, "pct_start", where, low=0.0, high=1.0)
+        pct_start = checks.probability(pct_start, "pct_start", where)
         if anneal_strategy not in ("cos", "linear"):
             raise ValueError(f"{where}: anneal_strategy must be 'cos' or 'linear', got {anneal_strategy!r}")
         self.anneal_strategy = anneal_strategy
-        div_factor = _real(div_factor, "div_factor", where, low=0.0, low_open=True)
-        final_div_factor = _real(final_div_factor, "final_div_factor", where, low=0.0, low_open=True)
+        div_factor = checks.positive_real(div_factor, "div_factor", where)
+        final_div_factor = checks.positive_real(final_div_factor, "final_div_factor", where)
         steps = self.total_steps
         if three_phase:
             self._phases = [(float(pct_start * steps) - 1, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
@@ -197,7 +181,7 @@ class OneCycleLR(LRScheduler):
         groups = optimizer.param_groups
         max_lrs = self._per_group(max_lr, "max_lr", groups)
         for rate, group in zip(max_lrs, groups):
-            rate = _real(rate, "max_lr", where, low=0.0, low_open=True)
+            rate = checks.positive_real(rate, "max_lr", where)
             group["initial_lr"] = rate / div_factor
             group["max_lr"] = rate
             group["min_lr"] = group["initial_lr"] / final_div_factor
@@ -209,8 +193,8 @@ class OneCycleLR(LRScheduler):
             self.use_beta1 = "betas" in optimizer.defaults
             for top, base, group in zip(self._per_group(max_momentum, "max_momentum", groups),
                                         self._per_group(base_momentum, "base_momentum", groups), groups):
-                top = _real(top, "max_momentum", where, low=0.0, high=1.0)
-                base = _real(base, "base_momentum", where, low=0.0, high=1.0)
+                top = checks.probability(top, "max_momentum", where)
+                base = checks.probability(base, "base_momentum", where)
                 if self.use_beta1:
                     group["betas"] = (top, *group["betas"][1:])
                 else:

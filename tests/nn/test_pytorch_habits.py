@@ -216,6 +216,12 @@ def test_batches_cover_every_row_once_per_epoch():
         mg.data.batches(inputs, labels, 0)
     with pytest.raises(ValueError, match=r"inputs have 10 rows but targets have shape \(9,\)"):
         mg.data.batches(inputs, labels[:9], 2)
+    with pytest.raises(TypeError, match="batches: batch_size must be an integer, got float 2.5"):
+        mg.data.batches(inputs, labels, 2.5)
+    with pytest.raises(TypeError, match="batches: shuffle must be True or False, got str 'yes'"):
+        mg.data.batches(inputs, labels, 2, shuffle="yes")
+    with pytest.raises(TypeError, match="batches: drop_last must be True or False, got int 1"):
+        mg.data.batches(inputs, labels, 2, drop_last=1)
 
 
 def test_accuracy_is_exported_where_users_look():
