@@ -43,7 +43,7 @@ def module_source(generation, final, replay):
     body = ["    " + line for statement in program.statements for line in program.lines_of(statement)]
     texts = [program.text_of(item)[0] if isinstance(item, Tracer) else item.name for item in final]
     body.append(f"    return {texts[0]}, ({', '.join(texts[1:])}{',' if len(texts) == 2 else ''})")
-    inputs = [tracer.val.name for tracer in generation.input_tracers + generation.leaf_tracers]
+    inputs = [tracer.val.name for tracer in generation.input_tracers]
     described = ", ".join(_describe(slot, tracer.value) for slot, tracer in
                           zip(generation.slots, generation.input_tracers)) or "no arguments"
     step = generation.step
@@ -94,7 +94,7 @@ def module_source(generation, final, replay):
                 lines.append(f"# {name}: a {value.dtype.name} array of shape {value.shape}, frozen at the trace")
         lines.append("")
     root_name = generation.root_name
-    grads = ", ".join(f"∂{root_name}/∂{name}" for name in generation.grad_names)
+    grads = ", ".join(f"∂{root_name}/∂{generation.names[node]}" for node in generation.grad_leaves)
     lines += ["", f"def forward_backward({', '.join(inputs)}):",
               f'    """{root_name}' + (f" and {grads}." if grads else ".") + '"""'] + body
     if replay:

@@ -143,11 +143,14 @@ class Trace:
     (``compile``) took.
     """
 
-    def __init__(self, generation, namespace, source, filename, generating, compiling):
+    def __init__(self, generation, source, program, namespace, generating):
+        """Compile ``source``, written since ``generating``, into ``namespace``."""
+        compiling = time.perf_counter()
+        self._filename = compile_source(source, generation.step.__name__, program, namespace)
         slots, done = generation.slots, time.perf_counter()
         self.signature, self._slots = generation.key, slots
         self._leaves, self._specs = generation.leaves, generation.specs
-        self.source, self._filename, self._root_name = source, filename, generation.root_name
+        self.source, self._root_name = source, generation.root_name
         self.seconds = {"trace": generation.traced_seconds, "generate": compiling - generating,
                         "compile": done - compiling, "total": done - generation.started}
         self.function = namespace["forward_backward"]
@@ -205,8 +208,7 @@ class CompiledStep:
         self.traces = 0          # how many times the function has been traced
         self._cache = collections.OrderedDict()
         self._guarded = {}  # (id, attribute) -> the object some trace depends on: the values are in the key
-        self._latest = None
-        self._fast = None
+        self._latest = self._fast = None
         self._lock = threading.Lock()
         self._warned = False
         self.__name__ = getattr(function, "__name__", type(function).__name__)
@@ -571,13 +573,20 @@ class Generation:
         self.names = {}        # node -> its name in the code
         self.tracer_of = {}    # node -> the tracer of its data
         self.saved_of = {}     # node -> what its forward rule saved, traced
-        self.input_tracers, self.leaf_tracers = [], []
-        self.leaves, self.grad_names = [], []  # (name, Value, requires grad) of each leaf input
+        self.input_tracers = []  # the tracer of each of inputs(), in order
 
-    def name_leaves(self):
-        """The leaf inputs (parameters, then live constants) by their names in the code."""
-        self.leaves = [(self.names[node], value, node.requires_grad)
-                       for node, value in self.parameter_pairs + self.live]
+    def inputs(self):
+        """The generated function's inputs, as ``(node, stem, data)``: every traced argument (node None
+        where the graph never reached it), then the parameters, then the constant Values the caller
+        holds (read on every call)."""
+        arguments = [(node, slot.name, data) for slot, node, data in
+                     zip(self.slots, self.input_nodes, self.trace_inputs)]
+        return arguments + [(node, self.display[node], node._data) for node, _ in self.parameter_pairs + self.live]
+
+    @property
+    def leaves(self):
+        """``(name, Value, requires grad)`` of each leaf input (parameters, then live constants), once named."""
+        return [(self.names[node], value, node.requires_grad) for node, value in self.parameter_pairs + self.live]
 
 
 def _generate(generation):
@@ -598,24 +607,15 @@ def _generate(generation):
 
 def _write(generation):
     generating = time.perf_counter()
-    step, program, root = generation.step, generation.program, generation.root
-    generation.root_name = identifier(generation.display[root])
+    program, root = generation.program, generation.root
+    root_name = generation.root_name = identifier(generation.display[root])
     names, tracer_of = generation.names, generation.tracer_of
 
-    # The function's inputs: every traced argument, then the parameters, then the constant
-    # Values the caller holds (read on every call).
-    for slot, node, data in zip(generation.slots, generation.input_nodes, generation.trace_inputs):
-        tracer = program.external(slot.name, data)
+    for node, stem, data in generation.inputs():
+        tracer = program.external(stem, data)
         generation.input_tracers.append(tracer)
         if node is not None:
-            tracer_of[node] = tracer
-            names[node] = tracer.val.name
-    for node, value in generation.parameter_pairs + generation.live:
-        tracer = program.external(identifier(generation.display[node]), node._data)
-        tracer_of[node] = tracer
-        names[node] = tracer.val.name
-        generation.leaf_tracers.append(tracer)
-    generation.name_leaves()
+            tracer_of[node], names[node] = tracer, tracer.val.name
 
     program.comment("-- forward " + "-" * 60)
     for node in generation.nodes:
@@ -631,7 +631,7 @@ def _write(generation):
     program.comment("-- backward " + "-" * 59)
     data = root._data
     seed = 1.0 if type(data) is float else np.array(1.0, dtype=data.dtype).reshape(np.shape(data))
-    seed_name = f"d{generation.root_name}_d{generation.root_name}"
+    seed_name = f"d{root_name}_d{root_name}"
     if type(seed) is _ndarray:
         program.constant_name(seed, seed_name, upper=False)  # ∂root/∂root, by that name where it is read
     grad_of = {root: program.constant(seed, seed_name)}
@@ -639,8 +639,6 @@ def _write(generation):
         _backward(generation, node, grad_of)
 
     # -- outputs: the loss and the gradients of the leaves that require grad ----------------------------
-    root_name = generation.root_name
-    generation.grad_names = [names[node] for node in generation.grad_leaves]
     final = program.finish([(tracer_of[root], root_name)] +
                            [(grad_of[node], f"d{root_name}_d{names[node]}") for node in generation.grad_leaves])
     namespace = {}
@@ -648,9 +646,7 @@ def _write(generation):
         slot.kind in ("float", "array", "integer", "value") and slot.cast is None for slot in generation.slots)
     replay = replay_source(generation, namespace) if plain else None
     source = module_source(generation, final, replay)
-    compiling = time.perf_counter()
-    filename = compile_source(source, step.__name__, program, namespace)
-    return Trace(generation, namespace, source, filename, generating, compiling)
+    return Trace(generation, source, program, namespace, generating)
 
 
 def _enter(program, node, name):
@@ -818,15 +814,10 @@ def _write_rules(generation):
     unique = scope.unique
 
     inputs = []
-    for slot, node in zip(generation.slots, generation.input_nodes):
-        name = unique(slot.name)
-        inputs.append(name)
+    for node, stem, _ in generation.inputs():
+        inputs.append(unique(stem))
         if node is not None:
-            names[node] = name
-    for node, value in generation.parameter_pairs + generation.live:
-        names[node] = unique(display[node])
-        inputs.append(names[node])
-    generation.name_leaves()
+            names[node] = inputs[-1]
     root_name = generation.root_name = names.get(root) or unique(display[root])
     lines = [f"def forward_backward({', '.join(inputs)}):", "    # -- forward " + "-" * 56]
     saved_names, rule_of = {}, {}
@@ -875,7 +866,5 @@ def _write_rules(generation):
     lines.append(f"    return {root_name}, [{', '.join(grad_of[node] for node in generation.grad_leaves)}]")
     source = "\n".join([f'"""minigrad.compile of {step.__name__}: the ops\' rules on data of another Array API '
                         'library, called in eager\'s order."""', ""] + lines) + "\n"
-    compiling = time.perf_counter()
-    filename = compile_source(source, step.__name__, scope, globals_)
-    return Trace(generation, globals_, source, filename, generating, compiling)
+    return Trace(generation, source, scope, globals_, generating)
 
