@@ -5,23 +5,16 @@
     optimizer.step()                      # parameters hold .grad as loss.backward() leaves them
     print(step.source)                    # the generated forward and backward
 
-Tracing runs the function once, eagerly, on Values standing for its
-arguments, and reads the recorded graph.  Then every op's own forward and
-backward rule (`minigrad.core.ops`) runs again, on tracers
-(`minigrad.compiler.trace`), in the order `minigrad.core.backward` walks the
-graph, with `minigrad.core.backward.unbroadcast` itself undoing broadcasting:
-each numpy call, operator and numerics helper the rules make is recorded,
-and the generated code makes the same calls on the same numbers, so replays
-give eager's loss and gradients bit for bit.  It only skips the bookkeeping,
-and keeps arrays in preallocated buffers that are reused once a value is
-dead (`minigrad.compiler.program`; the text: `minigrad.compiler.source`).
-An op needs nothing of its own to be compiled: its rules are its code.
-On data of another Array API library (torch, array_api_strict, CuPy) the
-code is of another kind, `_write_rules`: each node's rules called in
-eager's order in that library, with plain assignments (no ``out=``).
+Tracing runs the function once, eagerly; then every op's own rules run
+again on tracers (`minigrad.compiler.trace`), in eager's order, and the
+generated code makes the calls they made, on the same numbers, so replays
+give eager's loss and gradients bit for bit (it only skips the bookkeeping,
+and keeps arrays in buffers: `minigrad.compiler.program`; the text:
+`minigrad.compiler.source`).  An op needs nothing of its own to be compiled:
+its rules are its code.  Data of another Array API library: `_write_rules`.
 
-What a trace specializes on, what it freezes and what it refuses with
-`TracingError`: docs/compile.md.
+What a call does, what a trace specializes on, what it freezes and what it
+refuses with `TracingError`: docs/compile.md.
 """
 
 from __future__ import annotations
@@ -53,7 +46,6 @@ from .trace import CompileError, Tracer
 __all__ = ["compile", "CompiledStep", "Trace", "TracingError", "CompileError", "CompileCheckError"]
 
 _ndarray = np.ndarray  # NOTE: one global lookup in the replay's type tests, run on every call
-_FLOAT64, _FLOAT32 = np.dtype(np.float64), np.dtype(np.float32)  # dtypes are singletons: `is` tests them
 
 # NOTE: compiled steps add their gradients under backward's own lock
 # (`_gradient_lock`), so compiled steps and eager backward passes sharing
@@ -179,7 +171,7 @@ class Trace:
             return None
         with self._lock:  # NOTE: the buffers are this trace's; one call at a time uses them
             loss, grads = self.function(*inputs, *leaves)
-        targets = [data[index] for index in self._grad_slots] + [value for (_, value, grad) in self._leaves if grad]
+        targets = [data[index] for index in self._grad_slots] + [value for _, value in self.parameters]
         return loss, list(zip(targets, grads))
 
     def __repr__(self):
@@ -390,7 +382,7 @@ def _trace(step, args, kwargs, key, cast=frozenset(), floats=frozenset()):
             data, slot = argument._data, _Slot(argument.name or name, "value", argument.requires_grad)
         elif kind is _ndarray and argument.dtype.kind in "iu" and len(slots) not in floats:  # integer labels
             data, slot = argument, _Slot(name, "integer")
-        elif kind is _ndarray and argument.dtype != _FLOAT64 and argument.dtype != _FLOAT32:
+        elif kind is _ndarray and argument.dtype != np.float64 and argument.dtype != np.float32:
             data, slot = as_data(argument, where), _Slot(name, "convert")
         elif kind is float or kind is _ndarray or namespace.is_foreign(argument):
             data, slot = argument, _Slot(name, "float" if kind is float else "array")
@@ -520,9 +512,9 @@ def _dtype_casts(nodes, raw, slot_of, slots, where):
             continue
         first = next((parent for parent in node.parents
                       if parent not in raw and (parent.parents or parent.requires_grad)), None)
-        float32 = first is not None and type(first._data) is _ndarray and first._data.dtype == _FLOAT32
+        float32 = first is not None and type(first._data) is _ndarray and first._data.dtype == np.float32
         for parent in node.parents:
-            if parent in raw and type(parent._data) is _ndarray and parent._data.dtype == _FLOAT64:
+            if parent in raw and type(parent._data) is _ndarray and parent._data.dtype == np.float64:
                 (casts if float32 else kept).update(_raw_sources(parent, slot_of, float32, where))
     clash = casts & kept
     if clash:
