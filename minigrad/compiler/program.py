@@ -79,13 +79,15 @@ class _Val:
 
 
 class _Statement:
-    """``targets = primitive(args)``, or a comment."""
+    """``targets = primitive(args)``, or a comment; each target is told it is computed here."""
 
-    __slots__ = ("primitive", "targets", "args", "params", "comment", "fresh", "scalar")
+    __slots__ = ("primitive", "targets", "args", "params", "comment", "scalar")
 
     def __init__(self, primitive=None, targets=(), args=(), params=None, comment=None, scalar=False):
         self.primitive, self.targets, self.args, self.params = primitive, list(targets), list(args), params or {}
-        self.comment, self.fresh, self.scalar = comment, False, scalar
+        self.comment, self.scalar = comment, scalar
+        for val in self.targets:
+            val.statement = self
 
 
 def _same_kind(a, b):
@@ -162,10 +164,7 @@ class Program:
     def constant(self, value, name=None):
         """A constant tracer: a number or an array.  With ``fold=False`` and a name, the
         generated code names it (``alpha = 2.0``) where it is used."""
-        if isinstance(value, (bool, np.bool_)):
-            value = bool(value)
-        elif isinstance(value, np.generic):
-            value = np.asarray(value)
+        value = bool(value) if isinstance(value, (bool, np.bool_)) else _as_value(value)
         tracer = Tracer(self, None, (), {}, value)
         if not self.fold:
             tracer.literal_name = self.named_numbers.get(value) if name is None and type(value) is float else name
@@ -183,8 +182,7 @@ class Program:
             return arg
         if type(arg) in (list, tuple) and any(True for _ in _tracers(arg)):
             return type(arg)(self.lift(item) for item in arg)
-        if isinstance(arg, (float, np.floating, np.ndarray)) or (isinstance(arg, (int, np.integer))
-                                                               and not isinstance(arg, bool)):
+        if isinstance(arg, (float, int, np.floating, np.integer, np.ndarray)) and not isinstance(arg, bool):
             return self.constant(arg)
         return arg
 
@@ -217,8 +215,7 @@ class Program:
         value = function(*[values_of(arg) for arg in args], **kwargs)
         if type(value) in (int, tuple, bool):  # np.shape, np.ndim, np.size: facts of the shapes, not numbers
             return value
-        kind = "view" if self._shares(value, args) else "alloc"
-        return self.record(function_call(function, kind), args, kwargs, value)
+        return self.record(function_call(function, _kind(value, args)), args, kwargs, value)
 
     def record_helper(self, function, args, kwargs):
         """A helper of `minigrad.core.numerics` called with a tracer.  Its options (an axis, a
@@ -233,29 +230,23 @@ class Program:
             for arg in args:
                 if isinstance(arg, Tracer) and value is arg.value:
                     return arg
-        kind = "view" if self._shares(value, args) else "alloc"
         names = _positional_names(function)
         args = list(args)
         # NOTE: on floats, options stay positional: keywords would cost a scalar sigmoid half its time
         scalar = type(value) is float or (type(value) is tuple and type(value[0]) is float)
         while not scalar and 1 < len(args) <= len(names) and _is_option(args[-1]):
             kwargs = {names[len(args) - 1]: args.pop(), **kwargs}
-        return self.record(helper_call(function, kind), args, kwargs, value)
+        return self.record(helper_call(function, _kind(value, args)), args, kwargs, value)
 
     def record_getitem(self, tracer, index):
         """``tracer[index]``, the index as Python writes it between brackets (`numerics.format_index`,
         with arrays as named constants of the generated module)."""
         value = tracer.value[index]
-        kind = "view" if self._shares(value, [tracer]) else "alloc"
+        kind = _kind(value, [tracer])
         text = numerics.format_index(index, lambda array: self.constant_name(array, "index"))
         if type(index) is tuple and len(index) == 1:
             text += ","
         return self.record(getitem_call(kind), [tracer], {"index": index, "text": _Written(text)}, value)
-
-    @staticmethod
-    def _shares(value, args):
-        return type(value) is np.ndarray and any(
-            type(tracer.value) is np.ndarray and np.may_share_memory(value, tracer.value) for tracer in _tracers(args))
 
     def _unpack(self, primitive, args, params, values):
         """A call with several results (`numerics.sigmoid_parts`), written at once as one statement;
@@ -266,15 +257,12 @@ class Program:
         buffered, aliases = numerics.OUT_BUFFERS.get(primitive.evaluate, ((), {}))
         if not all(type(values[k]) is np.ndarray for k in buffered):
             buffered, aliases = (), {}
-        storages = {}
-        vals = []
+        storages, vals = {}, []  # id(array) -> its storage: results that are one array share one
         for position, (name, value) in enumerate(zip(names, values)):
             value = _as_value(value)
             storage = None
             if type(value) is np.ndarray and position not in aliases:
-                storage = storages.get(id(value))
-                if storage is None:
-                    storage = storages[id(value)] = _Storage(value, fresh=position not in buffered)
+                storage = storages.setdefault(id(value), _Storage(value, fresh=position not in buffered))
             vals.append(_Val(self.unique(f"{name}_{self.stem}"), value, storage))
         for position, other in aliases.items():  # NOTE: it may be that result (F is r), so it holds its buffer
             vals[position].storage, vals[position].direct = vals[other].storage, False
@@ -282,10 +270,7 @@ class Program:
         if buffered:  # a boolean buffer of x's shape, one per shape: calls use it only while they run
             mask = self.masks.setdefault(args[0].shape, f"mask{len(self.masks)}")
             params = dict(params, out=(tuple(vals[k] for k in buffered), mask))
-        statement = _Statement(primitive, vals, args, params)
-        for val in vals:
-            val.statement = statement
-        self.statements.append(statement)
+        self.statements.append(_Statement(primitive, vals, args, params))
         return tuple(Tracer(self, None, (), {}, val.value, val=val) for val in vals)
 
     def _folded(self, primitive, args, value):
@@ -341,9 +326,7 @@ class Program:
         elif type(value) is np.ndarray:
             val.storage = _Storage(value, fresh=(kind == "alloc"))
             val.storage.vals.append(val)
-        statement = _Statement(tracer.primitive, [val], tracer.args, tracer.params, scalar=tracer.scalar)
-        val.statement = statement
-        self.statements.append(statement)
+        self.statements.append(_Statement(tracer.primitive, [val], tracer.args, tracer.params, scalar=tracer.scalar))
         tracer.val = val
         return val
 
@@ -364,7 +347,6 @@ class Program:
                 # NOTE: numpy gives a 0-d result as a scalar unless it has a buffer to write into
                 if alone and not storage.fresh and len(statement.targets) == 1 \
                         and statement.primitive.kind in ("ufunc", "out"):
-                    statement.fresh = True
                     storage.fresh = True
                 elif not (alone and storage.fresh):
                     # NOTE: a view, a buffer shared with another value, or an input: the caller gets a copy
@@ -393,7 +375,7 @@ class Program:
 
     def _assign_buffers(self):
         free = collections.defaultdict(list)  # (shape, dtype, layout) -> numbers of free buffers
-        released = set()  # storages whose buffer went back to the pool, or on to a result
+        released = set()  # the storages whose buffer went back to the pool, or on to a result
         for index, statement in enumerate(self.statements):
             if statement.comment is not None:
                 continue
@@ -404,13 +386,13 @@ class Program:
                 for arg in _tracers(statement.args):
                     storage = arg.val.storage if arg.val is not None else None
                     if storage is not None and storage.end == index and arg.val.direct and storage.buffer is not None \
-                            and id(storage) not in released and storage not in dying:
+                            and storage not in released and storage not in dying:
                         dying.append(storage)
             for storage in needs:
                 match = next((old for old in dying if old.kind == storage.kind), None)
                 if match is not None:
                     dying.remove(match)
-                    released.add(id(match))
+                    released.add(match)
                     storage.buffer = match.buffer
                 elif free[storage.kind]:
                     storage.buffer = free[storage.kind].pop()
@@ -420,8 +402,8 @@ class Program:
             for val in [arg.val for arg in _tracers(statement.args) if arg.val is not None] + statement.targets:
                 storage = val.storage
                 if storage is not None and storage.end <= index and storage.buffer is not None \
-                        and id(storage) not in released:
-                    released.add(id(storage))
+                        and storage not in released:
+                    released.add(storage)
                     free[storage.kind].append(storage.buffer)
 
     def _mark_inline(self, outputs):
@@ -563,9 +545,9 @@ class Program:
         if params.get("alpha") != 1.0 or type(params.get("out")) is not tuple \
                 or type(x.value) is not np.ndarray or x.value.dtype.type not in numerics.EXP_FLOOR:
             return None
-        kind, (_, mask) = x.value.dtype.type, params["out"]
-        floor = self.constant_name(numerics.EXP_FLOOR[kind], f"floor{np.dtype(kind).itemsize * 8}")
-        one = self.constant_name(numerics.ONE[kind], f"one{np.dtype(kind).itemsize * 8}")
+        kind, bits, (_, mask) = x.value.dtype.type, x.value.dtype.itemsize * 8, params["out"]
+        floor = self.constant_name(numerics.EXP_FLOOR[kind], f"floor{bits}")
+        one = self.constant_name(numerics.ONE[kind], f"one{bits}")
         self.helpers.add("sigmoid_parts_into")
         return [f"{value.name}, {e.name}, {r.name} = sigmoid_parts_into({x_text}, {self.buffer_name(e.storage)}, "
                 f"{self.buffer_name(r.storage)}, {mask}, {floor}, {one})"]
@@ -580,6 +562,13 @@ def _positional_names(function):
 
 def _is_option(arg):
     return not isinstance(arg, np.ndarray) and not any(True for _ in _tracers([arg]))
+
+
+def _kind(value, args):
+    """The kind of a call that gave ``value``: a view when it shares memory with an array argument."""
+    shares = type(value) is np.ndarray and any(
+        type(tracer.value) is np.ndarray and np.may_share_memory(value, tracer.value) for tracer in _tracers(args))
+    return "view" if shares else "alloc"
 
 
 def _as_value(value):

@@ -274,9 +274,8 @@ class Tracer:
 
 
 def _operator_method(name, reflected):
-    if reflected:
-        return lambda self, other: self.program.record(OPERATORS[name], (other, self), {})
-    return lambda self, other: self.program.record(OPERATORS[name], (self, other), {})
+    primitive = OPERATORS[name]
+    return lambda self, other: self.program.record(primitive, (other, self) if reflected else (self, other), {})
 
 
 _REFUSED = {"__bool__": "a test of a traced number (if, and, or, bool())", "__float__": "float() of a traced number",
