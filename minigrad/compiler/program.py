@@ -198,10 +198,9 @@ class Program:
             return self._unpack(primitive, args, params, value)
         scalar = isinstance(value, np.generic)
         value = _as_value(value)
-        if self.fold:
-            folded = self._folded(primitive, args, value)
-            if folded is not None:
-                return folded
+        folded = self._folded(primitive, args, value) if self.fold else None
+        if folded is not None:
+            return folded
         tracer = Tracer(self, primitive, args, params, value)
         tracer.scalar = scalar
         # Named as the op names what its rule computes (Sigmoid.backward_names: slope_A), else by
@@ -315,17 +314,14 @@ class Program:
             self.materialize(arg)
         value, kind = tracer.value, tracer.primitive.kind
         label = name or tracer.label
-        val = _Val(name if exact else self.unique(label) if label else self.temporary(), value)
+        name = name if exact else self.unique(label) if label else self.temporary()
         if type(value) is np.ndarray and kind == "view":
             base = next((arg.val for arg in _tracers(tracer.args) if arg.val is not None
                          and type(arg.value) is np.ndarray and np.may_share_memory(value, arg.value)), None)
-            val.external, val.direct = base is None or base.external, False
-            if not val.external:
-                val.storage = base.storage
-                base.storage.vals.append(val)
-        elif type(value) is np.ndarray:
-            val.storage = _Storage(value, fresh=(kind == "alloc"))
-            val.storage.vals.append(val)
+            external = base is None or base.external
+            val = _Val(name, value, None if external else base.storage, external, direct=False)
+        else:
+            val = _Val(name, value, _Storage(value, fresh=(kind == "alloc")) if type(value) is np.ndarray else None)
         self.statements.append(_Statement(tracer.primitive, [val], tracer.args, tracer.params, scalar=tracer.scalar))
         tracer.val = val
         return val
@@ -356,15 +352,12 @@ class Program:
                     val = self.materialize(self.record(function_call(np.array, "alloc"), [tracer], {}), name,
                                            exact=renamed)
             final.append(val if val is not None else tracer)
-        for index, statement in enumerate(self.statements):
-            for arg in _tracers(statement.args):
-                if arg.val is not None:
-                    arg.val.last = index
-                    arg.val.uses += 1
-        for item in final:
-            if isinstance(item, _Val):
-                item.last = len(self.statements)
-                item.uses += 1
+        # every use of a value: the statements' arguments, then the outputs (read after the last statement)
+        uses = [(index, arg.val) for index, statement in enumerate(self.statements) for arg in _tracers(statement.args)]
+        for index, val in uses + [(len(self.statements), item) for item in final]:
+            if isinstance(val, _Val):
+                val.last = index
+                val.uses += 1
         for index, statement in enumerate(self.statements):
             for val in statement.targets:
                 if val.storage is not None:
@@ -446,11 +439,8 @@ class Program:
                     f"({', '.join(texts)}{',' if len(texts) == 1 else ''})"), ATOM
         if not isinstance(arg, Tracer):
             return self.static_text(arg), ATOM
-        val = arg.val
-        if val is not None:
-            if val.inline:
-                return self._expression(val.statement)
-            return val.name, ATOM
+        if arg.val is not None:
+            return self._expression(arg.val.statement) if arg.val.inline else (arg.val.name, ATOM)
         if arg.literal_name is not None:
             return self.constant_name(arg.value, arg.literal_name, upper=False), ATOM
         value = arg.value
