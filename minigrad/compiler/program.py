@@ -91,7 +91,6 @@ class _Statement:
 
 
 def _same_kind(a, b):
-    """Same Python type, and for arrays the same shape and dtype."""
     return type(a) is type(b) and (type(a) is not np.ndarray or (a.shape == b.shape and a.dtype == b.dtype))
 
 
@@ -485,15 +484,14 @@ class Program:
         return repr(value)
 
     def _expression(self, statement):
-        target = statement.targets[0]
-        args = [self.text_of(arg) for arg in statement.args]
-        primitive = statement.primitive
+        target, primitive = statement.targets[0], statement.primitive
+        args, params = [self.text_of(arg) for arg in statement.args], self._params_of(statement)
         if type(target.value) is not np.ndarray:
-            return primitive.write_float(args, self._params_of(statement))
+            return primitive.write_float(args, params)
         out = None  # a ufunc's or a product's storage is its own, given a buffer unless it is fresh
         if primitive.kind in ("ufunc", "out") and target.storage.buffer is not None:
             out = self.buffer_name(target.storage)
-        text, precedence = primitive.write(args, self._params_of(statement), out)
+        text, precedence = primitive.write(args, params, out)
         if out is None and statement.scalar:
             return f"np.asarray({text})", ATOM  # NOTE: without a buffer numpy returns a 0-d result as a scalar
         return text, precedence
@@ -511,10 +509,7 @@ class Program:
                     return lines
             text, _ = statement.primitive.write(args, self._params_of(statement), None)
             return [f"{', '.join(val.name for val in targets)} = {text}"]
-        if targets[0].inline:
-            return []
-        text, _ = self._expression(statement)
-        return [f"{targets[0].name} = {text}"]
+        return [] if targets[0].inline else [f"{targets[0].name} = {self._expression(statement)[0]}"]
 
     def _sigmoid_lines(self, statement, args):
         """`numerics.sigmoid_parts` with α = 1 without its tests: on a float, its three lines (αx
