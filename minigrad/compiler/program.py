@@ -373,11 +373,12 @@ class Program:
                 continue
             needs = [val.storage for val in statement.targets
                      if val.storage is not None and val.direct and not val.storage.fresh and val.storage.buffer is None]
+            used = [arg.val for arg in _tracers(statement.args) if arg.val is not None]
             dying = []
             if statement.primitive.kind == "ufunc":  # an elementwise result may take the buffer of an input dying here
-                for arg in _tracers(statement.args):
-                    storage = arg.val.storage if arg.val is not None else None
-                    if storage is not None and storage.end == index and arg.val.direct and storage.buffer is not None \
+                for val in used:
+                    storage = val.storage
+                    if storage is not None and storage.end == index and val.direct and storage.buffer is not None \
                             and storage not in released and storage not in dying:
                         dying.append(storage)
             for storage in needs:
@@ -391,7 +392,7 @@ class Program:
                 else:
                     self.buffers.append(storage)
                     storage.buffer = len(self.buffers) - 1
-            for val in [arg.val for arg in _tracers(statement.args) if arg.val is not None] + statement.targets:
+            for val in used + statement.targets:
                 storage = val.storage
                 if storage is not None and storage.end <= index and storage.buffer is not None \
                         and storage not in released:
