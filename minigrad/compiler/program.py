@@ -79,17 +79,18 @@ class _Val:
 
 
 class _Statement:
-    """``targets = primitive(args)``, or a comment."""
+    """``targets = primitive(args)``, or a comment; each target is told it is computed here."""
 
-    __slots__ = ("primitive", "targets", "args", "params", "comment", "fresh", "scalar")
+    __slots__ = ("primitive", "targets", "args", "params", "comment", "scalar")
 
     def __init__(self, primitive=None, targets=(), args=(), params=None, comment=None, scalar=False):
         self.primitive, self.targets, self.args, self.params = primitive, list(targets), list(args), params or {}
-        self.comment, self.fresh, self.scalar = comment, False, scalar
+        self.comment, self.scalar = comment, scalar
+        for val in self.targets:
+            val.statement = self
 
 
 def _same_kind(a, b):
-    """Same Python type, and for arrays the same shape and dtype."""
     return type(a) is type(b) and (type(a) is not np.ndarray or (a.shape == b.shape and a.dtype == b.dtype))
 
 
@@ -162,10 +163,7 @@ class Program:
     def constant(self, value, name=None):
         """A constant tracer: a number or an array.  With ``fold=False`` and a name, the
         generated code names it (``alpha = 2.0``) where it is used."""
-        if isinstance(value, (bool, np.bool_)):
-            value = bool(value)
-        elif isinstance(value, np.generic):
-            value = np.asarray(value)
+        value = bool(value) if isinstance(value, (bool, np.bool_)) else _as_value(value)
         tracer = Tracer(self, None, (), {}, value)
         if not self.fold:
             tracer.literal_name = self.named_numbers.get(value) if name is None and type(value) is float else name
@@ -183,8 +181,7 @@ class Program:
             return arg
         if type(arg) in (list, tuple) and any(True for _ in _tracers(arg)):
             return type(arg)(self.lift(item) for item in arg)
-        if isinstance(arg, (float, np.floating, np.ndarray)) or (isinstance(arg, (int, np.integer))
-                                                               and not isinstance(arg, bool)):
+        if isinstance(arg, (float, int, np.floating, np.integer, np.ndarray)) and not isinstance(arg, bool):
             return self.constant(arg)
         return arg
 
@@ -200,10 +197,9 @@ class Program:
             return self._unpack(primitive, args, params, value)
         scalar = isinstance(value, np.generic)
         value = _as_value(value)
-        if self.fold:
-            folded = self._folded(primitive, args, value)
-            if folded is not None:
-                return folded
+        folded = self._folded(primitive, args, value) if self.fold else None
+        if folded is not None:
+            return folded
         tracer = Tracer(self, primitive, args, params, value)
         tracer.scalar = scalar
         # Named as the op names what its rule computes (Sigmoid.backward_names: slope_A), else by
@@ -217,8 +213,7 @@ class Program:
         value = function(*[values_of(arg) for arg in args], **kwargs)
         if type(value) in (int, tuple, bool):  # np.shape, np.ndim, np.size: facts of the shapes, not numbers
             return value
-        kind = "view" if self._shares(value, args) else "alloc"
-        return self.record(function_call(function, kind), args, kwargs, value)
+        return self.record(function_call(function, _kind(value, args)), args, kwargs, value)
 
     def record_helper(self, function, args, kwargs):
         """A helper of `minigrad.core.numerics` called with a tracer.  Its options (an axis, a
@@ -233,29 +228,23 @@ class Program:
             for arg in args:
                 if isinstance(arg, Tracer) and value is arg.value:
                     return arg
-        kind = "view" if self._shares(value, args) else "alloc"
         names = _positional_names(function)
         args = list(args)
         # NOTE: on floats, options stay positional: keywords would cost a scalar sigmoid half its time
         scalar = type(value) is float or (type(value) is tuple and type(value[0]) is float)
         while not scalar and 1 < len(args) <= len(names) and _is_option(args[-1]):
             kwargs = {names[len(args) - 1]: args.pop(), **kwargs}
-        return self.record(helper_call(function, kind), args, kwargs, value)
+        return self.record(helper_call(function, _kind(value, args)), args, kwargs, value)
 
     def record_getitem(self, tracer, index):
         """``tracer[index]``, the index as Python writes it between brackets (`numerics.format_index`,
         with arrays as named constants of the generated module)."""
         value = tracer.value[index]
-        kind = "view" if self._shares(value, [tracer]) else "alloc"
+        kind = _kind(value, [tracer])
         text = numerics.format_index(index, lambda array: self.constant_name(array, "index"))
         if type(index) is tuple and len(index) == 1:
             text += ","
         return self.record(getitem_call(kind), [tracer], {"index": index, "text": _Written(text)}, value)
-
-    @staticmethod
-    def _shares(value, args):
-        return type(value) is np.ndarray and any(
-            type(tracer.value) is np.ndarray and np.may_share_memory(value, tracer.value) for tracer in _tracers(args))
 
     def _unpack(self, primitive, args, params, values):
         """A call with several results (`numerics.sigmoid_parts`), written at once as one statement;
@@ -266,15 +255,12 @@ class Program:
         buffered, aliases = numerics.OUT_BUFFERS.get(primitive.evaluate, ((), {}))
         if not all(type(values[k]) is np.ndarray for k in buffered):
             buffered, aliases = (), {}
-        storages = {}
-        vals = []
+        storages, vals = {}, []  # id(array) -> its storage: results that are one array share one
         for position, (name, value) in enumerate(zip(names, values)):
             value = _as_value(value)
             storage = None
             if type(value) is np.ndarray and position not in aliases:
-                storage = storages.get(id(value))
-                if storage is None:
-                    storage = storages[id(value)] = _Storage(value, fresh=position not in buffered)
+                storage = storages.setdefault(id(value), _Storage(value, fresh=position not in buffered))
             vals.append(_Val(self.unique(f"{name}_{self.stem}"), value, storage))
         for position, other in aliases.items():  # NOTE: it may be that result (F is r), so it holds its buffer
             vals[position].storage, vals[position].direct = vals[other].storage, False
@@ -282,10 +268,7 @@ class Program:
         if buffered:  # a boolean buffer of x's shape, one per shape: calls use it only while they run
             mask = self.masks.setdefault(args[0].shape, f"mask{len(self.masks)}")
             params = dict(params, out=(tuple(vals[k] for k in buffered), mask))
-        statement = _Statement(primitive, vals, args, params)
-        for val in vals:
-            val.statement = statement
-        self.statements.append(statement)
+        self.statements.append(_Statement(primitive, vals, args, params))
         return tuple(Tracer(self, None, (), {}, val.value, val=val) for val in vals)
 
     def _folded(self, primitive, args, value):
@@ -330,20 +313,15 @@ class Program:
             self.materialize(arg)
         value, kind = tracer.value, tracer.primitive.kind
         label = name or tracer.label
-        val = _Val(name if exact else self.unique(label) if label else self.temporary(), value)
+        name = name if exact else self.unique(label) if label else self.temporary()
         if type(value) is np.ndarray and kind == "view":
             base = next((arg.val for arg in _tracers(tracer.args) if arg.val is not None
                          and type(arg.value) is np.ndarray and np.may_share_memory(value, arg.value)), None)
-            val.external, val.direct = base is None or base.external, False
-            if not val.external:
-                val.storage = base.storage
-                base.storage.vals.append(val)
-        elif type(value) is np.ndarray:
-            val.storage = _Storage(value, fresh=(kind == "alloc"))
-            val.storage.vals.append(val)
-        statement = _Statement(tracer.primitive, [val], tracer.args, tracer.params, scalar=tracer.scalar)
-        val.statement = statement
-        self.statements.append(statement)
+            external = base is None or base.external
+            val = _Val(name, value, None if external else base.storage, external, direct=False)
+        else:
+            val = _Val(name, value, _Storage(value, fresh=(kind == "alloc")) if type(value) is np.ndarray else None)
+        self.statements.append(_Statement(tracer.primitive, [val], tracer.args, tracer.params, scalar=tracer.scalar))
         tracer.val = val
         return val
 
@@ -364,7 +342,6 @@ class Program:
                 # NOTE: numpy gives a 0-d result as a scalar unless it has a buffer to write into
                 if alone and not storage.fresh and len(statement.targets) == 1 \
                         and statement.primitive.kind in ("ufunc", "out"):
-                    statement.fresh = True
                     storage.fresh = True
                 elif not (alone and storage.fresh):
                     # NOTE: a view, a buffer shared with another value, or an input: the caller gets a copy
@@ -374,15 +351,12 @@ class Program:
                     val = self.materialize(self.record(function_call(np.array, "alloc"), [tracer], {}), name,
                                            exact=renamed)
             final.append(val if val is not None else tracer)
-        for index, statement in enumerate(self.statements):
-            for arg in _tracers(statement.args):
-                if arg.val is not None:
-                    arg.val.last = index
-                    arg.val.uses += 1
-        for item in final:
-            if isinstance(item, _Val):
-                item.last = len(self.statements)
-                item.uses += 1
+        # every use of a value: the statements' arguments, then the outputs (read after the last statement)
+        uses = [(index, arg.val) for index, statement in enumerate(self.statements) for arg in _tracers(statement.args)]
+        for index, val in uses + [(len(self.statements), item) for item in final]:
+            if isinstance(val, _Val):
+                val.last = index
+                val.uses += 1
         for index, statement in enumerate(self.statements):
             for val in statement.targets:
                 if val.storage is not None:
@@ -393,35 +367,36 @@ class Program:
 
     def _assign_buffers(self):
         free = collections.defaultdict(list)  # (shape, dtype, layout) -> numbers of free buffers
-        released = set()  # storages whose buffer went back to the pool, or on to a result
+        released = set()  # the storages whose buffer went back to the pool, or on to a result
         for index, statement in enumerate(self.statements):
             if statement.comment is not None:
                 continue
             needs = [val.storage for val in statement.targets
                      if val.storage is not None and val.direct and not val.storage.fresh and val.storage.buffer is None]
+            used = [arg.val for arg in _tracers(statement.args) if arg.val is not None]
             dying = []
             if statement.primitive.kind == "ufunc":  # an elementwise result may take the buffer of an input dying here
-                for arg in _tracers(statement.args):
-                    storage = arg.val.storage if arg.val is not None else None
-                    if storage is not None and storage.end == index and arg.val.direct and storage.buffer is not None \
-                            and id(storage) not in released and storage not in dying:
+                for val in used:
+                    storage = val.storage
+                    if storage is not None and storage.end == index and val.direct and storage.buffer is not None \
+                            and storage not in released and storage not in dying:
                         dying.append(storage)
             for storage in needs:
                 match = next((old for old in dying if old.kind == storage.kind), None)
                 if match is not None:
                     dying.remove(match)
-                    released.add(id(match))
+                    released.add(match)
                     storage.buffer = match.buffer
                 elif free[storage.kind]:
                     storage.buffer = free[storage.kind].pop()
                 else:
                     self.buffers.append(storage)
                     storage.buffer = len(self.buffers) - 1
-            for val in [arg.val for arg in _tracers(statement.args) if arg.val is not None] + statement.targets:
+            for val in used + statement.targets:
                 storage = val.storage
                 if storage is not None and storage.end <= index and storage.buffer is not None \
-                        and id(storage) not in released:
-                    released.add(id(storage))
+                        and storage not in released:
+                    released.add(storage)
                     free[storage.kind].append(storage.buffer)
 
     def _mark_inline(self, outputs):
@@ -464,11 +439,8 @@ class Program:
                     f"({', '.join(texts)}{',' if len(texts) == 1 else ''})"), ATOM
         if not isinstance(arg, Tracer):
             return self.static_text(arg), ATOM
-        val = arg.val
-        if val is not None:
-            if val.inline:
-                return self._expression(val.statement)
-            return val.name, ATOM
+        if arg.val is not None:
+            return self._expression(arg.val.statement) if arg.val.inline else (arg.val.name, ATOM)
         if arg.literal_name is not None:
             return self.constant_name(arg.value, arg.literal_name, upper=False), ATOM
         value = arg.value
@@ -513,15 +485,14 @@ class Program:
         return repr(value)
 
     def _expression(self, statement):
-        target = statement.targets[0]
-        args = [self.text_of(arg) for arg in statement.args]
-        primitive = statement.primitive
+        target, primitive = statement.targets[0], statement.primitive
+        args, params = [self.text_of(arg) for arg in statement.args], self._params_of(statement)
         if type(target.value) is not np.ndarray:
-            return primitive.write_float(args, self._params_of(statement))
+            return primitive.write_float(args, params)
         out = None  # a ufunc's or a product's storage is its own, given a buffer unless it is fresh
         if primitive.kind in ("ufunc", "out") and target.storage.buffer is not None:
             out = self.buffer_name(target.storage)
-        text, precedence = primitive.write(args, self._params_of(statement), out)
+        text, precedence = primitive.write(args, params, out)
         if out is None and statement.scalar:
             return f"np.asarray({text})", ATOM  # NOTE: without a buffer numpy returns a 0-d result as a scalar
         return text, precedence
@@ -539,10 +510,7 @@ class Program:
                     return lines
             text, _ = statement.primitive.write(args, self._params_of(statement), None)
             return [f"{', '.join(val.name for val in targets)} = {text}"]
-        if targets[0].inline:
-            return []
-        text, _ = self._expression(statement)
-        return [f"{targets[0].name} = {text}"]
+        return [] if targets[0].inline else [f"{targets[0].name} = {self._expression(statement)[0]}"]
 
     def _sigmoid_lines(self, statement, args):
         """`numerics.sigmoid_parts` with α = 1 without its tests: on a float, its three lines (αx
@@ -563,9 +531,9 @@ class Program:
         if params.get("alpha") != 1.0 or type(params.get("out")) is not tuple \
                 or type(x.value) is not np.ndarray or x.value.dtype.type not in numerics.EXP_FLOOR:
             return None
-        kind, (_, mask) = x.value.dtype.type, params["out"]
-        floor = self.constant_name(numerics.EXP_FLOOR[kind], f"floor{np.dtype(kind).itemsize * 8}")
-        one = self.constant_name(numerics.ONE[kind], f"one{np.dtype(kind).itemsize * 8}")
+        kind, bits, (_, mask) = x.value.dtype.type, x.value.dtype.itemsize * 8, params["out"]
+        floor = self.constant_name(numerics.EXP_FLOOR[kind], f"floor{bits}")
+        one = self.constant_name(numerics.ONE[kind], f"one{bits}")
         self.helpers.add("sigmoid_parts_into")
         return [f"{value.name}, {e.name}, {r.name} = sigmoid_parts_into({x_text}, {self.buffer_name(e.storage)}, "
                 f"{self.buffer_name(r.storage)}, {mask}, {floor}, {one})"]
@@ -580,6 +548,13 @@ def _positional_names(function):
 
 def _is_option(arg):
     return not isinstance(arg, np.ndarray) and not any(True for _ in _tracers([arg]))
+
+
+def _kind(value, args):
+    """The kind of a call that gave ``value``: a view when it shares memory with an array argument."""
+    shares = type(value) is np.ndarray and any(
+        type(tracer.value) is np.ndarray and np.may_share_memory(value, tracer.value) for tracer in _tracers(args))
+    return "view" if shares else "alloc"
 
 
 def _as_value(value):

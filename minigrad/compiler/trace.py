@@ -229,6 +229,13 @@ class Tracer:
             raise TypeError("len() of a 0-d value")
         return self.shape[0]
 
+    def __iter__(self):
+        return (self[position] for position in range(len(self)))
+
+    def __repr__(self):
+        what = self.primitive.name if self.primitive else ("value" if self.val else "constant")
+        return f"<Tracer {what} {type(self.value).__name__} {self.shape}>"
+
     # -- Python's operators (each one recorded call; see `OPERATORS`, and the loop below the class) -------
 
     __hash__ = object.__hash__
@@ -265,18 +272,10 @@ class Tracer:
 
     # -- what a rule must not do with a traced number: see `_REFUSED`, below the class ---------------
 
-    def __iter__(self):
-        return (self[position] for position in range(len(self)))
-
-    def __repr__(self):
-        what = self.primitive.name if self.primitive else ("value" if self.val else "constant")
-        return f"<Tracer {what} {type(self.value).__name__} {self.shape}>"
-
 
 def _operator_method(name, reflected):
-    if reflected:
-        return lambda self, other: self.program.record(OPERATORS[name], (other, self), {})
-    return lambda self, other: self.program.record(OPERATORS[name], (self, other), {})
+    primitive = OPERATORS[name]
+    return lambda self, other: self.program.record(primitive, (other, self) if reflected else (self, other), {})
 
 
 _REFUSED = {"__bool__": "a test of a traced number (if, and, or, bool())", "__float__": "float() of a traced number",
