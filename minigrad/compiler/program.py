@@ -125,7 +125,7 @@ class Program:
         self.stem = "value"      # the name of its output, for the names of what it computes
         self.named_numbers = {}
         self.rule_names = []     # what the running rule's next values are called (Op.backward_names)
-        self.helpers = set()     # numerics helpers the written lines call besides those recorded
+        self.helpers = set()     # the numerics helpers the written lines call by name (imported)
 
     # -- names ----------------------------------------------------------------------------------
 
@@ -487,6 +487,7 @@ class Program:
     def _expression(self, statement):
         target, primitive = statement.targets[0], statement.primitive
         args, params = [self.text_of(arg) for arg in statement.args], self._params_of(statement)
+        self._calls(primitive)
         if type(target.value) is not np.ndarray:
             return primitive.write_float(args, params)
         out = None  # a ufunc's or a product's storage is its own, given a buffer unless it is fresh
@@ -508,9 +509,15 @@ class Program:
                 lines = self._sigmoid_lines(statement, args)
                 if lines:
                     return lines
+            self._calls(statement.primitive)
             text, _ = statement.primitive.write(args, self._params_of(statement), None)
             return [f"{', '.join(val.name for val in targets)} = {text}"]
         return [] if targets[0].inline else [f"{targets[0].name} = {self._expression(statement)[0]}"]
+
+    def _calls(self, primitive):
+        """Note the numerics helper (if any) that a line is about to call by its name."""
+        if primitive.helper is not None:
+            self.helpers.add(primitive.helper)
 
     def _sigmoid_lines(self, statement, args):
         """`numerics.sigmoid_parts` with α = 1 without its tests: on a float, its three lines (αx

@@ -10,7 +10,6 @@ import threading
 
 import numpy as np
 
-from ..core import numerics
 from ..core.backward import _one_pass_at_a_time as GRADIENT_LOCK
 from ..core.backward import add_gradients
 from ..core.value import Value, leaf, next_version
@@ -50,9 +49,7 @@ def module_source(generation, final, replay):
     function_name = getattr(step.function, "__qualname__", step.__name__)
     if "<locals>" in function_name:
         function_name = step.__name__
-    used = {statement.primitive for statement in program.statements} - {None}
-    helpers = sorted({primitive.name for primitive in used  # the numerics helpers called by name
-                      if getattr(numerics, primitive.name, None) is primitive.evaluate} | program.helpers)
+    helpers = sorted(program.helpers)  # the numerics helpers the body calls by name (known once it is written)
     lines = [f'"""minigrad.compile: {function_name}, traced for {described}.',
              "",
              "forward_backward: forward, then backward in the order minigrad.core.backward walks the graph: each",

@@ -39,11 +39,12 @@ class Primitive:
     array argument's memory).  ``write(args, params, out)`` returns ``(text,
     precedence)`` for an array result and ``write_float(args, params)`` for a
     Python float; arguments come as ``(text, precedence)``, keyword arguments
-    as their texts (`Program.static_text`).
+    as their texts (`Program.static_text`).  ``helper``: the `minigrad.core.numerics`
+    helper its text calls by name (the generated module imports it), or None.
     """
 
-    def __init__(self, name, kind, evaluate, write, write_float=None):
-        self.name, self.kind, self.evaluate = name, kind, evaluate
+    def __init__(self, name, kind, evaluate, write, write_float=None, helper=None):
+        self.name, self.kind, self.evaluate, self.helper = name, kind, evaluate, helper
         self.write, self.write_float = write, write_float or (lambda args, params: write(args, params, None))
 
     def __repr__(self):
@@ -167,9 +168,11 @@ def getitem_call(kind):
 def helper_call(function, kind, form=None):
     """A named helper of `minigrad.core.numerics`, called by its name (``form``: the one
     numpy call it makes on these arrays, written with an out buffer instead)."""
-    write = _ufunc_writer(form.__name__) if form is not None else \
-        lambda args, params, out: (_call_text(function.__name__, args, params), ATOM)
-    return Primitive(function.__name__, kind, function, write)
+    if form is not None:
+        return Primitive(function.__name__, kind, function, _ufunc_writer(form.__name__))
+    return Primitive(function.__name__, kind, function,
+                     lambda args, params, out: (_call_text(function.__name__, args, params), ATOM),
+                     helper=function.__name__)
 
 
 class Tracer:
