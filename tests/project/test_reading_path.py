@@ -48,20 +48,24 @@ def definitions(path):
     return spans
 
 
-def measured():
-    """The lines of the path, each line counted once (a method inside a listed class is not
-    counted again)."""
-    total = 0
+def steps():
+    """``(file, name, first line, last line)`` of each step of `PATH`, in order."""
     for path, names in PATH:
         spans = definitions(path)
-        lines = set()
         for name in names:
             start, _, end = name.partition("..")
             for part in (start, end or start):
                 assert part in spans, f"{path} has no {part}: update PATH and docs/how-it-works.md"
-            lines.update(range(spans[start][0], spans[end or start][1] + 1))
-        total += len(lines)
-    return total
+            yield path, name, spans[start][0], spans[end or start][1]
+
+
+def measured():
+    """The lines of the path, each line counted once (a method inside a listed class is not
+    counted again)."""
+    lines = set()
+    for path, _, first, last in steps():
+        lines.update((path, line) for line in range(first, last + 1))
+    return len(lines)
 
 
 def test_the_page_names_every_step_of_the_path():
@@ -103,7 +107,6 @@ def _run_the_example():
     desired = np.array([[1.0, 0.0]])
     SSE = mg.sse(desired, (I @ w).sigmoid())
     SSE.backward()
-    return w.grad
 
 
 def test_the_path_is_what_the_example_runs():
@@ -123,15 +126,10 @@ def test_the_path_is_what_the_example_runs():
         _run_the_example()
     finally:
         sys.setprofile(None)
-    spans = {path: [] for path, _ in PATH}
-    for path, names in PATH:
-        found = definitions(path)
-        for name in names:
-            start, _, end = name.partition("..")
-            spans[path].append((name, found[start][0], found[end or start][1]))
+    listed = list(steps())
     for path, line in sorted(ran):
-        assert any(first <= line <= last for _, first, last in spans.get(path, [])), \
+        assert any(p == path and first <= line <= last for p, _, first, last in listed), \
             f"the example runs {path}:{line}, which the path does not list"
-    for path, entries in spans.items():
-        for name, first, last in entries:
-            assert name in READ_NOT_RUN or any(p == path and first <= line <= last for p, line in ran), f"{path} {name} does not run"
+    for path, name, first, last in listed:
+        assert name in READ_NOT_RUN or any(p == path and first <= line <= last for p, line in ran), \
+            f"{path} {name} does not run"
